@@ -1,0 +1,135 @@
+//! Command-line arguments (clap), and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::collect::ReportFormat;
+use crate::collect::import::ImportFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "seer", version, about = "Predictive test selection and flamegraph regression detection for CI")]
+pub struct Cli {
+    /// The store [default: .seer/seer.db at the repository root, or in the current directory]
+    #[arg(long, global = true, env = "SEER_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store the outcome of one CI run from its test reports (JUnit XML, libtest JSON, go test -json)
+    Record(RecordArgs),
+    /// Bulk-import history: RETECS CSV (public CI datasets) or seer's JSON lines
+    Import(ImportArgs),
+    /// List recorded runs, newest first
+    Runs(RunsArgs),
+    /// One test's results across runs, newest first
+    History(HistoryArgs),
+    /// Show one stored object
+    #[command(subcommand)]
+    Show(ShowCommand),
+    /// What the store holds
+    Stats(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON (a stable, versioned format) instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The commit the run tested (a sha; a ref works when the repository is at hand)
+    #[arg(long)]
+    pub commit: String,
+    /// The CI's id for this run; recording the same id again with the same reports is a no-op
+    #[arg(long)]
+    pub run_id: String,
+    /// Measure the change against the merge-base with this revision (e.g. origin/main)
+    /// instead of the commit's first parent
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// The CI job's name (e.g. test-linux)
+    #[arg(long)]
+    pub job: Option<String>,
+    /// When the run happened: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or Unix seconds [default: now]
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+    /// Read every report in this format instead of detecting it
+    #[arg(long, value_parser = clap::value_parser!(ReportFormat))]
+    pub format: Option<ReportFormat>,
+    /// The git repository to read the change from [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Do not read git at all (no change information is stored)
+    #[arg(long, conflicts_with = "repo")]
+    pub no_git: bool,
+    /// Overwrite a stored run with the same id but different content
+    #[arg(long)]
+    pub replace: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// Test report files
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The files' format [default: detected: JSON lines if it starts with '{', else RETECS CSV]
+    #[arg(long, value_parser = clap::value_parser!(ImportFormat))]
+    pub format: Option<ImportFormat>,
+    /// Run ids for formats without them are PREFIX-CYCLE [default: the file's name without extension]
+    #[arg(long, value_name = "PREFIX")]
+    pub run_prefix: Option<String>,
+    /// Overwrite stored runs with the same id but different content
+    #[arg(long)]
+    pub replace: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// How many runs to list
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The test's id, as `seer show run` prints it
+    pub test_id: String,
+    /// How many runs to list
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShowCommand {
+    /// One run: its metadata, results and changed files
+    Run(ShowRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowRunArgs {
+    pub run_id: String,
+    /// List every test, not only those that failed, errored or were retried
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}

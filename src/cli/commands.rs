@@ -1,0 +1,134 @@
+//! Each command: arguments resolved into options first, then one library call, then printing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::NotFound;
+use super::args::{Cli, Command, HistoryArgs, ImportArgs, RecordArgs, RunsArgs, ShowCommand, ShowRunArgs};
+use super::print;
+use crate::collect::import::read_history;
+use crate::collect::time::parse_time;
+use crate::collect::{RecordOptions, collect};
+use crate::store::{self, Store};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let db = resolve_db(cli.db)?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Record(args) => record(&db, args, &mut out),
+        Command::Import(args) => import(&db, args, &mut out),
+        Command::Runs(args) => runs(&db, args, &mut out),
+        Command::History(args) => history(&db, args, &mut out),
+        Command::Show(ShowCommand::Run(args)) => show_run(&db, args, &mut out),
+        Command::Stats(args) => {
+            let store = Store::open_existing(&db)?;
+            print::stats(&mut out, &store, args.json)
+        }
+    }
+}
+
+fn record_options(args: RecordArgs) -> Result<RecordOptions> {
+    let time = match args.time.as_deref() {
+        Some(raw) => Some(parse_time(raw).with_context(|| {
+            format!("--time {raw:?} is not a time (RFC 3339, \"YYYY-MM-DD HH:MM[:SS]\" or Unix seconds)")
+        })?),
+        None => None,
+    };
+    for (flag, value) in [("--run-id", &args.run_id), ("--commit", &args.commit)] {
+        if value.trim().is_empty() {
+            bail!("{flag} must not be empty");
+        }
+    }
+    let repo = if args.no_git {
+        None
+    } else {
+        Some(match args.repo {
+            Some(dir) => dir,
+            None => std::env::current_dir().context("cannot read the current directory")?,
+        })
+    };
+    Ok(RecordOptions {
+        run_id: args.run_id,
+        commit: args.commit,
+        base: args.base,
+        branch: args.branch,
+        job: args.job,
+        time,
+        reports: args.reports,
+        format: args.format,
+        repo,
+    })
+}
+
+fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
+    let json = args.json;
+    let replace = args.replace;
+    let opts = record_options(args)?;
+    // Reports are read and checked before the store is touched: a rejected run leaves no trace.
+    let collected = collect(&opts).context("run not recorded")?;
+    let mut store = Store::open(db)?;
+    let status = store.record(&collected.run, replace).context("run not recorded")?;
+    let mut stderr = std::io::stderr().lock();
+    for w in &collected.warnings {
+        writeln!(stderr, "warning: {w}")?;
+    }
+    print::recorded(out, &collected, status, json)
+}
+
+fn import(db: &Path, args: ImportArgs, out: &mut impl Write) -> Result<()> {
+    let mut histories = Vec::new();
+    for path in &args.files {
+        let prefix = match &args.run_prefix {
+            Some(p) => p.clone(),
+            None => file_stem(path),
+        };
+        histories.push(read_history(path, args.format, &prefix).context("nothing imported")?);
+    }
+    let runs: Vec<_> = histories.iter().flat_map(|h| h.runs.iter().cloned()).collect();
+    let folded: usize = histories.iter().map(|h| h.folded_rows).sum();
+    let mut store = Store::open(db)?;
+    let bar = ProgressBar::new(runs.len() as u64).with_style(
+        ProgressStyle::with_template("importing {bar:40} {pos}/{len} runs {elapsed}").expect("valid progress template"),
+    );
+    let statuses = store
+        .record_many(&runs, args.replace, |done| bar.set_position(done as u64))
+        .context("nothing imported")?;
+    bar.finish_and_clear();
+    print::imported(out, &args.files, &runs, &statuses, folded, args.json)
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "import".into())
+}
+
+fn runs(db: &Path, args: RunsArgs, out: &mut impl Write) -> Result<()> {
+    let store = Store::open_existing(db)?;
+    print::runs(out, &store.runs(args.limit)?, args.json)
+}
+
+fn history(db: &Path, args: HistoryArgs, out: &mut impl Write) -> Result<()> {
+    let store = Store::open_existing(db)?;
+    let entries = store
+        .history(&args.test_id, args.limit)?
+        .ok_or_else(|| NotFound(format!("no test {:?} in the store {}", args.test_id, db.display())))?;
+    print::history(out, &args.test_id, &entries, args.json)
+}
+
+fn show_run(db: &Path, args: ShowRunArgs, out: &mut impl Write) -> Result<()> {
+    let store = Store::open_existing(db)?;
+    let run = store
+        .run(&args.run_id)?
+        .ok_or_else(|| NotFound(format!("no run {:?} in the store {}", args.run_id, db.display())))?;
+    print::run(out, &run, args.all, args.json)
+}
+
+/// `--db` (or `SEER_DB`), else the default place for the current directory.
+fn resolve_db(db: Option<PathBuf>) -> Result<PathBuf> {
+    match db {
+        Some(db) => Ok(db),
+        None => Ok(store::default_path(&std::env::current_dir().context("cannot read the current directory")?)),
+    }
+}

@@ -1,0 +1,364 @@
+//! Printing results: human tables by default, the JSON types of [`crate::json`] with `--json`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use comfy_table::{Table, presets};
+
+use crate::collect::git::{ChangeSet, short};
+use crate::collect::time::format_time;
+use crate::collect::{Collected, CollectedRun, Outcome, TestResult};
+use crate::json::{
+    ChangeSummaryJson, ChangesJson, CommitJson, CountsJson, FORMAT_VERSION, FileJson, HistoryEntryJson, HistoryJson,
+    ImportJson, RecordJson, RunJson, RunSummaryJson, RunsJson, ShowRunJson, StatsJson, TestJson, TimeJson,
+};
+use crate::store::{Counts, HistoryEntry, RecordStatus, RunSummary, Store, StoredRun};
+
+fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    t.set_header(header.to_vec());
+    t
+}
+
+fn counts_json(c: Counts) -> CountsJson {
+    CountsJson { tests: c.tests, pass: c.pass, fail: c.fail, error: c.error, skip: c.skip, flaky: c.flaky }
+}
+
+fn seconds(d: Option<f64>) -> String {
+    d.map_or_else(|| "-".into(), |d| format!("{d:.3}s"))
+}
+
+fn counts_line(c: Counts) -> String {
+    format!(
+        "{} tests: {} pass, {} fail, {} error, {} skip; {} flaky (passed on retry)",
+        c.tests, c.pass, c.fail, c.error, c.skip, c.flaky
+    )
+}
+
+fn change_summary(cs: &ChangeSet) -> ChangeSummaryJson {
+    ChangeSummaryJson {
+        base: cs.base.clone(),
+        files: cs.files.len() as u64,
+        added: cs.files.iter().filter_map(|f| f.added).map(u64::from).sum(),
+        deleted: cs.files.iter().filter_map(|f| f.deleted).map(u64::from).sum(),
+        complete: cs.complete,
+    }
+}
+
+pub fn recorded(out: &mut impl Write, collected: &Collected, status: RecordStatus, json: bool) -> Result<()> {
+    let run = &collected.run;
+    let counts = Counts::of(&run.results);
+    if json {
+        return write_json(
+            out,
+            &RecordJson {
+                format_version: FORMAT_VERSION,
+                run_id: run.info.run_id.clone(),
+                commit: run.info.commit.clone(),
+                status: status.as_str().into(),
+                counts: counts_json(counts),
+                repeated: collected.repeated as u64,
+                changes: run.changes.as_ref().map(change_summary),
+                warnings: collected.warnings.clone(),
+            },
+        );
+    }
+    let verb = match status {
+        RecordStatus::Inserted => "recorded",
+        RecordStatus::Unchanged => "already recorded (unchanged)",
+        RecordStatus::Replaced => "replaced",
+    };
+    writeln!(out, "{verb} run {} at commit {}: {}", run.info.run_id, short(&run.info.commit), counts_line(counts))?;
+    if let Some(cs) = &run.changes {
+        let s = change_summary(cs);
+        let base = cs.base.as_deref().map_or("the empty tree".to_string(), |b| short(b).to_string());
+        writeln!(
+            out,
+            "changes against {base}: {} files, +{} -{}{}",
+            s.files,
+            s.added,
+            s.deleted,
+            if cs.complete { "" } else { " (incomplete)" }
+        )?;
+    }
+    Ok(())
+}
+
+pub fn imported(
+    out: &mut impl Write,
+    files: &[PathBuf],
+    runs: &[CollectedRun],
+    statuses: &[RecordStatus],
+    folded_rows: usize,
+    json: bool,
+) -> Result<()> {
+    let count = |s: RecordStatus| statuses.iter().filter(|&&x| x == s).count() as u64;
+    let report = ImportJson {
+        format_version: FORMAT_VERSION,
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+        runs: runs.len() as u64,
+        inserted: count(RecordStatus::Inserted),
+        unchanged: count(RecordStatus::Unchanged),
+        replaced: count(RecordStatus::Replaced),
+        results: runs.iter().map(|r| r.results.len() as u64).sum(),
+        folded_rows: folded_rows as u64,
+    };
+    if json {
+        return write_json(out, &report);
+    }
+    writeln!(
+        out,
+        "imported {} runs with {} results from {}: {} new, {} already stored, {} replaced",
+        report.runs,
+        report.results,
+        report.files.join(", "),
+        report.inserted,
+        report.unchanged,
+        report.replaced
+    )?;
+    if folded_rows > 0 {
+        writeln!(out, "{folded_rows} rows repeated a test within its run and were folded into one result")?;
+    }
+    Ok(())
+}
+
+pub fn runs(out: &mut impl Write, runs: &[RunSummary], json: bool) -> Result<()> {
+    if json {
+        let runs = runs
+            .iter()
+            .map(|r| RunSummaryJson {
+                run_id: r.run_id.clone(),
+                commit: r.commit.clone(),
+                branch: r.branch.clone(),
+                job: r.job.clone(),
+                time: format_time(r.time),
+                counts: counts_json(r.counts),
+            })
+            .collect();
+        return write_json(out, &RunsJson { format_version: FORMAT_VERSION, runs });
+    }
+    let mut t = table(&["RUN", "COMMIT", "BRANCH", "JOB", "TIME", "TESTS", "PASS", "FAIL", "ERROR", "SKIP", "FLAKY"]);
+    for r in runs {
+        let c = r.counts;
+        t.add_row(vec![
+            r.run_id.clone(),
+            short(&r.commit).to_string(),
+            r.branch.clone().unwrap_or_default(),
+            r.job.clone().unwrap_or_default(),
+            format_time(r.time),
+            c.tests.to_string(),
+            c.pass.to_string(),
+            c.fail.to_string(),
+            c.error.to_string(),
+            c.skip.to_string(),
+            c.flaky.to_string(),
+        ]);
+    }
+    if runs.is_empty() {
+        writeln!(out, "no runs recorded")?;
+    } else {
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+pub fn history(out: &mut impl Write, test_id: &str, entries: &[HistoryEntry], json: bool) -> Result<()> {
+    if json {
+        let results = entries
+            .iter()
+            .map(|e| HistoryEntryJson {
+                run_id: e.run_id.clone(),
+                commit: e.commit.clone(),
+                time: format_time(e.time),
+                outcome: e.outcome.as_str().into(),
+                duration_s: e.duration_s,
+                attempts: e.attempts,
+                message: e.message.clone(),
+            })
+            .collect();
+        return write_json(out, &HistoryJson { format_version: FORMAT_VERSION, test_id: test_id.into(), results });
+    }
+    writeln!(out, "{test_id}")?;
+    let mut t = table(&["TIME", "RUN", "COMMIT", "OUTCOME", "DURATION", "ATTEMPTS", "MESSAGE"]);
+    for e in entries {
+        t.add_row(vec![
+            format_time(e.time),
+            e.run_id.clone(),
+            short(&e.commit).to_string(),
+            e.outcome.to_string(),
+            seconds(e.duration_s),
+            e.attempts.to_string(),
+            e.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+fn test_json(r: &TestResult) -> TestJson {
+    TestJson {
+        id: r.id.clone(),
+        outcome: r.outcome.as_str().into(),
+        duration_s: r.duration_s,
+        attempts: r.attempts,
+        suite: r.suite.clone(),
+        file: r.file.clone(),
+        message: r.message.clone(),
+    }
+}
+
+fn changes_json(cs: &ChangeSet) -> ChangesJson {
+    ChangesJson {
+        base: cs.base.clone(),
+        complete: cs.complete,
+        warnings: cs.warnings.clone(),
+        commit: Some(CommitJson {
+            parents: cs.commit.parents.clone(),
+            author: cs.commit.author.clone(),
+            time: Some(TimeJson::Text(format_time(cs.commit.time))),
+            summary: cs.commit.summary.clone(),
+        }),
+        files: cs
+            .files
+            .iter()
+            .map(|f| FileJson {
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                status: f.kind.as_str().into(),
+                added: f.added,
+                deleted: f.deleted,
+                binary: f.binary,
+            })
+            .collect(),
+    }
+}
+
+pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Result<()> {
+    let counts = Counts::of(&run.results);
+    let info = &run.info;
+    if json {
+        let doc = ShowRunJson {
+            run: RunJson {
+                format_version: FORMAT_VERSION,
+                run_id: info.run_id.clone(),
+                commit: info.commit.clone(),
+                base: info.base.clone(),
+                branch: info.branch.clone(),
+                job: info.job.clone(),
+                time: Some(TimeJson::Text(format_time(info.time))),
+                source: Some(info.source.clone()),
+                tests: run.results.iter().map(test_json).collect(),
+                changes: run.changes.as_ref().map(changes_json),
+            },
+            counts: counts_json(counts),
+            recorded_at: format_time(run.recorded_at),
+        };
+        return write_json(out, &doc);
+    }
+    writeln!(out, "run      {}", info.run_id)?;
+    writeln!(out, "commit   {}", info.commit)?;
+    for (label, value) in [("base", &info.base), ("branch", &info.branch), ("job", &info.job)] {
+        if let Some(v) = value {
+            writeln!(out, "{label:<8} {v}")?;
+        }
+    }
+    writeln!(out, "time     {} (recorded {})", format_time(info.time), format_time(run.recorded_at))?;
+    writeln!(out, "source   {}", info.source)?;
+    writeln!(out, "results  {}", counts_line(counts))?;
+    if let Some(cs) = &run.changes {
+        let s = change_summary(cs);
+        writeln!(
+            out,
+            "changes  {} files, +{} -{} against {}{}",
+            s.files,
+            s.added,
+            s.deleted,
+            cs.base.as_deref().map_or("the empty tree", short),
+            if cs.complete { "" } else { " (incomplete)" }
+        )?;
+        if !cs.commit.summary.is_empty() {
+            writeln!(out, "         {} ({})", cs.commit.summary, cs.commit.author)?;
+        }
+        for w in &cs.warnings {
+            writeln!(out, "         warning: {w}")?;
+        }
+        let mut t = table(&["STATUS", "ADDED", "DELETED", "PATH"]);
+        for f in &cs.files {
+            let lines = |n: Option<u32>| if f.binary { "bin".into() } else { n.map_or("?".into(), |n| n.to_string()) };
+            let path = match &f.old_path {
+                Some(old) => format!("{old} -> {}", f.path),
+                None => f.path.clone(),
+            };
+            t.add_row(vec![f.kind.as_str().to_string(), lines(f.added), lines(f.deleted), path]);
+        }
+        if !cs.files.is_empty() {
+            writeln!(out, "\n{t}")?;
+        }
+    } else {
+        writeln!(out, "changes  not recorded")?;
+    }
+    let shown: Vec<&TestResult> =
+        run.results.iter().filter(|r| all || r.outcome.is_failure() || r.attempts > 1).collect();
+    if shown.is_empty() {
+        if !all {
+            writeln!(out, "\nno failing or retried tests (--all lists every test)")?;
+        }
+        return Ok(());
+    }
+    let mut t = table(&["OUTCOME", "DURATION", "ATTEMPTS", "TEST", "MESSAGE"]);
+    let mut shown = shown;
+    shown.sort_by_key(|r| (r.outcome != Outcome::Error, r.outcome != Outcome::Fail, r.id.as_str()));
+    for r in shown {
+        t.add_row(vec![
+            r.outcome.to_string(),
+            seconds(r.duration_s),
+            r.attempts.to_string(),
+            r.id.clone(),
+            r.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string(),
+        ]);
+    }
+    writeln!(out, "\n{t}")?;
+    Ok(())
+}
+
+pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
+    let s = store.stats()?;
+    let doc = StatsJson {
+        format_version: FORMAT_VERSION,
+        store: store.path().display().to_string(),
+        schema_version: store.schema_version()?,
+        runs: s.runs,
+        tests: s.tests,
+        commits_with_changes: s.commits_with_changes,
+        first_run: s.first_run.map(format_time),
+        last_run: s.last_run.map(format_time),
+        results: counts_json(s.results),
+        failing_runs: s.failing_runs,
+        tests_ever_failed: s.tests_ever_failed,
+        tests_ever_flaky: s.tests_ever_flaky,
+    };
+    if json {
+        return write_json(out, &doc);
+    }
+    writeln!(out, "store          {} (schema {})", doc.store, doc.schema_version)?;
+    writeln!(
+        out,
+        "runs           {} ({} with a failing test), {} to {}",
+        doc.runs,
+        doc.failing_runs,
+        doc.first_run.as_deref().unwrap_or("-"),
+        doc.last_run.as_deref().unwrap_or("-")
+    )?;
+    writeln!(out, "tests          {} ({} failed at least once, {} flaky at least once)", doc.tests, doc.tests_ever_failed, doc.tests_ever_flaky)?;
+    writeln!(out, "results        {}", counts_line(s.results))?;
+    writeln!(out, "changes        {} commits with recorded changes", doc.commits_with_changes)?;
+    Ok(())
+}

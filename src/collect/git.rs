@@ -1,0 +1,288 @@
+//! What a commit changed, read from git through libgit2: files, lines added and deleted, renames,
+//! binary files, and the commit's metadata.
+//!
+//! CI checkouts are often shallow, partial or odd, and a test run must be recorded whatever git
+//! says: anything that cannot be read becomes a warning on an incomplete [`ChangeSet`], never a
+//! failure of the run being recorded.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Patch, Repository};
+
+/// Beyond this many changed files only the first are kept, and the change set says it is incomplete.
+pub const MAX_FILES: usize = 50_000;
+/// Blobs larger than this are not diffed line by line (libgit2 treats them as binary).
+const MAX_DIFF_BLOB: i64 = 32 * 1024 * 1024;
+
+/// A commit's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitInfo {
+    pub sha: String,
+    pub parents: Vec<String>,
+    pub author: String,
+    /// Author time, Unix seconds.
+    pub time: i64,
+    pub summary: String,
+}
+
+/// How one file changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+    Renamed,
+    Copied,
+    TypeChanged,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "A",
+            ChangeKind::Modified => "M",
+            ChangeKind::Deleted => "D",
+            ChangeKind::Renamed => "R",
+            ChangeKind::Copied => "C",
+            ChangeKind::TypeChanged => "T",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        [
+            ChangeKind::Added,
+            ChangeKind::Modified,
+            ChangeKind::Deleted,
+            ChangeKind::Renamed,
+            ChangeKind::Copied,
+            ChangeKind::TypeChanged,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One changed file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileChange {
+    /// Path after the change (before it, for a deletion). Non-UTF-8 bytes become U+FFFD.
+    pub path: String,
+    /// Path before a rename or copy.
+    pub old_path: Option<String>,
+    pub kind: ChangeKind,
+    /// Lines added and deleted; `None` for binary files or when the content could not be read.
+    pub added: Option<u32>,
+    pub deleted: Option<u32>,
+    pub binary: bool,
+}
+
+/// Everything a commit changed against its base.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSet {
+    pub commit: CommitInfo,
+    /// The base commit the diff is against; `None` for a root commit (diffed against nothing).
+    pub base: Option<String>,
+    pub files: Vec<FileChange>,
+    /// False when something could not be read; `warnings` say what.
+    pub complete: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Why no change set could be made at all.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("no git repository at or above {path}")]
+    NoRepository {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("commit {rev} is not in the repository{hint}")]
+    UnknownCommit {
+        rev: String,
+        hint: &'static str,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("base {rev} of commit {commit} is not available{hint}")]
+    UnknownBase {
+        rev: String,
+        commit: String,
+        hint: &'static str,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("cannot diff {commit} against {base}")]
+    Diff {
+        commit: String,
+        base: String,
+        #[source]
+        source: git2::Error,
+    },
+}
+
+/// Which commit a change is measured against.
+#[derive(Debug, Clone, Default)]
+pub enum Base {
+    /// The commit's first parent: what the commit itself changed.
+    #[default]
+    FirstParent,
+    /// The merge-base of the commit and this revision (e.g. `origin/main`): what a pull request changed.
+    MergeBaseWith(String),
+}
+
+/// The repository that holds `start`, or the one above it.
+pub fn discover(start: &Path) -> Result<Repository, GitError> {
+    Repository::discover(start).map_err(|source| GitError::NoRepository { path: start.to_path_buf(), source })
+}
+
+/// The working directory of the repository that holds `start`, if any.
+pub fn repository_root(start: &Path) -> Option<PathBuf> {
+    Repository::discover(start).ok().and_then(|r| r.workdir().map(Path::to_path_buf))
+}
+
+/// Resolves `rev` (a sha, a short sha or a ref) to a full commit sha.
+pub fn resolve_commit(repo: &Repository, rev: &str) -> Result<Oid, GitError> {
+    let hint = if repo.is_shallow() { " (the clone is shallow: fetch more history)" } else { "" };
+    repo.revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map(|c| c.id())
+        .map_err(|source| GitError::UnknownCommit { rev: rev.to_string(), hint, source })
+}
+
+/// What `commit` changed against `base`.
+pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet, GitError> {
+    let shallow_hint = if repo.is_shallow() { " (the clone is shallow: fetch more history)" } else { "" };
+    let unknown = |source| GitError::UnknownCommit { rev: commit.to_string(), hint: shallow_hint, source };
+    let head = repo.find_commit(commit).map_err(unknown)?;
+    let info = commit_info(&head);
+    let mut warnings = Vec::new();
+
+    let base_oid = match base {
+        Base::FirstParent => match head.parent_ids().next() {
+            None => None,
+            Some(parent) => {
+                if head.parent_count() > 1 {
+                    warnings.push(format!(
+                        "{} is a merge commit: changes are measured against its first parent",
+                        short(&info.sha)
+                    ));
+                }
+                Some(parent)
+            }
+        },
+        Base::MergeBaseWith(rev) => {
+            let other = repo.revparse_single(rev).and_then(|o| o.peel_to_commit()).map_err(|source| {
+                GitError::UnknownBase { rev: rev.clone(), commit: info.sha.clone(), hint: shallow_hint, source }
+            })?;
+            Some(repo.merge_base(commit, other.id()).map_err(|source| GitError::UnknownBase {
+                rev: format!("merge-base with {rev}"),
+                commit: info.sha.clone(),
+                hint: shallow_hint,
+                source,
+            })?)
+        }
+    };
+    let base_tree = match base_oid {
+        None => None,
+        Some(oid) => {
+            let base_commit = repo.find_commit(oid).map_err(|source| GitError::UnknownBase {
+                rev: oid.to_string(),
+                commit: info.sha.clone(),
+                hint: shallow_hint,
+                source,
+            })?;
+            let tree = base_commit.tree().map_err(|source| GitError::UnknownBase {
+                rev: oid.to_string(),
+                commit: info.sha.clone(),
+                hint: shallow_hint,
+                source,
+            })?;
+            Some(tree)
+        }
+    };
+    let diff_error = |source| GitError::Diff {
+        commit: info.sha.clone(),
+        base: base_oid.map(|o| o.to_string()).unwrap_or_else(|| "the empty tree".into()),
+        source,
+    };
+    let tree = head.tree().map_err(diff_error)?;
+    let mut opts = DiffOptions::new();
+    opts.max_size(MAX_DIFF_BLOB);
+    let mut diff = repo.diff_tree_to_tree(base_tree.as_ref(), Some(&tree), Some(&mut opts)).map_err(diff_error)?;
+    if let Err(e) = diff.find_similar(Some(DiffFindOptions::new().renames(true))) {
+        warnings.push(format!("rename detection failed: {}", e.message()));
+    }
+
+    let total = diff.deltas().len();
+    if total > MAX_FILES {
+        warnings.push(format!("{total} files changed: only the first {MAX_FILES} are recorded"));
+    }
+    let mut files = Vec::with_capacity(total.min(MAX_FILES));
+    let mut lossy_paths = 0;
+    let mut unreadable = 0;
+    for (idx, delta) in diff.deltas().enumerate().take(MAX_FILES) {
+        let kind = match delta.status() {
+            Delta::Added | Delta::Untracked => ChangeKind::Added,
+            Delta::Deleted => ChangeKind::Deleted,
+            Delta::Renamed => ChangeKind::Renamed,
+            Delta::Copied => ChangeKind::Copied,
+            Delta::Typechange => ChangeKind::TypeChanged,
+            _ => ChangeKind::Modified,
+        };
+        let new_path = delta.new_file().path_bytes().or(delta.old_file().path_bytes()).unwrap_or_default();
+        let old_path = delta.old_file().path_bytes().unwrap_or_default();
+        let (path, lossy) = path_text(new_path);
+        lossy_paths += usize::from(lossy);
+        let old_path = matches!(kind, ChangeKind::Renamed | ChangeKind::Copied).then(|| path_text(old_path).0);
+        let mut binary = delta.flags().is_binary();
+        let (mut added, mut deleted) = (None, None);
+        if !binary {
+            match Patch::from_diff(&diff, idx) {
+                Ok(Some(patch)) => {
+                    binary = patch.delta().flags().is_binary();
+                    if !binary {
+                        if let Ok((_, a, d)) = patch.line_stats() {
+                            added = Some(a as u32);
+                            deleted = Some(d as u32);
+                        }
+                    }
+                }
+                Ok(None) => binary = true,
+                Err(_) => unreadable += 1,
+            }
+        }
+        files.push(FileChange { path, old_path, kind, added, deleted, binary });
+    }
+    if lossy_paths > 0 {
+        warnings.push(format!("{lossy_paths} paths are not UTF-8: stored with U+FFFD in place of bad bytes"));
+    }
+    if unreadable > 0 {
+        warnings.push(format!("{unreadable} files could not be read (missing objects?): their line counts are unknown"));
+    }
+    let complete = total <= MAX_FILES && unreadable == 0;
+    Ok(ChangeSet { commit: info, base: base_oid.map(|o| o.to_string()), files, complete, warnings })
+}
+
+fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
+    let author = commit.author();
+    CommitInfo {
+        sha: commit.id().to_string(),
+        parents: commit.parent_ids().map(|p| p.to_string()).collect(),
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        time: author.when().seconds(),
+        summary: commit.summary_bytes().map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default(),
+    }
+}
+
+fn path_text(bytes: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), false),
+        Err(_) => (String::from_utf8_lossy(bytes).into_owned(), true),
+    }
+}
+
+/// The first 10 characters of a sha, for messages.
+pub fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}

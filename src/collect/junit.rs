@@ -1,0 +1,293 @@
+//! JUnit XML, in the dialects real tools write.
+//!
+//! One parser serves them all; the dialects differ in where they put a test's identity and how
+//! they show retries:
+//! - pytest, Surefire, Gradle, go-junit-report, gotestsum, nextest: `classname` + `name`;
+//! - jest-junit: `classname` equal to `name` (the full title), grouped by the `<testsuite>`;
+//! - Surefire and nextest retries: `<flakyFailure>`/`<flakyError>` (failed, then passed) and
+//!   `<rerunFailure>`/`<rerunError>` (failed again) inside the final `<testcase>`;
+//! - pytest-rerunfailures and Gradle's test-retry plugin: one `<testcase>` per attempt, folded
+//!   together by [`ResultSet`].
+
+use std::path::Path;
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use super::error::InputError;
+use super::report::{Outcome, ResultSet, TestResult, parse_seconds, short_message};
+use super::text::line_of;
+
+/// A `<testcase>` being read.
+struct Case {
+    suite: Option<String>,
+    id: String,
+    file: Option<String>,
+    duration_s: Option<f64>,
+    outcome: Outcome,
+    attempts: u32,
+    message: Option<String>,
+}
+
+impl Case {
+    fn finish(self) -> TestResult {
+        TestResult {
+            id: self.id,
+            suite: self.suite,
+            file: self.file,
+            outcome: self.outcome,
+            duration_s: self.duration_s,
+            attempts: self.attempts,
+            message: self.message,
+        }
+    }
+}
+
+/// Parses JUnit XML `text` read from `path` into `into`.
+pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputError> {
+    let mut reader = Reader::from_str(text);
+    let err_at = |offset: u64, reason: String| InputError::invalid(path, Some(line_of(text, offset as usize)), reason);
+
+    // Open elements with the offset where each started, for messages about truncation.
+    let mut open: Vec<(String, u64)> = Vec::new();
+    let mut suites: Vec<String> = Vec::new();
+    let mut case: Option<Case> = None;
+    let mut saw_root = false;
+
+    loop {
+        let start = reader.buffer_position();
+        let event = reader
+            .read_event()
+            .map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                let tag = e.local_name().into_inner().to_string();
+                if open.is_empty() {
+                    if saw_root {
+                        return Err(err_at(start, format!("more than one root element (<{tag}>)")));
+                    }
+                    if tag != "testsuites" && tag != "testsuite" {
+                        return Err(err_at(
+                            start,
+                            format!("not a JUnit report: the root element is <{tag}>, not <testsuites> or <testsuite>"),
+                        ));
+                    }
+                    saw_root = true;
+                }
+                match tag.as_str() {
+                    "testsuite" if case.is_none() => {
+                        if !is_empty {
+                            suites.push(attr(e, "name").map_err(|r| err_at(start, r))?.unwrap_or_default());
+                        }
+                    }
+                    "testcase" => {
+                        if case.is_some() {
+                            return Err(err_at(start, "a <testcase> inside another <testcase>".into()));
+                        }
+                        let new = read_case(e, suites.last().map(String::as_str)).map_err(|r| err_at(start, r))?;
+                        if is_empty {
+                            into.add(new.finish());
+                        } else {
+                            case = Some(new);
+                        }
+                    }
+                    _ => {
+                        if let Some(case) = case.as_mut() {
+                            apply_child(case, &tag, e).map_err(|r| err_at(start, r))?;
+                        }
+                    }
+                }
+                if !is_empty {
+                    open.push((tag, start));
+                }
+            }
+            Event::End(ref e) => {
+                let tag = e.local_name().into_inner();
+                match open.pop() {
+                    Some((opened, _)) if opened == tag => {}
+                    _ => return Err(err_at(start, format!("unexpected </{tag}>"))),
+                }
+                match tag {
+                    "testcase" if open.iter().all(|(t, _)| t != "testcase") => {
+                        if let Some(done) = case.take() {
+                            into.add(done.finish());
+                        }
+                    }
+                    "testsuite" if case.is_none() => {
+                        suites.pop();
+                    }
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if let Some((tag, at)) = open.last() {
+        return Err(InputError::invalid(
+            path,
+            Some(line_of(text, text.len())),
+            format!(
+                "truncated: the file ends inside <{tag}> opened at line {}",
+                line_of(text, *at as usize)
+            ),
+        ));
+    }
+    if !saw_root {
+        return Err(InputError::invalid(path, None, "no XML element in the file: not a JUnit report"));
+    }
+    Ok(())
+}
+
+fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
+    let mut name = None;
+    let mut classname = None;
+    let mut file = None;
+    let mut time = None;
+    for a in e.attributes() {
+        let a = a.map_err(|err| format!("bad attribute in <testcase>: {err}"))?;
+        let slot = match a.key.local_name().into_inner() {
+            "name" => &mut name,
+            "classname" => &mut classname,
+            "file" => &mut file,
+            "time" => &mut time,
+            _ => continue,
+        };
+        let value = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| format!("bad attribute value in <testcase>: {err}"))?;
+        *slot = Some(value.into_owned());
+    }
+    let name = name.ok_or("a <testcase> without a name attribute")?;
+    let duration_s = match time.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(parse_seconds(raw).ok_or_else(|| format!("time={raw:?} is not a duration in seconds"))?),
+    };
+    let file = file.filter(|f| !f.trim().is_empty());
+    let (suite, id) = junit_id(suite, classname.as_deref(), &name, file.as_deref());
+    Ok(Case { suite, id, file, duration_s, outcome: Outcome::Pass, attempts: 1, message: None })
+}
+
+/// The stable id of a JUnit test case: `classname::name`; when the classname is missing or only
+/// repeats the name (jest-junit), the test's file or else its `<testsuite>` stands in for it.
+fn junit_id(suite: Option<&str>, classname: Option<&str>, name: &str, file: Option<&str>) -> (Option<String>, String) {
+    let name = name.trim();
+    let group = match classname.map(str::trim) {
+        Some(c) if !c.is_empty() && c != name => Some(c),
+        _ => file.or(suite).map(str::trim).filter(|g| !g.is_empty()),
+    };
+    match group {
+        Some(group) => (Some(group.to_string()), format!("{group}::{name}")),
+        None => (None, name.to_string()),
+    }
+}
+
+fn apply_child(case: &mut Case, tag: &str, e: &BytesStart<'_>) -> Result<(), String> {
+    match tag {
+        "failure" | "error" => {
+            let outcome = if tag == "error" { Outcome::Error } else { Outcome::Fail };
+            // An error outranks a failure when a tool writes both.
+            if case.outcome != Outcome::Error {
+                case.outcome = outcome;
+            }
+            if case.message.is_none() {
+                case.message = attr(e, "message")?.or(attr(e, "type")?).as_deref().and_then(short_message);
+            }
+        }
+        "skipped" if !case.outcome.is_failure() => case.outcome = Outcome::Skip,
+        "flakyFailure" | "flakyError" | "rerunFailure" | "rerunError" => case.attempts += 1,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, String> {
+    match e.try_get_attribute(key) {
+        Ok(Some(a)) => a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map(|v| Some(v.into_owned()))
+            .map_err(|err| format!("bad value of attribute {key}: {err}")),
+        Ok(None) => Ok(None),
+        Err(err) => Err(format!("bad attribute: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(xml: &str) -> Result<Vec<TestResult>, String> {
+        let mut set = ResultSet::default();
+        parse(Path::new("t.xml"), xml, &mut set).map_err(|e| e.to_string())?;
+        Ok(set.into_results())
+    }
+
+    #[test]
+    fn ids_follow_classname_then_file_then_suite() {
+        assert_eq!(junit_id(Some("s"), Some("a.B"), "t", None), (Some("a.B".into()), "a.B::t".into()));
+        assert_eq!(junit_id(Some("s"), Some("x y"), "x y", None), (Some("s".into()), "s::x y".into()));
+        assert_eq!(junit_id(Some("s"), Some("x"), "x", Some("f.js")), (Some("f.js".into()), "f.js::x".into()));
+        assert_eq!(junit_id(None, None, " t ", None), (None, "t".into()));
+    }
+
+    #[test]
+    fn outcomes_and_retry_elements() {
+        let xml = r#"<testsuite name="s">
+            <testcase classname="C" name="pass" time="0.5"/>
+            <testcase classname="C" name="fail"><failure message="boom"/><rerunFailure/></testcase>
+            <testcase classname="C" name="err"><error type="Oops"/></testcase>
+            <testcase classname="C" name="skip"><skipped/></testcase>
+            <testcase classname="C" name="flaky"><flakyFailure/><flakyError/></testcase>
+        </testsuite>"#;
+        let r = parse_str(xml).unwrap();
+        let got: Vec<_> = r.iter().map(|t| (t.id.as_str(), t.outcome, t.attempts)).collect();
+        assert_eq!(
+            got,
+            [
+                ("C::pass", Outcome::Pass, 1),
+                ("C::fail", Outcome::Fail, 2),
+                ("C::err", Outcome::Error, 1),
+                ("C::skip", Outcome::Skip, 1),
+                ("C::flaky", Outcome::Pass, 3),
+            ]
+        );
+        assert_eq!(r[0].duration_s, Some(0.5));
+        assert_eq!(r[1].message.as_deref(), Some("boom"));
+        assert_eq!(r[2].message.as_deref(), Some("Oops"));
+    }
+
+    #[test]
+    fn truncated_file_names_the_unclosed_element() {
+        let e = parse_str("<testsuites>\n<testsuite name=\"s\">\n<testcase name=\"a\"/>\n").unwrap_err();
+        assert!(e.starts_with("t.xml:4: truncated: the file ends inside <testsuite> opened at line 2"), "{e}");
+    }
+
+    #[test]
+    fn cut_inside_a_tag_is_malformed_with_a_line() {
+        let e = parse_str("<testsuites>\n<testsuite name=\"s\">\n<testcase name=\"a").unwrap_err();
+        assert!(e.starts_with("t.xml:3: malformed XML"), "{e}");
+    }
+
+    #[test]
+    fn wrong_root_and_bad_time_are_rejected() {
+        assert!(parse_str("<html><body/></html>").unwrap_err().contains("root element is <html>"));
+        let e = parse_str("<testsuite>\n<testcase name=\"a\" time=\"soon\"/></testsuite>").unwrap_err();
+        assert!(e.starts_with("t.xml:2: time=\"soon\""), "{e}");
+        let e = parse_str("<testsuite><testcase classname=\"x\"/></testsuite>").unwrap_err();
+        assert!(e.contains("without a name"), "{e}");
+    }
+
+    #[test]
+    fn mismatched_end_tag_is_rejected() {
+        let e = parse_str("<testsuite>\n<testcase name=\"a\"></testsuite>").unwrap_err();
+        assert!(e.starts_with("t.xml:2: malformed XML") || e.starts_with("t.xml:2: unexpected"), "{e}");
+    }
+
+    #[test]
+    fn entities_in_names_are_unescaped() {
+        let r = parse_str(r#"<testsuite><testcase classname="a" name="x &amp; &lt;y&gt;"/></testsuite>"#).unwrap();
+        assert_eq!(r[0].id, "a::x & <y>");
+    }
+}

@@ -1,0 +1,172 @@
+//! libtest JSON lines: `cargo test -- -Z unstable-options --format json --report-time` and
+//! `cargo nextest run --message-format libtest-json`.
+//!
+//! nextest names a test `binary-id$test::path`, with `#N` appended when attempt N was the final
+//! one; `cargo test` names it by its path alone, since its stream carries no binary name.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::error::InputError;
+use super::report::{Outcome, ResultSet, TestResult, short_message};
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    event: String,
+    name: Option<String>,
+    exec_time: Option<f64>,
+    message: Option<String>,
+    stdout: Option<String>,
+}
+
+/// Parses libtest JSON `text` read from `path` into `into`.
+pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputError> {
+    let mut open_suites: Vec<usize> = Vec::new();
+    // Tests started and not yet finished, by id, with the line that started them.
+    let mut running: HashMap<String, usize> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let lineno = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: Event = serde_json::from_str(line)
+            .map_err(|e| InputError::invalid(path, Some(lineno), format!("not a libtest JSON event: {e}")))?;
+        match event.kind.as_str() {
+            "suite" => match event.event.as_str() {
+                "started" => open_suites.push(lineno),
+                "ok" | "failed" => {
+                    if open_suites.pop().is_none() {
+                        return Err(InputError::invalid(path, Some(lineno), "a suite ends that never started"));
+                    }
+                }
+                _ => {}
+            },
+            "test" => {
+                let name = event
+                    .name
+                    .as_deref()
+                    .ok_or_else(|| InputError::invalid(path, Some(lineno), "a test event without a name"))?;
+                let test = TestName::parse(name);
+                let outcome = match event.event.as_str() {
+                    "started" => {
+                        running.insert(test.id, lineno);
+                        continue;
+                    }
+                    "ok" => Outcome::Pass,
+                    "failed" => Outcome::Fail,
+                    "ignored" => Outcome::Skip,
+                    // "timeout" only warns that a test runs long; "bench" results are not tests.
+                    _ => continue,
+                };
+                running.remove(&test.id);
+                let message = match outcome {
+                    Outcome::Fail => failure_message(event.message.as_deref(), event.stdout.as_deref()),
+                    _ => None,
+                };
+                into.add(TestResult {
+                    id: test.id,
+                    suite: test.suite,
+                    file: None,
+                    outcome,
+                    duration_s: event.exec_time.filter(|t| t.is_finite() && *t >= 0.0),
+                    attempts: test.attempt,
+                    message,
+                });
+            }
+            _ => {}
+        }
+    }
+    let unfinished = running.values().min().copied().or(open_suites.first().copied());
+    if let Some(started) = unfinished {
+        return Err(InputError::invalid(
+            path,
+            Some(text.lines().count()),
+            format!("truncated: the stream ends before the test or suite started at line {started} finished"),
+        ));
+    }
+    Ok(())
+}
+
+struct TestName {
+    id: String,
+    suite: Option<String>,
+    attempt: u32,
+}
+
+impl TestName {
+    fn parse(name: &str) -> TestName {
+        let Some((binary, test)) = name.split_once('$') else {
+            return TestName { id: name.to_string(), suite: None, attempt: 1 };
+        };
+        let (test, attempt) = match test.rsplit_once('#') {
+            Some((t, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (t, n.parse().unwrap_or(1)),
+            _ => (test, 1),
+        };
+        let binary = binary_id(binary);
+        TestName { id: format!("{binary}::{test}"), suite: Some(binary.to_string()), attempt }
+    }
+}
+
+/// nextest's libtest output names a library's unit tests `crate::crate_target`, where its JUnit
+/// output and its filters say `crate`; the two are made to agree.
+fn binary_id(raw: &str) -> &str {
+    match raw.split_once("::") {
+        Some((krate, target)) if krate.replace('-', "_") == target => krate,
+        _ => raw,
+    }
+}
+
+fn failure_message(message: Option<&str>, stdout: Option<&str>) -> Option<String> {
+    if let Some(m) = message.and_then(short_message) {
+        return Some(m);
+    }
+    let stdout = stdout?;
+    let panic = stdout.lines().position(|l| l.contains("panicked at"));
+    let line = match panic {
+        // The panic payload is on the line after "thread '…' panicked at file:line:col:".
+        Some(i) => stdout.lines().nth(i + 1).filter(|l| !l.trim().is_empty()).unwrap_or(stdout.lines().nth(i)?),
+        None => stdout.lines().find(|l| !l.trim().is_empty())?,
+    };
+    short_message(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nextest_names_split_into_binary_test_and_attempt() {
+        let t = TestName::parse("flaky::flaky$tests::fails_always#3");
+        assert_eq!((t.id.as_str(), t.suite.as_deref(), t.attempt), ("flaky::tests::fails_always", Some("flaky"), 3));
+        let t = TestName::parse("my-crate::my_crate$a::b");
+        assert_eq!(t.id, "my-crate::a::b");
+        let t = TestName::parse("seer::integration$record::works");
+        assert_eq!((t.id.as_str(), t.attempt), ("seer::integration::record::works", 1));
+        let t = TestName::parse("tests::plain");
+        assert_eq!((t.id.as_str(), t.suite), ("tests::plain", None));
+    }
+
+    #[test]
+    fn unfinished_test_is_truncation() {
+        let text = "{\"type\":\"suite\",\"event\":\"started\",\"test_count\":1}\n{\"type\":\"test\",\"event\":\"started\",\"name\":\"a\"}\n";
+        let e = parse(Path::new("r.json"), text, &mut ResultSet::default()).unwrap_err().to_string();
+        assert!(e.starts_with("r.json:2: truncated"), "{e}");
+    }
+
+    #[test]
+    fn garbage_line_is_named() {
+        let text = "{\"type\":\"suite\",\"event\":\"started\"}\nnot json\n";
+        let e = parse(Path::new("r.json"), text, &mut ResultSet::default()).unwrap_err().to_string();
+        assert!(e.starts_with("r.json:2: not a libtest JSON event"), "{e}");
+    }
+
+    #[test]
+    fn panic_payload_is_the_message() {
+        let out = "\nthread 'a' panicked at src/lib.rs:1:1:\nboom here\nnote: x";
+        assert_eq!(failure_message(None, Some(out)).as_deref(), Some("boom here"));
+    }
+}

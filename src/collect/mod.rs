@@ -1,0 +1,18 @@
+//! Collecting what happened: test reports, history imports, and git changes.
+
+mod collector;
+mod error;
+pub mod git;
+pub mod gotest;
+pub mod import;
+pub mod junit;
+pub mod libtest;
+mod report;
+mod run;
+mod text;
+pub mod time;
+
+pub use collector::{Collected, RecordOptions, collect};
+pub use error::{InputError, Location};
+pub use report::{Outcome, ReportFormat, ResultSet, TestResult, read_report};
+pub use run::{CollectedRun, RunInfo};

@@ -1,0 +1,302 @@
+//! A test run's results in seer's own terms, whatever tool wrote the report, and the format
+//! detection that routes a file to its parser.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use super::error::InputError;
+use super::text;
+
+/// The verdict of one test in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Error,
+    Skip,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [Outcome::Pass, Outcome::Fail, Outcome::Error, Outcome::Skip];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Error => "error",
+            Outcome::Skip => "skip",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The integer kept in the store; part of the store's schema.
+    pub fn code(self) -> i64 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::Error => 2,
+            Outcome::Skip => 3,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.code() == code)
+    }
+
+    /// A failing verdict: what the predictor learns to foresee.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::Error)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One test's result in one run, after retries are folded in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestResult {
+    /// Stable id of the test across runs (the rule per format is in the README).
+    pub id: String,
+    /// The group the tool reported the test in (JUnit classname, nextest binary id, Go package).
+    pub suite: Option<String>,
+    /// The test's source file, when the tool says.
+    pub file: Option<String>,
+    pub outcome: Outcome,
+    /// Duration of the final attempt, in seconds.
+    pub duration_s: Option<f64>,
+    /// How many times the test was executed in this run; > 1 means it was retried.
+    pub attempts: u32,
+    /// A short failure message, when there is one.
+    pub message: Option<String>,
+}
+
+impl TestResult {
+    /// A pass that needed a retry: the test failed and then passed within one run.
+    pub fn is_flaky(&self) -> bool {
+        self.outcome == Outcome::Pass && self.attempts > 1
+    }
+}
+
+/// The results of one run, gathered from one or more reports.
+///
+/// A test id seen again (pytest-rerunfailures and Gradle's retry plugin write one `<testcase>`
+/// per attempt; a rerun report may follow the first) is the same test retried: the last
+/// occurrence gives the outcome and its attempts are added to the earlier ones.
+#[derive(Debug, Default)]
+pub struct ResultSet {
+    results: Vec<TestResult>,
+    index: HashMap<String, usize>,
+    repeated: usize,
+}
+
+impl ResultSet {
+    pub fn add(&mut self, result: TestResult) {
+        match self.index.get(&result.id) {
+            Some(&at) => {
+                let earlier = self.results[at].attempts;
+                self.results[at] = TestResult { attempts: earlier + result.attempts, ..result };
+                self.repeated += 1;
+            }
+            None => {
+                self.index.insert(result.id.clone(), self.results.len());
+                self.results.push(result);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.results.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+    }
+
+    /// How many entries repeated an id already seen (folded in as retries).
+    pub fn repeated(&self) -> usize {
+        self.repeated
+    }
+
+    pub fn results(&self) -> &[TestResult] {
+        &self.results
+    }
+
+    pub fn into_results(self) -> Vec<TestResult> {
+        self.results
+    }
+}
+
+/// The report formats seer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// JUnit XML, in the dialects of pytest, Surefire, Gradle, jest-junit, go-junit-report,
+    /// gotestsum and cargo-nextest.
+    Junit,
+    /// libtest JSON lines (`cargo test -- --format json`, `cargo nextest --message-format libtest-json`).
+    LibtestJson,
+    /// `go test -json` (test2json) lines.
+    GoJson,
+}
+
+impl std::str::FromStr for ReportFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReportFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| format!("unknown report format {s:?} (expected junit, libtest-json or go-json)"))
+    }
+}
+
+impl ReportFormat {
+    pub const ALL: [ReportFormat; 3] = [ReportFormat::Junit, ReportFormat::LibtestJson, ReportFormat::GoJson];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Junit => "junit",
+            ReportFormat::LibtestJson => "libtest-json",
+            ReportFormat::GoJson => "go-json",
+        }
+    }
+
+    /// Recognises a format from the start of the text.
+    pub fn detect(path: &Path, text: &str) -> Result<ReportFormat, InputError> {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('<') {
+            return Ok(ReportFormat::Junit);
+        }
+        if trimmed.starts_with('{') {
+            let first = trimmed.lines().next().unwrap_or_default();
+            let value: serde_json::Value = serde_json::from_str(first).map_err(|e| {
+                let line = text::line_of(text, text.len() - trimmed.len());
+                InputError::invalid(path, Some(line), format!("not a JSON line: {e}"))
+            })?;
+            if value.get("Action").is_some() {
+                return Ok(ReportFormat::GoJson);
+            }
+            if value.get("type").is_some() {
+                return Ok(ReportFormat::LibtestJson);
+            }
+        }
+        Err(InputError::invalid(
+            path,
+            Some(text::line_of(text, text.len() - trimmed.len())),
+            "unrecognised report: expected JUnit XML, libtest JSON or go test -json (see --format)",
+        ))
+    }
+}
+
+/// Reads one report file into `into`, detecting its format unless one is given.
+pub fn read_report(
+    path: &Path,
+    format: Option<ReportFormat>,
+    into: &mut ResultSet,
+) -> Result<ReportFormat, InputError> {
+    let bytes = std::fs::read(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
+    let text = text::decode(path, bytes)?.text;
+    let format = match format {
+        Some(format) => format,
+        None => ReportFormat::detect(path, &text)?,
+    };
+    match format {
+        ReportFormat::Junit => super::junit::parse(path, &text, into)?,
+        ReportFormat::LibtestJson => super::libtest::parse(path, &text, into)?,
+        ReportFormat::GoJson => super::gotest::parse(path, &text, into)?,
+    }
+    Ok(format)
+}
+
+/// Keeps failure messages short: the store is for prediction, not for logs.
+pub fn short_message(message: &str) -> Option<String> {
+    const MAX: usize = 500;
+    let message = message.trim();
+    if message.is_empty() {
+        return None;
+    }
+    if message.len() <= MAX {
+        return Some(message.to_string());
+    }
+    let mut end = MAX;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(format!("{}…", &message[..end]))
+}
+
+/// Parses a duration in seconds as reporters write it (Surefire may write `1,234.5`).
+pub fn parse_seconds(raw: &str) -> Option<f64> {
+    let raw = raw.trim();
+    let value: f64 = if raw.contains(',') { raw.replace(',', "").parse().ok()? } else { raw.parse().ok()? };
+    (value.is_finite() && value >= 0.0).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, outcome: Outcome, attempts: u32) -> TestResult {
+        TestResult {
+            id: id.into(),
+            suite: None,
+            file: None,
+            outcome,
+            duration_s: Some(1.0),
+            attempts,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn repeated_ids_fold_into_attempts_and_last_outcome_wins() {
+        let mut set = ResultSet::default();
+        set.add(result("a", Outcome::Fail, 1));
+        set.add(result("b", Outcome::Pass, 1));
+        set.add(result("a", Outcome::Pass, 1));
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.repeated(), 1);
+        let a = &set.results()[0];
+        assert_eq!((a.outcome, a.attempts), (Outcome::Pass, 2));
+        assert!(a.is_flaky());
+    }
+
+    #[test]
+    fn outcome_codes_round_trip() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::from_code(o.code()), Some(o));
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+    }
+
+    #[test]
+    fn seconds_accept_thousands_separators_and_reject_garbage() {
+        assert_eq!(parse_seconds("1,234.5"), Some(1234.5));
+        assert_eq!(parse_seconds(" 0.25 "), Some(0.25));
+        assert_eq!(parse_seconds("-1"), None);
+        assert_eq!(parse_seconds("NaN"), None);
+        assert_eq!(parse_seconds("fast"), None);
+    }
+
+    #[test]
+    fn detection_by_first_bytes() {
+        let p = Path::new("r");
+        assert_eq!(ReportFormat::detect(p, "\n <?xml?><a/>").unwrap(), ReportFormat::Junit);
+        assert_eq!(
+            ReportFormat::detect(p, "{\"Action\":\"run\",\"Package\":\"x\"}\n").unwrap(),
+            ReportFormat::GoJson
+        );
+        assert_eq!(
+            ReportFormat::detect(p, "{ \"type\": \"suite\", \"event\": \"started\" }").unwrap(),
+            ReportFormat::LibtestJson
+        );
+        let e = ReportFormat::detect(p, "\n\nhello").unwrap_err().to_string();
+        assert!(e.starts_with("r:3: unrecognised report"), "{e}");
+    }
+}

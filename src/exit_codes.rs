@@ -1,0 +1,16 @@
+//! seer's exit codes: one place, documented in the README.
+
+/// Success.
+pub const OK: i32 = 0;
+/// An unexpected failure (I/O, a store error other than those below).
+pub const FAILURE: i32 = 1;
+/// Bad command-line usage (clap's own code).
+pub const USAGE: i32 = 2;
+/// A report or history file was rejected; nothing was stored.
+pub const INVALID_INPUT: i32 = 3;
+/// The run id is already stored with different content; nothing was changed.
+pub const RUN_CONFLICT: i32 = 4;
+/// The run, test or store asked for does not exist.
+pub const NOT_FOUND: i32 = 5;
+/// The store is newer than this seer, or cannot be opened.
+pub const STORE_UNUSABLE: i32 = 6;

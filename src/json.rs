@@ -1,0 +1,234 @@
+//! The JSON that seer prints and reads: a stable, versioned API.
+//!
+//! Every top-level document carries `format_version`. Fields are only ever added within a
+//! version; a change that could break a reader bumps it. The run document that `seer show run
+//! --json` prints is also the line format of `seer import` (JSON lines), so a store can be moved
+//! or rebuilt run by run.
+
+use serde::{Deserialize, Serialize};
+
+/// The version of every JSON document seer writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+fn format_version() -> u32 {
+    FORMAT_VERSION
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A time as RFC 3339 text (what seer writes) or Unix seconds (also accepted on input).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TimeJson {
+    Seconds(i64),
+    Text(String),
+}
+
+/// One run with its results: `seer show run --json`, and one line of `seer import` JSON lines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunJson {
+    #[serde(default = "format_version")]
+    pub format_version: u32,
+    pub run_id: String,
+    pub commit: String,
+    #[serde(default)]
+    pub base: Option<String>,
+    #[serde(default)]
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub job: Option<String>,
+    /// When the run happened; on input, missing means the time of the import.
+    #[serde(default)]
+    pub time: Option<TimeJson>,
+    #[serde(default)]
+    pub source: Option<String>,
+    pub tests: Vec<TestJson>,
+    #[serde(default)]
+    pub changes: Option<ChangesJson>,
+}
+
+/// One test's result in a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestJson {
+    pub id: String,
+    /// `pass`, `fail`, `error` or `skip`.
+    pub outcome: String,
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    /// Executions in this run; > 1 means retried (a pass with attempts > 1 is flaky).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// What the run's commit changed against its base.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangesJson {
+    /// The base commit; null for a root commit.
+    #[serde(default)]
+    pub base: Option<String>,
+    #[serde(default = "yes")]
+    pub complete: bool,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub commit: Option<CommitJson>,
+    pub files: Vec<FileJson>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommitJson {
+    #[serde(default)]
+    pub parents: Vec<String>,
+    #[serde(default)]
+    pub author: String,
+    /// Author time, RFC 3339.
+    #[serde(default)]
+    pub time: Option<TimeJson>,
+    #[serde(default)]
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileJson {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_path: Option<String>,
+    /// `A`dded, `M`odified, `D`eleted, `R`enamed, `C`opied or `T`ype changed.
+    pub status: String,
+    #[serde(default)]
+    pub added: Option<u32>,
+    #[serde(default)]
+    pub deleted: Option<u32>,
+    #[serde(default)]
+    pub binary: bool,
+}
+
+/// Outcome counts of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CountsJson {
+    pub tests: u64,
+    pub pass: u64,
+    pub fail: u64,
+    pub error: u64,
+    pub skip: u64,
+    /// Passed after a retry.
+    pub flaky: u64,
+}
+
+/// `seer show run --json`: the run document plus its counts.
+#[derive(Debug, Serialize)]
+pub struct ShowRunJson {
+    #[serde(flatten)]
+    pub run: RunJson,
+    pub counts: CountsJson,
+    /// When seer stored it, RFC 3339.
+    pub recorded_at: String,
+}
+
+/// `seer record --json`.
+#[derive(Debug, Serialize)]
+pub struct RecordJson {
+    pub format_version: u32,
+    pub run_id: String,
+    pub commit: String,
+    /// `inserted`, `unchanged` (the same run was recorded before) or `replaced`.
+    pub status: String,
+    pub counts: CountsJson,
+    /// Report entries that repeated a test already seen, folded in as retries.
+    pub repeated: u64,
+    pub changes: Option<ChangeSummaryJson>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeSummaryJson {
+    pub base: Option<String>,
+    pub files: u64,
+    pub added: u64,
+    pub deleted: u64,
+    pub complete: bool,
+}
+
+/// `seer import --json`.
+#[derive(Debug, Serialize)]
+pub struct ImportJson {
+    pub format_version: u32,
+    pub files: Vec<String>,
+    pub runs: u64,
+    pub inserted: u64,
+    pub unchanged: u64,
+    pub replaced: u64,
+    pub results: u64,
+    /// Input rows folded into another row of the same test and run.
+    pub folded_rows: u64,
+}
+
+/// One line of `seer runs --json`.
+#[derive(Debug, Serialize)]
+pub struct RunSummaryJson {
+    pub run_id: String,
+    pub commit: String,
+    pub branch: Option<String>,
+    pub job: Option<String>,
+    pub time: String,
+    pub counts: CountsJson,
+}
+
+/// `seer runs --json`.
+#[derive(Debug, Serialize)]
+pub struct RunsJson {
+    pub format_version: u32,
+    pub runs: Vec<RunSummaryJson>,
+}
+
+/// One run of one test, in `seer history --json`.
+#[derive(Debug, Serialize)]
+pub struct HistoryEntryJson {
+    pub run_id: String,
+    pub commit: String,
+    pub time: String,
+    pub outcome: String,
+    pub duration_s: Option<f64>,
+    pub attempts: u32,
+    pub message: Option<String>,
+}
+
+/// `seer history TEST_ID --json`, newest first.
+#[derive(Debug, Serialize)]
+pub struct HistoryJson {
+    pub format_version: u32,
+    pub test_id: String,
+    pub results: Vec<HistoryEntryJson>,
+}
+
+/// `seer stats --json`.
+#[derive(Debug, Serialize)]
+pub struct StatsJson {
+    pub format_version: u32,
+    pub store: String,
+    pub schema_version: i64,
+    pub runs: u64,
+    pub tests: u64,
+    pub commits_with_changes: u64,
+    pub first_run: Option<String>,
+    pub last_run: Option<String>,
+    pub results: CountsJson,
+    /// Runs with at least one failing (fail or error) test.
+    pub failing_runs: u64,
+    /// Tests that failed at least once.
+    pub tests_ever_failed: u64,
+    /// Tests that passed on retry at least once.
+    pub tests_ever_flaky: u64,
+}

@@ -1,0 +1,11 @@
+//! seer: learns from a project's CI history which tests a change is likely to break, and
+//! watches performance through flamegraphs.
+//!
+//! The pipeline flows one way: [`collect`] (reports, git changes, imports) → [`store`] (SQLite).
+//! [`cli`] is the command-line front end; nothing else depends on it.
+
+pub mod cli;
+pub mod collect;
+pub mod exit_codes;
+pub mod json;
+pub mod store;

@@ -1,0 +1,5 @@
+//! The `seer` binary: everything lives in the library.
+
+fn main() {
+    std::process::exit(seer::cli::main());
+}

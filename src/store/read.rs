@@ -1,0 +1,271 @@
+//! Reading the store: run lists, one run in full, one test's history, totals.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+use crate::collect::git::{ChangeKind, ChangeSet, CommitInfo, FileChange};
+use crate::collect::{Outcome, RunInfo, TestResult};
+
+/// Outcome counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub tests: u64,
+    pub pass: u64,
+    pub fail: u64,
+    pub error: u64,
+    pub skip: u64,
+    pub flaky: u64,
+}
+
+impl Counts {
+    pub fn of(results: &[TestResult]) -> Counts {
+        let mut c = Counts { tests: results.len() as u64, ..Counts::default() };
+        for r in results {
+            match r.outcome {
+                Outcome::Pass => c.pass += 1,
+                Outcome::Fail => c.fail += 1,
+                Outcome::Error => c.error += 1,
+                Outcome::Skip => c.skip += 1,
+            }
+            c.flaky += u64::from(r.is_flaky());
+        }
+        c
+    }
+}
+
+const COUNT_COLUMNS: &str = "COUNT(x.test), COALESCE(SUM(x.outcome = 0), 0), COALESCE(SUM(x.outcome = 1), 0),
+     COALESCE(SUM(x.outcome = 2), 0), COALESCE(SUM(x.outcome = 3), 0),
+     COALESCE(SUM(x.outcome = 0 AND x.attempts > 1), 0)";
+
+/// SQLite integers are signed; counts are not.
+fn count(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<u64> {
+    Ok(row.get::<_, i64>(at)?.max(0) as u64)
+}
+
+fn counts_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Counts> {
+    Ok(Counts {
+        tests: count(row, at)?,
+        pass: count(row, at + 1)?,
+        fail: count(row, at + 2)?,
+        error: count(row, at + 3)?,
+        skip: count(row, at + 4)?,
+        flaky: count(row, at + 5)?,
+    })
+}
+
+/// One line of the run list.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub commit: String,
+    pub branch: Option<String>,
+    pub job: Option<String>,
+    pub time: i64,
+    pub counts: Counts,
+}
+
+/// A run with everything stored for it.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub info: RunInfo,
+    pub recorded_at: i64,
+    pub results: Vec<TestResult>,
+    pub changes: Option<ChangeSet>,
+}
+
+/// One run of one test.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub run_id: String,
+    pub commit: String,
+    pub time: i64,
+    pub outcome: Outcome,
+    pub duration_s: Option<f64>,
+    pub attempts: u32,
+    pub message: Option<String>,
+}
+
+/// Totals over the whole store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub runs: u64,
+    pub tests: u64,
+    pub commits_with_changes: u64,
+    pub first_run: Option<i64>,
+    pub last_run: Option<i64>,
+    pub results: Counts,
+    pub failing_runs: u64,
+    pub tests_ever_failed: u64,
+    pub tests_ever_flaky: u64,
+}
+
+fn outcome(code: i64) -> rusqlite::Result<Outcome> {
+    Outcome::from_code(code).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, code))
+}
+
+impl Store {
+    /// The newest `limit` runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, StoreError> {
+        let sql = format!(
+            "SELECT r.run_id, r.commit_sha, r.branch, r.job, r.time, {COUNT_COLUMNS}
+             FROM (SELECT * FROM runs ORDER BY time DESC, id DESC LIMIT ?1) r
+             LEFT JOIN results x ON x.run = r.id
+             GROUP BY r.id ORDER BY r.time DESC, r.id DESC"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([limit as i64], |row| {
+            Ok(RunSummary {
+                run_id: row.get(0)?,
+                commit: row.get(1)?,
+                branch: row.get(2)?,
+                job: row.get(3)?,
+                time: row.get(4)?,
+                counts: counts_at(row, 5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One run in full, or `None` if no run has that id.
+    pub fn run(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT id, run_id, commit_sha, base, branch, job, time, source, recorded_at, changeset FROM runs WHERE run_id = ?1",
+                [run_id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        RunInfo {
+                            run_id: r.get(1)?,
+                            commit: r.get(2)?,
+                            base: r.get(3)?,
+                            branch: r.get(4)?,
+                            job: r.get(5)?,
+                            time: r.get(6)?,
+                            source: r.get(7)?,
+                        },
+                        r.get::<_, i64>(8)?,
+                        r.get::<_, Option<i64>>(9)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((pk, info, recorded_at, changeset)) = head else { return Ok(None) };
+        let mut stmt = self.conn.prepare(
+            "SELECT t.name, t.suite, t.file, x.outcome, x.duration_s, x.attempts, x.message
+             FROM results x JOIN tests t ON t.id = x.test WHERE x.run = ?1 ORDER BY t.name",
+        )?;
+        let results = stmt
+            .query_map([pk], |r| {
+                Ok(TestResult {
+                    id: r.get(0)?,
+                    suite: r.get(1)?,
+                    file: r.get(2)?,
+                    outcome: outcome(r.get(3)?)?,
+                    duration_s: r.get(4)?,
+                    attempts: r.get(5)?,
+                    message: r.get(6)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let changes = match changeset {
+            Some(id) => Some(self.changeset(id)?),
+            None => None,
+        };
+        Ok(Some(StoredRun { info, recorded_at, results, changes }))
+    }
+
+    fn changeset(&self, id: i64) -> Result<ChangeSet, StoreError> {
+        let (sha, base, complete, warnings): (String, String, bool, String) = self.conn.query_row(
+            "SELECT commit_sha, base_sha, complete, warnings FROM changesets WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let commit = self
+            .conn
+            .query_row("SELECT parents, author, time, summary FROM commits WHERE sha = ?1", [&sha], |r| {
+                let parents: String = r.get(0)?;
+                Ok(CommitInfo {
+                    sha: sha.clone(),
+                    parents: parents.split_whitespace().map(str::to_string).collect(),
+                    author: r.get(1)?,
+                    time: r.get(2)?,
+                    summary: r.get(3)?,
+                })
+            })
+            .optional()?
+            .unwrap_or(CommitInfo { sha: sha.clone(), parents: vec![], author: String::new(), time: 0, summary: String::new() });
+        let mut stmt = self.conn.prepare(
+            "SELECT path, old_path, status, added, deleted, binary FROM changes WHERE changeset = ?1 ORDER BY path",
+        )?;
+        let files = stmt
+            .query_map([id], |r| {
+                let status: String = r.get(2)?;
+                Ok(FileChange {
+                    path: r.get(0)?,
+                    old_path: r.get(1)?,
+                    kind: ChangeKind::parse(&status).unwrap_or(ChangeKind::Modified),
+                    added: r.get(3)?,
+                    deleted: r.get(4)?,
+                    binary: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ChangeSet {
+            commit,
+            base: Some(base).filter(|b| !b.is_empty()),
+            files,
+            complete,
+            warnings: warnings.lines().map(str::to_string).collect(),
+        })
+    }
+
+    /// The newest `limit` results of one test, newest first; `None` if the test is unknown.
+    pub fn history(&self, test_id: &str, limit: usize) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
+        let Some(test) = self
+            .conn
+            .query_row("SELECT id FROM tests WHERE name = ?1", [test_id], |r| r.get::<_, i64>(0))
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT r.run_id, r.commit_sha, r.time, x.outcome, x.duration_s, x.attempts, x.message
+             FROM results x JOIN runs r ON r.id = x.run WHERE x.test = ?1
+             ORDER BY r.time DESC, r.id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![test, limit as i64], |r| {
+            Ok(HistoryEntry {
+                run_id: r.get(0)?,
+                commit: r.get(1)?,
+                time: r.get(2)?,
+                outcome: outcome(r.get(3)?)?,
+                duration_s: r.get(4)?,
+                attempts: r.get(5)?,
+                message: r.get(6)?,
+            })
+        })?;
+        Ok(Some(rows.collect::<Result<_, _>>()?))
+    }
+
+    /// Totals over the whole store.
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let (runs, first_run, last_run) = self.conn.query_row("SELECT COUNT(*), MIN(time), MAX(time) FROM runs", [], |r| {
+            Ok((count(r, 0)?, r.get(1)?, r.get(2)?))
+        })?;
+        let results = self.conn.query_row(&format!("SELECT {COUNT_COLUMNS} FROM results x"), [], |r| counts_at(r, 0))?;
+        let one = |sql: &str| -> Result<u64, StoreError> { Ok(self.conn.query_row(sql, [], |r| count(r, 0))?) };
+        Ok(StoreStats {
+            runs,
+            tests: one("SELECT COUNT(*) FROM tests")?,
+            commits_with_changes: one("SELECT COUNT(DISTINCT commit_sha) FROM changesets")?,
+            first_run,
+            last_run,
+            results,
+            failing_runs: one("SELECT COUNT(DISTINCT run) FROM results WHERE outcome IN (1, 2)")?,
+            tests_ever_failed: one("SELECT COUNT(DISTINCT test) FROM results WHERE outcome IN (1, 2)")?,
+            tests_ever_flaky: one("SELECT COUNT(DISTINCT test) FROM results WHERE outcome = 0 AND attempts > 1")?,
+        })
+    }
+}
