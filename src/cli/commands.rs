@@ -93,9 +93,8 @@ fn import(db: &Path, args: ImportArgs, out: &mut impl Write) -> Result<()> {
     let bar = ProgressBar::new(runs.len() as u64).with_style(
         ProgressStyle::with_template("importing {bar:40} {pos}/{len} runs {elapsed}").expect("valid progress template"),
     );
-    let statuses = store
-        .record_many(&runs, args.replace, |done| bar.set_position(done as u64))
-        .context("nothing imported")?;
+    let statuses =
+        store.record_many(&runs, args.replace, |done| bar.set_position(done as u64)).context("nothing imported")?;
     bar.finish_and_clear();
     print::imported(out, &args.files, &runs, &statuses, folded, args.json)
 }

@@ -357,7 +357,11 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
         doc.first_run.as_deref().unwrap_or("-"),
         doc.last_run.as_deref().unwrap_or("-")
     )?;
-    writeln!(out, "tests          {} ({} failed at least once, {} flaky at least once)", doc.tests, doc.tests_ever_failed, doc.tests_ever_flaky)?;
+    writeln!(
+        out,
+        "tests          {} ({} failed at least once, {} flaky at least once)",
+        doc.tests, doc.tests_ever_failed, doc.tests_ever_flaky
+    )?;
     writeln!(out, "results        {}", counts_line(s.results))?;
     writeln!(out, "changes        {} commits with recorded changes", doc.commits_with_changes)?;
     Ok(())

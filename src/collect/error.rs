@@ -35,9 +35,6 @@ pub enum InputError {
 
 impl InputError {
     pub fn invalid(path: &std::path::Path, line: Option<usize>, reason: impl Into<String>) -> Self {
-        InputError::Invalid {
-            location: Location { path: path.to_path_buf(), line },
-            reason: reason.into(),
-        }
+        InputError::Invalid { location: Location { path: path.to_path_buf(), line }, reason: reason.into() }
     }
 }

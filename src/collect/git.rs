@@ -160,6 +160,15 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
 
     let base_oid = match base {
         Base::FirstParent => match head.parent_ids().next() {
+            // libgit2 shows a shallow clone's boundary commit without parents: not a root commit.
+            None if is_shallow_boundary(repo, commit) => {
+                return Err(GitError::UnknownBase {
+                    rev: "its parent".into(),
+                    commit: info.sha.clone(),
+                    hint: shallow_hint,
+                    source: git2::Error::from_str("the commit is at the boundary of a shallow clone"),
+                });
+            }
             None => None,
             Some(parent) => {
                 if head.parent_count() > 1 {
@@ -258,10 +267,20 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
         warnings.push(format!("{lossy_paths} paths are not UTF-8: stored with U+FFFD in place of bad bytes"));
     }
     if unreadable > 0 {
-        warnings.push(format!("{unreadable} files could not be read (missing objects?): their line counts are unknown"));
+        warnings
+            .push(format!("{unreadable} files could not be read (missing objects?): their line counts are unknown"));
     }
     let complete = total <= MAX_FILES && unreadable == 0;
     Ok(ChangeSet { commit: info, base: base_oid.map(|o| o.to_string()), files, complete, warnings })
+}
+
+/// Whether `commit` is listed in the repository's `shallow` file (its parents were not fetched).
+fn is_shallow_boundary(repo: &Repository, commit: Oid) -> bool {
+    if !repo.is_shallow() {
+        return false;
+    }
+    let sha = commit.to_string();
+    std::fs::read_to_string(repo.path().join("shallow")).is_ok_and(|s| s.lines().any(|l| l.trim() == sha))
 }
 
 fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
@@ -282,7 +301,7 @@ fn path_text(bytes: &[u8]) -> (String, bool) {
     }
 }
 
-/// The first 10 characters of a sha, for messages.
+/// A full hex sha shortened to 10 characters, for messages and tables; anything else as it is.
 pub fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
+    if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) { &sha[..10] } else { sha }
 }

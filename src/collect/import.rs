@@ -74,14 +74,16 @@ struct Cycle {
 /// any execution failed, with the durations added up. The run's time is its latest `LastRun`.
 fn read_retecs(path: &Path, text: &str, run_prefix: &str) -> Result<History, InputError> {
     let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| InputError::invalid(path, Some(1), format!("bad CSV header: {e}")))?
-        .clone();
+    let headers =
+        reader.headers().map_err(|e| InputError::invalid(path, Some(1), format!("bad CSV header: {e}")))?.clone();
     let column = |name: &str| headers.iter().position(|h| h.trim() == name);
     let require = |name: &str| {
         column(name).ok_or_else(|| {
-            InputError::invalid(path, Some(1), format!("no {name} column: not a RETECS history (need Name, Verdict, Cycle)"))
+            InputError::invalid(
+                path,
+                Some(1),
+                format!("no {name} column: not a RETECS history (need Name, Verdict, Cycle)"),
+            )
         })
     };
     let (name_col, verdict_col, cycle_col) = (require("Name")?, require("Verdict")?, require("Cycle")?);
@@ -109,7 +111,9 @@ fn read_retecs(path: &Path, text: &str, run_prefix: &str) -> Result<History, Inp
             "0" => false,
             other => return Err(bad("Verdict", format!("{other:?} is not 0 or 1"))),
         };
-        let cycle: u64 = field(cycle_col).parse().map_err(|_| bad("Cycle", format!("{:?} is not a cycle number", field(cycle_col))))?;
+        let cycle: u64 = field(cycle_col)
+            .parse()
+            .map_err(|_| bad("Cycle", format!("{:?} is not a cycle number", field(cycle_col))))?;
         let duration_s = match duration_col.map(field) {
             None | Some("") => None,
             Some(raw) => Some(
@@ -261,7 +265,14 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), String> {
                 .map(|f| {
                     let kind = ChangeKind::parse(&f.status)
                         .ok_or_else(|| format!("file {:?}: status {:?} is not one of A M D R C T", f.path, f.status))?;
-                    Ok(FileChange { path: f.path, old_path: f.old_path, kind, added: f.added, deleted: f.deleted, binary: f.binary })
+                    Ok(FileChange {
+                        path: f.path,
+                        old_path: f.old_path,
+                        kind,
+                        added: f.added,
+                        deleted: f.deleted,
+                        binary: f.binary,
+                    })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             let commit = match c.commit {
@@ -272,7 +283,13 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), String> {
                     time: ci.time.as_ref().map(time_value).transpose()?.unwrap_or(time),
                     summary: ci.summary,
                 },
-                None => CommitInfo { sha: doc.commit.clone(), parents: vec![], author: String::new(), time, summary: String::new() },
+                None => CommitInfo {
+                    sha: doc.commit.clone(),
+                    parents: vec![],
+                    author: String::new(),
+                    time,
+                    summary: String::new(),
+                },
             };
             Some(ChangeSet { commit, base: c.base, files, complete: c.complete, warnings: c.warnings })
         }

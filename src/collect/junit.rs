@@ -57,9 +57,7 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
 
     loop {
         let start = reader.buffer_position();
-        let event = reader
-            .read_event()
-            .map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
+        let event = reader.read_event().map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
@@ -129,10 +127,7 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
         return Err(InputError::invalid(
             path,
             Some(line_of(text, text.len())),
-            format!(
-                "truncated: the file ends inside <{tag}> opened at line {}",
-                line_of(text, *at as usize)
-            ),
+            format!("truncated: the file ends inside <{tag}> opened at line {}", line_of(text, *at as usize)),
         ));
     }
     if !saw_root {

@@ -38,10 +38,8 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
         match event.kind.as_str() {
             "suite" => match event.event.as_str() {
                 "started" => open_suites.push(lineno),
-                "ok" | "failed" => {
-                    if open_suites.pop().is_none() {
-                        return Err(InputError::invalid(path, Some(lineno), "a suite ends that never started"));
-                    }
+                "ok" | "failed" if open_suites.pop().is_none() => {
+                    return Err(InputError::invalid(path, Some(lineno), "a suite ends that never started"));
                 }
                 _ => {}
             },

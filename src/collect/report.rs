@@ -243,15 +243,7 @@ mod tests {
     use super::*;
 
     fn result(id: &str, outcome: Outcome, attempts: u32) -> TestResult {
-        TestResult {
-            id: id.into(),
-            suite: None,
-            file: None,
-            outcome,
-            duration_s: Some(1.0),
-            attempts,
-            message: None,
-        }
+        TestResult { id: id.into(), suite: None, file: None, outcome, duration_s: Some(1.0), attempts, message: None }
     }
 
     #[test]
@@ -288,10 +280,7 @@ mod tests {
     fn detection_by_first_bytes() {
         let p = Path::new("r");
         assert_eq!(ReportFormat::detect(p, "\n <?xml?><a/>").unwrap(), ReportFormat::Junit);
-        assert_eq!(
-            ReportFormat::detect(p, "{\"Action\":\"run\",\"Package\":\"x\"}\n").unwrap(),
-            ReportFormat::GoJson
-        );
+        assert_eq!(ReportFormat::detect(p, "{\"Action\":\"run\",\"Package\":\"x\"}\n").unwrap(), ReportFormat::GoJson);
         assert_eq!(
             ReportFormat::detect(p, "{ \"type\": \"suite\", \"event\": \"started\" }").unwrap(),
             ReportFormat::LibtestJson

@@ -80,11 +80,7 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, InputError> {
             } else {
                 "binary data: not a text test report"
             };
-            Err(InputError::invalid(
-                path,
-                Some(line_of_bytes(&bytes, valid)),
-                format!("{what} at byte {valid}"),
-            ))
+            Err(InputError::invalid(path, Some(line_of_bytes(&bytes, valid)), format!("{what} at byte {valid}")))
         }
     }
 }
@@ -99,11 +95,7 @@ fn decode_utf16(path: &Path, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<T
         match ch {
             Ok('\0') | Err(_) => {
                 let line = text.matches('\n').count() + 1;
-                return Err(InputError::invalid(
-                    path,
-                    Some(line),
-                    format!("invalid UTF-16 at code unit {i}"),
-                ));
+                return Err(InputError::invalid(path, Some(line), format!("invalid UTF-16 at code unit {i}")));
             }
             Ok(c) => text.push(c),
         }

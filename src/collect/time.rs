@@ -17,7 +17,10 @@ pub fn parse_time(raw: &str) -> Option<i64> {
             return Some(t.and_utc().timestamp());
         }
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc().timestamp())
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
 }
 
 /// Unix seconds as RFC 3339 in UTC.

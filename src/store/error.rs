@@ -12,7 +12,9 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("the store at {path} has schema version {found}, newer than this seer understands ({supported}): upgrade seer")]
+    #[error(
+        "the store at {path} has schema version {found}, newer than this seer understands ({supported}): upgrade seer"
+    )]
     TooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("cannot create the store's directory {path}")]
     CreateDir {

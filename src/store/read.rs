@@ -195,7 +195,13 @@ impl Store {
                 })
             })
             .optional()?
-            .unwrap_or(CommitInfo { sha: sha.clone(), parents: vec![], author: String::new(), time: 0, summary: String::new() });
+            .unwrap_or(CommitInfo {
+                sha: sha.clone(),
+                parents: vec![],
+                author: String::new(),
+                time: 0,
+                summary: String::new(),
+            });
         let mut stmt = self.conn.prepare(
             "SELECT path, old_path, status, added, deleted, binary FROM changes WHERE changeset = ?1 ORDER BY path",
         )?;
@@ -251,10 +257,12 @@ impl Store {
 
     /// Totals over the whole store.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        let (runs, first_run, last_run) = self.conn.query_row("SELECT COUNT(*), MIN(time), MAX(time) FROM runs", [], |r| {
-            Ok((count(r, 0)?, r.get(1)?, r.get(2)?))
-        })?;
-        let results = self.conn.query_row(&format!("SELECT {COUNT_COLUMNS} FROM results x"), [], |r| counts_at(r, 0))?;
+        let (runs, first_run, last_run) =
+            self.conn.query_row("SELECT COUNT(*), MIN(time), MAX(time) FROM runs", [], |r| {
+                Ok((count(r, 0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let results =
+            self.conn.query_row(&format!("SELECT {COUNT_COLUMNS} FROM results x"), [], |r| counts_at(r, 0))?;
         let one = |sql: &str| -> Result<u64, StoreError> { Ok(self.conn.query_row(sql, [], |r| count(r, 0))?) };
         Ok(StoreStats {
             runs,

@@ -125,7 +125,10 @@ impl Writer<'_> {
             Some((pk, stored_hash, _)) if stored_hash == hash => {
                 // The same run again: fill in changes that an earlier record could not read.
                 if let Some(cs) = changeset {
-                    self.tx.execute("UPDATE runs SET changeset = ?1 WHERE id = ?2 AND changeset IS NULL", params![cs, pk])?;
+                    self.tx.execute(
+                        "UPDATE runs SET changeset = ?1 WHERE id = ?2 AND changeset IS NULL",
+                        params![cs, pk],
+                    )?;
                 }
                 return Ok(RecordStatus::Unchanged);
             }
@@ -137,7 +140,18 @@ impl Writer<'_> {
                 self.tx.execute(
                     "UPDATE runs SET commit_sha = ?1, base = ?2, branch = ?3, job = ?4, time = ?5, recorded_at = ?6,
                      source = ?7, content_hash = ?8, changeset = ?9 WHERE id = ?10",
-                    params![info.commit, info.base, info.branch, info.job, info.time, now(), info.source, hash, changeset, pk],
+                    params![
+                        info.commit,
+                        info.base,
+                        info.branch,
+                        info.job,
+                        info.time,
+                        now(),
+                        info.source,
+                        hash,
+                        changeset,
+                        pk
+                    ],
                 )?;
                 (pk, RecordStatus::Replaced)
             }
@@ -156,7 +170,8 @@ impl Writer<'_> {
 
     fn results(&mut self, run_pk: i64, results: &[TestResult]) -> Result<(), StoreError> {
         let mut find = self.tx.prepare_cached("SELECT id FROM tests WHERE name = ?1")?;
-        let mut add_test = self.tx.prepare_cached("INSERT INTO tests (name, suite, file, first_run) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut add_test =
+            self.tx.prepare_cached("INSERT INTO tests (name, suite, file, first_run) VALUES (?1, ?2, ?3, ?4)")?;
         let mut add_result = self.tx.prepare_cached(
             "INSERT INTO results (run, test, outcome, duration_s, attempts, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
@@ -238,7 +253,15 @@ mod tests {
     use crate::collect::Outcome;
 
     fn result(id: &str, outcome: Outcome) -> TestResult {
-        TestResult { id: id.into(), suite: None, file: None, outcome, duration_s: Some(0.5), attempts: 1, message: None }
+        TestResult {
+            id: id.into(),
+            suite: None,
+            file: None,
+            outcome,
+            duration_s: Some(0.5),
+            attempts: 1,
+            message: None,
+        }
     }
 
     fn info() -> RunInfo {

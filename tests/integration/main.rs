@@ -1,0 +1,10 @@
+//! Integration tests: the built `seer` binary against report fixtures and tiny git repositories.
+
+mod bad_input;
+mod concurrency;
+mod crash;
+mod git_changes;
+mod import;
+mod queries;
+mod record;
+mod util;

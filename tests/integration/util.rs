@@ -1,0 +1,146 @@
+//! Helpers shared by the integration tests: a scratch directory with its own store, and the
+//! `seer` binary run inside it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+pub const SEER: &str = env!("CARGO_BIN_EXE_seer");
+
+/// A scratch directory and a store in it.
+pub struct Env {
+    pub dir: TempDir,
+    pub db: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("store").join("seer.db");
+        Env { dir, db }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `seer` run in the scratch directory against this store.
+    pub fn seer(&self) -> Command {
+        let mut cmd = Command::new(SEER);
+        cmd.current_dir(self.dir.path()).env("SEER_DB", &self.db).env_remove("RUST_BACKTRACE");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.seer().args(args).output().expect("run seer")
+    }
+
+    /// Runs seer, asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "seer {args:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs seer with `--json` appended and parses its output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.ok(&args)).expect("valid JSON")
+    }
+
+    /// Runs seer expecting failure with `code`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "seer {args:?}: unexpected exit; stderr:\n{stderr}");
+        stderr
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// A direct connection to the store, for checks the CLI does not expose.
+    pub fn conn(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db).expect("open store")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.conn().query_row(sql, [], |r| r.get(0)).expect("count query")
+    }
+}
+
+pub fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name).to_string_lossy().into_owned()
+}
+
+pub fn report(name: &str) -> String {
+    fixture(&format!("reports/{name}"))
+}
+
+/// A JUnit report of `n` test cases, every `fail_every`-th failing, shaped like Surefire's.
+pub fn big_junit(n: usize, fail_every: usize) -> String {
+    let mut xml = String::with_capacity(n * 110);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for suite in 0..n.div_ceil(1000) {
+        xml.push_str(&format!("<testsuite name=\"pkg{suite}.SuiteTest\">\n"));
+        for i in suite * 1000..((suite + 1) * 1000).min(n) {
+            xml.push_str(&format!(
+                "  <testcase classname=\"pkg{suite}.SuiteTest\" name=\"test_{i}\" time=\"0.{:03}\"",
+                i % 1000
+            ));
+            if fail_every > 0 && i % fail_every == 0 {
+                xml.push_str("><failure message=\"expected true\"/></testcase>\n");
+            } else {
+                xml.push_str("/>\n");
+            }
+        }
+        xml.push_str("</testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+/// Outcome and attempts of each test in a `show run --json` document.
+pub fn outcomes(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
+    let mut v: Vec<_> = doc["tests"]
+        .as_array()
+        .expect("tests array")
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["outcome"].as_str().unwrap().to_string(),
+                t["attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs git in `dir`, asserting success; returns trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
