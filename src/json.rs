@@ -64,6 +64,8 @@ pub struct TestJson {
     /// Executions in this run; > 1 means retried (a pass with attempts > 1 is flaky).
     #[serde(default = "one")]
     pub attempts: u32,
+    /// The group the test belongs to (JUnit classname, nextest binary id, Go package): the
+    /// leading part of `id`. On input, a suite that is not a prefix of `id` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suite: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

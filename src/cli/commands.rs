@@ -11,8 +11,8 @@ use super::args::{Cli, Command, HistoryArgs, ImportArgs, RecordArgs, RunsArgs, S
 use super::print;
 use crate::collect::import::read_history;
 use crate::collect::time::parse_time;
-use crate::collect::{RecordOptions, collect};
-use crate::store::{self, Store};
+use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, prepare, read_reports};
+use crate::store::{self, RecordError, Store};
 
 pub fn run(cli: Cli) -> Result<()> {
     let db = resolve_db(cli.db)?;
@@ -67,14 +67,31 @@ fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
     let json = args.json;
     let replace = args.replace;
     let opts = record_options(args)?;
-    // Reports are read and checked before the store is touched: a rejected run leaves no trace.
-    let collected = collect(&opts).context("run not recorded")?;
+    let Prepared { info, changes, mut warnings } = prepare(&opts);
     let mut store = Store::open(db)?;
-    let status = store.record(&collected.run, replace).context("run not recorded")?;
+    // Reports are parsed while their results are written; a rejected report rolls the whole
+    // run back, so nothing of it is stored.
+    let (status, set, read) = match store.record_streaming(
+        &info,
+        changes.as_ref(),
+        replace,
+        |set| read_reports(&opts, set),
+        |read| read.source.clone(),
+    ) {
+        Ok(done) => done,
+        Err(RecordError::Input(e)) => return Err(anyhow::Error::new(e).context("run not recorded")),
+        Err(RecordError::Store(e)) => return Err(anyhow::Error::new(e).context("run not recorded")),
+    };
+    warnings.extend(read.warnings);
     let mut stderr = std::io::stderr().lock();
-    for w in &collected.warnings {
+    for w in &warnings {
         writeln!(stderr, "warning: {w}")?;
     }
+    let collected = Collected {
+        run: CollectedRun { info: RunInfo { source: read.source, ..info }, results: set.into_results(), changes },
+        repeated: read.repeated,
+        warnings,
+    };
     print::recorded(out, &collected, status, json)
 }
 

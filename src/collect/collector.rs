@@ -1,9 +1,9 @@
-//! What `seer record` collects for one run: its reports, merged, and its commit's changes.
+//! What `seer record` collects for one run: its commit's changes, then its reports, merged.
 
 use std::path::{Path, PathBuf};
 
 use super::error::InputError;
-use super::git::{self, Base};
+use super::git::{self, Base, ChangeSet};
 use super::report::{ReportFormat, ResultSet, read_report};
 use super::run::{CollectedRun, RunInfo};
 use super::time::now;
@@ -27,39 +27,38 @@ pub struct RecordOptions {
     pub repo: Option<PathBuf>,
 }
 
+/// A run's identity and its commit's changes, known before any report is read.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The run's metadata; `source` is filled in once the reports are read.
+    pub info: RunInfo,
+    pub changes: Option<ChangeSet>,
+    /// What git could not tell; none of it stops the run from being recorded.
+    pub warnings: Vec<String>,
+}
+
+/// What reading a run's reports found besides the results themselves.
+#[derive(Debug)]
+pub struct ReportsRead {
+    /// The formats read, joined with `+` (the run's `source`).
+    pub source: String,
+    /// Report entries that repeated a test already seen (folded in as retries).
+    pub repeated: usize,
+    pub warnings: Vec<String>,
+}
+
 /// A collected run and what the collector noticed on the way.
 #[derive(Debug)]
 pub struct Collected {
     pub run: CollectedRun,
-    /// Report entries that repeated a test already seen (folded in as retries).
     pub repeated: usize,
-    /// Things the caller should hear about; none of them stopped the run from being collected.
     pub warnings: Vec<String>,
 }
 
-/// Reads every report (any rejected report rejects the run) and the commit's changes (which
-/// never do: what git cannot tell becomes a warning).
-pub fn collect(opts: &RecordOptions) -> Result<Collected, InputError> {
-    let mut set = ResultSet::default();
-    let mut formats: Vec<&'static str> = Vec::new();
+/// Resolves the run's commit and reads what it changed. Never fails: what git cannot tell
+/// becomes a warning, and the commit is kept as given.
+pub fn prepare(opts: &RecordOptions) -> Prepared {
     let mut warnings = Vec::new();
-    for path in &opts.reports {
-        let before = set.len() + set.repeated();
-        let format = read_report(path, opts.format, &mut set)?;
-        if set.len() + set.repeated() == before {
-            warnings.push(format!("{}: no test results in this report", path.display()));
-        }
-        if !formats.contains(&format.as_str()) {
-            formats.push(format.as_str());
-        }
-    }
-    let repeated = set.repeated();
-    if repeated > 0 {
-        warnings.push(format!(
-            "{repeated} report entries repeated a test already seen: counted as retries (the last one is the outcome)"
-        ));
-    }
-
     let mut commit = opts.commit.clone();
     let changes = match &opts.repo {
         None => None,
@@ -82,9 +81,46 @@ pub fn collect(opts: &RecordOptions) -> Result<Collected, InputError> {
         branch: opts.branch.clone(),
         job: opts.job.clone(),
         time: opts.time.unwrap_or_else(now),
-        source: formats.join("+"),
+        source: String::new(),
     };
-    Ok(Collected { run: CollectedRun { info, results: set.into_results(), changes }, repeated, warnings })
+    Prepared { info, changes, warnings }
+}
+
+/// Reads every report into `set`; any rejected report rejects the run.
+pub fn read_reports(opts: &RecordOptions, set: &mut ResultSet) -> Result<ReportsRead, InputError> {
+    let mut formats: Vec<&'static str> = Vec::new();
+    let mut warnings = Vec::new();
+    for path in &opts.reports {
+        let before = set.len() + set.repeated();
+        let format = read_report(path, opts.format, set)?;
+        if set.len() + set.repeated() == before {
+            warnings.push(format!("{}: no test results in this report", path.display()));
+        }
+        if !formats.contains(&format.as_str()) {
+            formats.push(format.as_str());
+        }
+    }
+    let repeated = set.repeated();
+    if repeated > 0 {
+        warnings.push(format!(
+            "{repeated} report entries repeated a test already seen: counted as retries (the last one is the outcome)"
+        ));
+    }
+    Ok(ReportsRead { source: formats.join("+"), repeated, warnings })
+}
+
+/// Prepares the run and reads its reports, in one go.
+pub fn collect(opts: &RecordOptions) -> Result<Collected, InputError> {
+    let Prepared { mut info, changes, mut warnings } = prepare(opts);
+    let mut set = ResultSet::default();
+    let read = read_reports(opts, &mut set)?;
+    info.source = read.source;
+    warnings.extend(read.warnings);
+    Ok(Collected {
+        run: CollectedRun { info, results: set.into_results(), changes },
+        repeated: read.repeated,
+        warnings,
+    })
 }
 
 /// The commit's full sha and its change set, or why they cannot be had (with the error chain).

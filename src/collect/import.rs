@@ -43,8 +43,8 @@ pub struct History {
 
 /// Reads a history file; `run_prefix` names the runs of formats that have no run ids of their own.
 pub fn read_history(path: &Path, format: Option<ImportFormat>, run_prefix: &str) -> Result<History, InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
-    let text = text::decode(path, bytes)?.text;
+    let bytes = text::read_file(path)?;
+    let text = text::decode(path, &bytes)?;
     let format = match format {
         Some(f) => f,
         None if text.trim_start().starts_with('{') => ImportFormat::Jsonl,
@@ -238,6 +238,9 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), String> {
             .ok_or_else(|| format!("test {:?}: outcome {:?} is not pass, fail, error or skip", t.id, t.outcome))?;
         if t.id.trim().is_empty() {
             return Err("a test with an empty id".into());
+        }
+        if let Some(suite) = t.suite.as_deref().filter(|s| !t.id.starts_with(s)) {
+            return Err(format!("test {:?}: suite {suite:?} is not the leading part of its id", t.id));
         }
         if t.attempts == 0 {
             return Err(format!("test {:?}: attempts must be at least 1", t.id));

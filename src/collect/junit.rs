@@ -9,6 +9,7 @@
 //! - pytest-rerunfailures and Gradle's test-retry plugin: one `<testcase>` per attempt, folded
 //!   together by [`ResultSet`].
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use quick_xml::XmlVersion;
@@ -18,6 +19,34 @@ use quick_xml::reader::Reader;
 use super::error::InputError;
 use super::report::{Outcome, ResultSet, TestResult, parse_seconds, short_message};
 use super::text::line_of;
+
+/// The elements whose nesting matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Testsuites,
+    Testsuite,
+    Testcase,
+    Other,
+}
+
+impl Tag {
+    fn of(name: &str) -> Tag {
+        match name {
+            "testsuites" => Tag::Testsuites,
+            "testsuite" => Tag::Testsuite,
+            "testcase" => Tag::Testcase,
+            _ => Tag::Other,
+        }
+    }
+}
+
+/// The name of the element whose start tag begins at `offset`.
+fn element_name_at(text: &str, offset: usize) -> &str {
+    let rest = text[offset..].trim_start().trim_start_matches('<');
+    let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(rest.len());
+    let name = &rest[..end];
+    name.rsplit(':').next().unwrap_or(name)
+}
 
 /// A `<testcase>` being read.
 struct Case {
@@ -49,8 +78,9 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
     let mut reader = Reader::from_str(text);
     let err_at = |offset: u64, reason: String| InputError::invalid(path, Some(line_of(text, offset as usize)), reason);
 
-    // Open elements with the offset where each started, for messages about truncation.
-    let mut open: Vec<(String, u64)> = Vec::new();
+    // Open elements, with the offset where each started (for messages about truncation).
+    // quick-xml checks that end tags match their start tags.
+    let mut open: Vec<(Tag, u64)> = Vec::new();
     let mut suites: Vec<String> = Vec::new();
     let mut case: Option<Case> = None;
     let mut saw_root = false;
@@ -61,26 +91,30 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                let tag = e.local_name().into_inner().to_string();
+                let name = e.local_name();
+                let tag = Tag::of(name.into_inner());
                 if open.is_empty() {
                     if saw_root {
-                        return Err(err_at(start, format!("more than one root element (<{tag}>)")));
+                        return Err(err_at(start, format!("more than one root element (<{}>)", name.into_inner())));
                     }
-                    if tag != "testsuites" && tag != "testsuite" {
+                    if !matches!(tag, Tag::Testsuites | Tag::Testsuite) {
                         return Err(err_at(
                             start,
-                            format!("not a JUnit report: the root element is <{tag}>, not <testsuites> or <testsuite>"),
+                            format!(
+                                "not a JUnit report: the root element is <{}>, not <testsuites> or <testsuite>",
+                                name.into_inner()
+                            ),
                         ));
                     }
                     saw_root = true;
                 }
-                match tag.as_str() {
-                    "testsuite" if case.is_none() => {
+                match tag {
+                    Tag::Testsuite if case.is_none() => {
                         if !is_empty {
                             suites.push(attr(e, "name").map_err(|r| err_at(start, r))?.unwrap_or_default());
                         }
                     }
-                    "testcase" => {
+                    Tag::Testcase => {
                         if case.is_some() {
                             return Err(err_at(start, "a <testcase> inside another <testcase>".into()));
                         }
@@ -93,7 +127,7 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                     }
                     _ => {
                         if let Some(case) = case.as_mut() {
-                            apply_child(case, &tag, e).map_err(|r| err_at(start, r))?;
+                            apply_child(case, name.into_inner(), e).map_err(|r| err_at(start, r))?;
                         }
                     }
                 }
@@ -101,33 +135,31 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                     open.push((tag, start));
                 }
             }
-            Event::End(ref e) => {
-                let tag = e.local_name().into_inner();
-                match open.pop() {
-                    Some((opened, _)) if opened == tag => {}
-                    _ => return Err(err_at(start, format!("unexpected </{tag}>"))),
-                }
-                match tag {
-                    "testcase" if open.iter().all(|(t, _)| t != "testcase") => {
-                        if let Some(done) = case.take() {
-                            into.add(done.finish());
-                        }
+            Event::End(_) => match open.pop() {
+                Some((Tag::Testcase, _)) => {
+                    if let Some(done) = case.take() {
+                        into.add(done.finish());
                     }
-                    "testsuite" if case.is_none() => {
-                        suites.pop();
-                    }
-                    _ => {}
                 }
-            }
+                Some((Tag::Testsuite, _)) if case.is_none() => {
+                    suites.pop();
+                }
+                Some(_) => {}
+                None => return Err(err_at(start, "an end tag with no start tag".into())),
+            },
             Event::Eof => break,
             _ => {}
         }
     }
-    if let Some((tag, at)) = open.last() {
+    if let Some(&(_, at)) = open.last() {
         return Err(InputError::invalid(
             path,
             Some(line_of(text, text.len())),
-            format!("truncated: the file ends inside <{tag}> opened at line {}", line_of(text, *at as usize)),
+            format!(
+                "truncated: the file ends inside <{}> opened at line {}",
+                element_name_at(text, at as usize),
+                line_of(text, at as usize)
+            ),
         ));
     }
     if !saw_root {
@@ -137,10 +169,11 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
 }
 
 fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
-    let mut name = None;
-    let mut classname = None;
-    let mut file = None;
-    let mut time = None;
+    // Values stay borrowed from the report unless they hold escapes.
+    let mut name: Option<Cow<'_, str>> = None;
+    let mut classname: Option<Cow<'_, str>> = None;
+    let mut file: Option<Cow<'_, str>> = None;
+    let mut time: Option<Cow<'_, str>> = None;
     for a in e.attributes() {
         let a = a.map_err(|err| format!("bad attribute in <testcase>: {err}"))?;
         let slot = match a.key.local_name().into_inner() {
@@ -153,7 +186,7 @@ fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
         let value = a
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|err| format!("bad attribute value in <testcase>: {err}"))?;
-        *slot = Some(value.into_owned());
+        *slot = Some(value);
     }
     let name = name.ok_or("a <testcase> without a name attribute")?;
     let duration_s = match time.as_deref().map(str::trim) {
@@ -162,7 +195,15 @@ fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
     };
     let file = file.filter(|f| !f.trim().is_empty());
     let (suite, id) = junit_id(suite, classname.as_deref(), &name, file.as_deref());
-    Ok(Case { suite, id, file, duration_s, outcome: Outcome::Pass, attempts: 1, message: None })
+    Ok(Case {
+        suite,
+        id,
+        file: file.map(Cow::into_owned),
+        duration_s,
+        outcome: Outcome::Pass,
+        attempts: 1,
+        message: None,
+    })
 }
 
 /// The stable id of a JUnit test case: `classname::name`; when the classname is missing or only
@@ -174,7 +215,13 @@ fn junit_id(suite: Option<&str>, classname: Option<&str>, name: &str, file: Opti
         _ => file.or(suite).map(str::trim).filter(|g| !g.is_empty()),
     };
     match group {
-        Some(group) => (Some(group.to_string()), format!("{group}::{name}")),
+        Some(group) => {
+            let mut id = String::with_capacity(group.len() + 2 + name.len());
+            id.push_str(group);
+            id.push_str("::");
+            id.push_str(name);
+            (Some(group.to_string()), id)
+        }
         None => (None, name.to_string()),
     }
 }

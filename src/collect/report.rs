@@ -1,8 +1,8 @@
 //! A test run's results in seer's own terms, whatever tool wrote the report, and the format
 //! detection that routes a file to its parser.
 
-use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use super::error::InputError;
@@ -64,7 +64,8 @@ impl fmt::Display for Outcome {
 pub struct TestResult {
     /// Stable id of the test across runs (the rule per format is in the README).
     pub id: String,
-    /// The group the tool reported the test in (JUnit classname, nextest binary id, Go package).
+    /// The group the tool reported the test in (JUnit classname, nextest binary id, Go package):
+    /// always the leading part of `id`.
     pub suite: Option<String>,
     /// The test's source file, when the tool says.
     pub file: Option<String>,
@@ -78,6 +79,36 @@ pub struct TestResult {
 }
 
 impl TestResult {
+    /// The suite's length when it is the leading part of the id (as every parser makes it),
+    /// which is how the store keeps it without repeating it.
+    pub fn suite_len(&self) -> Option<usize> {
+        self.suite.as_deref().filter(|s| self.id.starts_with(s)).map(str::len)
+    }
+
+    /// A 128-bit digest of everything stored of this result; a run's content hash sums them.
+    pub fn digest(&self) -> u128 {
+        fn put(buf: &mut Vec<u8>, value: Option<&str>) {
+            match value {
+                Some(v) => {
+                    buf.push(1);
+                    buf.extend_from_slice(v.as_bytes());
+                    buf.push(0);
+                }
+                None => buf.push(0),
+            }
+        }
+        let mut buf = Vec::with_capacity(self.id.len() + 64);
+        buf.extend_from_slice(self.id.as_bytes());
+        buf.push(0);
+        put(&mut buf, self.suite.as_deref());
+        put(&mut buf, self.file.as_deref());
+        buf.push(self.outcome.code() as u8);
+        buf.extend_from_slice(&self.duration_s.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+        buf.extend_from_slice(&self.attempts.to_le_bytes());
+        put(&mut buf, self.message.as_deref());
+        xxhash_rust::xxh3::xxh3_128(&buf)
+    }
+
     /// A pass that needed a retry: the test failed and then passed within one run.
     pub fn is_flaky(&self) -> bool {
         self.outcome == Outcome::Pass && self.attempts > 1
@@ -89,26 +120,109 @@ impl TestResult {
 /// A test id seen again (pytest-rerunfailures and Gradle's retry plugin write one `<testcase>`
 /// per attempt; a rerun report may follow the first) is the same test retried: the last
 /// occurrence gives the outcome and its attempts are added to the earlier ones.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ResultSet {
     results: Vec<TestResult>,
-    index: HashMap<String, usize>,
+    /// (hash of the test id, position in `results`): ids are not copied, and a rehash does not
+    /// read them again (a report can hold hundreds of thousands).
+    index: hashbrown::HashTable<(u64, usize)>,
+    hasher: hashbrown::DefaultHashBuilder,
     repeated: usize,
+    /// Positions of results that were met again after they were first added.
+    repeated_at: Vec<usize>,
+    /// Each result's digest, and their wrapping sum.
+    digests: Vec<u128>,
+    digest_sum: u128,
+    /// Where every added result is also sent, in batches, while reports are still being read.
+    tap: Option<Tap>,
+}
+
+struct Tap {
+    batch: Vec<TestResult>,
+    send: std::sync::mpsc::SyncSender<Vec<TestResult>>,
+}
+
+/// Results per batch handed on by a tapped [`ResultSet`].
+pub const TAP_BATCH: usize = 8192;
+
+impl fmt::Debug for ResultSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResultSet")
+            .field("results", &self.results)
+            .field("repeated", &self.repeated)
+            .field("tapped", &self.tap.is_some())
+            .finish()
+    }
 }
 
 impl ResultSet {
-    pub fn add(&mut self, result: TestResult) {
-        match self.index.get(&result.id) {
-            Some(&at) => {
-                let earlier = self.results[at].attempts;
-                self.results[at] = TestResult { attempts: earlier + result.attempts, ..result };
-                self.repeated += 1;
-            }
-            None => {
-                self.index.insert(result.id.clone(), self.results.len());
-                self.results.push(result);
+    /// A result set that sends each test's first result on to `send`, in batches of
+    /// [`TAP_BATCH`], so that they can be stored while reading goes on; the tests met again
+    /// are then [`ResultSet::repeated_results`]. It keeps of the results it passed on only
+    /// their id, outcome, duration and attempts.
+    pub fn with_tap(send: std::sync::mpsc::SyncSender<Vec<TestResult>>) -> ResultSet {
+        ResultSet { tap: Some(Tap { batch: Vec::with_capacity(TAP_BATCH), send }), ..ResultSet::default() }
+    }
+
+    /// Sends what the tap still holds and closes it; the receiver then sees the end.
+    pub fn close_tap(&mut self) {
+        if let Some(tap) = self.tap.take() {
+            if !tap.batch.is_empty() {
+                // A receiver that has gone away has failed on its own; it reports that.
+                let _ = tap.send.send(tap.batch);
             }
         }
+    }
+
+    pub fn add(&mut self, result: TestResult) {
+        let hash = self.hasher.hash_one(result.id.as_str());
+        let results = &self.results;
+        match self.index.find(hash, |&(h, at)| h == hash && results[at].id == result.id) {
+            Some(&(_, at)) => {
+                let earlier = self.results[at].attempts;
+                let merged = TestResult { attempts: earlier + result.attempts, ..result };
+                let digest = merged.digest();
+                self.digest_sum = self.digest_sum.wrapping_sub(self.digests[at]).wrapping_add(digest);
+                self.digests[at] = digest;
+                self.results[at] = merged;
+                self.repeated += 1;
+                self.repeated_at.push(at);
+            }
+            None => {
+                let digest = result.digest();
+                self.digest_sum = self.digest_sum.wrapping_add(digest);
+                self.digests.push(digest);
+                self.index.insert_unique(hash, (hash, self.results.len()), |&(h, _)| h);
+                let kept = match self.tap.as_mut() {
+                    // The full result goes on to the store; a light copy (what counts need) stays.
+                    Some(tap) => {
+                        let light = TestResult {
+                            id: result.id.clone(),
+                            suite: None,
+                            file: None,
+                            outcome: result.outcome,
+                            duration_s: result.duration_s,
+                            attempts: result.attempts,
+                            message: None,
+                        };
+                        tap.batch.push(result);
+                        if tap.batch.len() >= TAP_BATCH {
+                            let full = std::mem::replace(&mut tap.batch, Vec::with_capacity(TAP_BATCH));
+                            let _ = tap.send.send(full);
+                        }
+                        light
+                    }
+                    None => result,
+                };
+                self.results.push(kept);
+            }
+        }
+    }
+
+    /// The wrapping sum of the results' [`TestResult::digest`]s (of their full form, also for a
+    /// tapped set).
+    pub fn digest(&self) -> u128 {
+        self.digest_sum
     }
 
     pub fn len(&self) -> usize {
@@ -117,6 +231,15 @@ impl ResultSet {
 
     pub fn is_empty(&self) -> bool {
         self.results.is_empty()
+    }
+
+    /// The position and final form of every result that changed after it was first added
+    /// (and tapped).
+    pub fn repeated_results(&self) -> impl Iterator<Item = (usize, &TestResult)> {
+        let mut at = self.repeated_at.clone();
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter().map(|i| (i, &self.results[i]))
     }
 
     /// How many entries repeated an id already seen (folded in as retries).
@@ -200,8 +323,8 @@ pub fn read_report(
     format: Option<ReportFormat>,
     into: &mut ResultSet,
 ) -> Result<ReportFormat, InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
-    let text = text::decode(path, bytes)?.text;
+    let bytes = text::read_file(path)?;
+    let text = text::decode(path, &bytes)?;
     let format = match format {
         Some(format) => format,
         None => ReportFormat::detect(path, &text)?,
@@ -257,6 +380,25 @@ mod tests {
         let a = &set.results()[0];
         assert_eq!((a.outcome, a.attempts), (Outcome::Pass, 2));
         assert!(a.is_flaky());
+    }
+
+    #[test]
+    fn a_tap_sees_each_test_once_and_repeats_are_listed() {
+        let (send, recv) = std::sync::mpsc::sync_channel(1000);
+        let mut set = ResultSet::with_tap(send);
+        for i in 0..(TAP_BATCH + 5) {
+            set.add(result(&format!("t{i}"), Outcome::Pass, 1));
+        }
+        set.add(result("t0", Outcome::Fail, 1));
+        set.close_tap();
+        let batches: Vec<Vec<TestResult>> = recv.iter().collect();
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [TAP_BATCH, 5]);
+        assert_eq!(batches[0][0].outcome, Outcome::Pass, "the tap saw t0's first result");
+        let repeated: Vec<_> = set.repeated_results().collect();
+        assert_eq!(repeated.len(), 1);
+        let (at, t0) = repeated[0];
+        assert_eq!((at, t0.id.as_str(), t0.outcome, t0.attempts), (0, "t0", Outcome::Fail, 2));
+        assert_eq!(set.len(), TAP_BATCH + 5);
     }
 
     #[test]

@@ -4,13 +4,43 @@
 //! with a byte-order mark, and XML declared as ISO-8859-1 are decoded; binary data, invalid UTF-8
 //! and other declared encodings are refused, so that nothing garbled reaches the store.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::error::InputError;
 
-/// The decoded text of one input file.
-pub struct Text {
-    pub text: String,
+/// A file's bytes, mapped into memory rather than copied: reports can be tens of megabytes.
+pub fn read_file(path: &Path) -> Result<FileBytes, InputError> {
+    let read_err = |source| InputError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let len = file.metadata().map_err(read_err)?.len();
+    if len == 0 || !file.metadata().map_err(read_err)?.is_file() {
+        // Empty files cannot be mapped; pipes and other special files are read.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(read_err)?;
+        return Ok(FileBytes::Read(bytes));
+    }
+    // SAFETY: the mapping is read-only and seer does not write the file; a report rewritten by
+    // another process while seer reads it is the one way to break this, as with any reader.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(read_err)?;
+    Ok(FileBytes::Mapped(map))
+}
+
+/// The bytes of an input file.
+pub enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(map) => map,
+            FileBytes::Read(bytes) => bytes,
+        }
+    }
 }
 
 /// 1-based line number of a byte offset in `text`.
@@ -23,8 +53,8 @@ fn line_of_bytes(bytes: &[u8], offset: usize) -> usize {
     bytes[..offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-/// Decodes `bytes` read from `path`.
-pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, InputError> {
+/// Decodes `bytes` read from `path`; UTF-8 stays borrowed.
+pub fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>, InputError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::invalid(path, None, "empty file: no test results in it"));
     }
@@ -34,24 +64,21 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, InputError> {
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
         return decode_utf16(path, rest, u16::from_be_bytes);
     }
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+    if let Some(pos) = memchr::memchr(0, bytes) {
         return Err(InputError::invalid(
             path,
-            Some(line_of_bytes(&bytes, pos)),
+            Some(line_of_bytes(bytes, pos)),
             format!("binary data (a NUL byte at offset {pos}): not a text test report"),
         ));
     }
-    let bytes = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        Some(rest) => rest.to_vec(),
-        None => bytes,
-    };
-    if let Some(encoding) = declared_xml_encoding(&bytes) {
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    if let Some(encoding) = declared_xml_encoding(bytes) {
         let lower = encoding.to_ascii_lowercase();
         match lower.as_str() {
             "utf-8" | "utf8" | "us-ascii" | "ascii" => {}
             "iso-8859-1" | "latin1" | "latin-1" | "iso8859-1" => {
                 // Every byte is one code point in ISO-8859-1.
-                return Ok(Text { text: bytes.iter().map(|&b| b as char).collect() });
+                return Ok(Cow::Owned(bytes.iter().map(|&b| b as char).collect()));
             }
             "utf-16" | "utf16" => {
                 return Err(InputError::invalid(
@@ -69,23 +96,22 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, InputError> {
             }
         }
     }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(Text { text }),
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Cow::Borrowed(text)),
         Err(err) => {
-            let valid = err.utf8_error().valid_up_to();
-            let bytes = err.into_bytes();
+            let valid = err.valid_up_to();
             let is_text_like = bytes.iter().take(4096).filter(|&&b| b < 0x09).count() == 0;
             let what = if is_text_like {
                 "invalid UTF-8 (wrong encoding? convert the report to UTF-8)"
             } else {
                 "binary data: not a text test report"
             };
-            Err(InputError::invalid(path, Some(line_of_bytes(&bytes, valid)), format!("{what} at byte {valid}")))
+            Err(InputError::invalid(path, Some(line_of_bytes(bytes, valid)), format!("{what} at byte {valid}")))
         }
     }
 }
 
-fn decode_utf16(path: &Path, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<Text, InputError> {
+fn decode_utf16<'a>(path: &Path, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<Cow<'a, str>, InputError> {
     if bytes.len() % 2 != 0 {
         return Err(InputError::invalid(path, None, "truncated UTF-16: odd number of bytes"));
     }
@@ -101,7 +127,7 @@ fn decode_utf16(path: &Path, bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<T
         }
     }
     // The declaration inside still says UTF-16; the XML reader reads the Rust string as UTF-8.
-    Ok(Text { text })
+    Ok(Cow::Owned(text))
 }
 
 /// The `encoding` of an XML declaration at the start of `bytes`, if there is one.
@@ -126,7 +152,7 @@ mod tests {
     use super::*;
 
     fn err(bytes: &[u8]) -> String {
-        match decode(Path::new("r.xml"), bytes.to_vec()) {
+        match decode(Path::new("r.xml"), bytes) {
             Ok(_) => panic!("expected an error"),
             Err(e) => e.to_string(),
         }
@@ -134,8 +160,8 @@ mod tests {
 
     #[test]
     fn utf8_bom_is_stripped() {
-        let t = decode(Path::new("r"), b"\xEF\xBB\xBF<a/>".to_vec()).unwrap();
-        assert_eq!(t.text, "<a/>");
+        let t = decode(Path::new("r"), b"\xEF\xBB\xBF<a/>").unwrap();
+        assert_eq!(t, "<a/>");
     }
 
     #[test]
@@ -144,13 +170,13 @@ mod tests {
         for u in "<a>é</a>".encode_utf16() {
             bytes.extend(u.to_le_bytes());
         }
-        assert_eq!(decode(Path::new("r"), bytes).unwrap().text, "<a>é</a>");
+        assert_eq!(decode(Path::new("r"), &bytes).unwrap(), "<a>é</a>");
     }
 
     #[test]
     fn latin1_declared_decodes() {
-        let t = decode(Path::new("r"), b"<?xml version='1.0' encoding='ISO-8859-1'?><a n='\xE9'/>".to_vec());
-        assert!(t.unwrap().text.contains("n='é'"));
+        let t = decode(Path::new("r"), b"<?xml version='1.0' encoding='ISO-8859-1'?><a n='\xE9'/>");
+        assert!(t.unwrap().contains("n='é'"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
 pub use read::{Counts, HistoryEntry, RunSummary, StoreStats, StoredRun};
-pub use write::{RecordStatus, content_hash};
+pub use write::{RecordError, RecordStatus, content_hash};
 
 /// How long a writer waits for another to finish before giving up. Generous: CI machines are
 /// busy, and a waiting `seer record` costs nothing while a failed one loses a run.
@@ -66,8 +66,14 @@ impl Store {
                 "journal_mode is {mode}, WAL is required"
             ))));
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;")
-            .map_err(open_err)?;
+        conn.execute_batch(
+            // Foreign keys are declared for readers and kept by the writer (one transaction per
+            // write); checking them row by row would double the cost of recording. Statement
+            // journals stay in memory.
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(open_err)?;
         Ok(Store { conn, path: path.to_path_buf() })
     }
 

@@ -153,14 +153,16 @@ impl Store {
             .optional()?;
         let Some((pk, info, recorded_at, changeset)) = head else { return Ok(None) };
         let mut stmt = self.conn.prepare(
-            "SELECT t.name, t.suite, t.file, x.outcome, x.duration_s, x.attempts, x.message
+            "SELECT t.name, t.suite_len, t.file, x.outcome, x.duration_s, x.attempts, x.message
              FROM results x JOIN tests t ON t.id = x.test WHERE x.run = ?1 ORDER BY t.name",
         )?;
         let results = stmt
             .query_map([pk], |r| {
+                let id: String = r.get(0)?;
+                let suite_len: Option<i64> = r.get(1)?;
                 Ok(TestResult {
-                    id: r.get(0)?,
-                    suite: r.get(1)?,
+                    suite: suite_len.and_then(|n| id.get(..n as usize)).map(str::to_string),
+                    id,
                     file: r.get(2)?,
                     outcome: outcome(r.get(3)?)?,
                     duration_s: r.get(4)?,

@@ -23,23 +23,26 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_commit ON runs(commit_sha);
 
     CREATE TABLE tests (
-        id        INTEGER PRIMARY KEY,
-        name      TEXT NOT NULL UNIQUE,         -- the stable test id
-        suite     TEXT,
+        id        INTEGER PRIMARY KEY,          -- in order of first appearance
+        name      TEXT NOT NULL,                -- the stable test id; unique, kept so by the writer
+        suite_len INTEGER,                      -- the suite is the first suite_len bytes of name
         file      TEXT,
         first_run INTEGER NOT NULL              -- runs.id of the run that first had it
     );
 
+    -- One row per test per run, in report order; seer's writer keeps a test to one row per run.
     CREATE TABLE results (
         run        INTEGER NOT NULL REFERENCES runs(id),
+        seq        INTEGER NOT NULL,            -- position in the run's reports
         test       INTEGER NOT NULL REFERENCES tests(id),
         outcome    INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 3), -- pass, fail, error, skip
         duration_s REAL,
         attempts   INTEGER NOT NULL CHECK (attempts >= 1),
         message    TEXT,
-        PRIMARY KEY (run, test)
+        PRIMARY KEY (run, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX results_by_test ON results(test, run);
+    -- No index by test: recording stays cheap (a run's rows are appended), and what reads by
+    -- test (history, features) scans.
 
     CREATE TABLE commits (
         sha     TEXT PRIMARY KEY,

@@ -1,15 +1,14 @@
 //! Writing runs: one immediate transaction per `record` or `import`, so a run is stored whole or
 //! not at all, and concurrent writers queue instead of failing.
 
-use std::collections::HashMap;
-
+use hashbrown::HashMap;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
-use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+use xxhash_rust::xxh3::Xxh3;
 
 use super::{Store, StoreError};
 use crate::collect::git::ChangeSet;
 use crate::collect::time::now;
-use crate::collect::{CollectedRun, RunInfo, TestResult};
+use crate::collect::{CollectedRun, InputError, ResultSet, RunInfo, TestResult};
 
 /// What recording a run did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,40 +35,67 @@ impl RecordStatus {
 /// The run's time and its git changes are left out, so that recording the same reports again
 /// later is recognised as the same run. Independent of the order of results.
 pub fn content_hash(info: &RunInfo, results: &[TestResult]) -> String {
-    let mut sum: u128 = 0;
-    let mut buf = Vec::with_capacity(256);
-    for r in results {
-        buf.clear();
-        buf.extend_from_slice(r.id.as_bytes());
-        buf.push(0);
-        put_opt(&mut buf, r.suite.as_deref());
-        put_opt(&mut buf, r.file.as_deref());
-        buf.push(r.outcome.code() as u8);
-        buf.extend_from_slice(&r.duration_s.map_or(u64::MAX, f64::to_bits).to_le_bytes());
-        buf.extend_from_slice(&r.attempts.to_le_bytes());
-        put_opt(&mut buf, r.message.as_deref());
-        sum = sum.wrapping_add(xxh3_128(&buf));
+    let sum = results.iter().fold(0u128, |sum, r| sum.wrapping_add(r.digest()));
+    content_hash_of(info, sum, results.len())
+}
+
+/// [`content_hash`] from the wrapping sum of the results' [`TestResult::digest`]s.
+fn content_hash_of(info: &RunInfo, digest_sum: u128, count: usize) -> String {
+    let mut meta = Vec::new();
+    for value in [Some(info.commit.as_str()), info.base.as_deref(), info.branch.as_deref(), info.job.as_deref()] {
+        match value {
+            Some(v) => {
+                meta.push(1);
+                meta.extend_from_slice(v.as_bytes());
+                meta.push(0);
+            }
+            None => meta.push(0),
+        }
     }
     let mut head = Xxh3::new();
-    let mut meta = Vec::new();
-    put_opt(&mut meta, Some(&info.commit));
-    put_opt(&mut meta, info.base.as_deref());
-    put_opt(&mut meta, info.branch.as_deref());
-    put_opt(&mut meta, info.job.as_deref());
     head.update(&meta);
-    head.update(&sum.to_le_bytes());
-    head.update(&(results.len() as u64).to_le_bytes());
+    head.update(&digest_sum.to_le_bytes());
+    head.update(&(count as u64).to_le_bytes());
     format!("{:032x}", head.digest128())
 }
 
-fn put_opt(buf: &mut Vec<u8>, value: Option<&str>) {
-    match value {
-        Some(v) => {
-            buf.push(1);
-            buf.extend_from_slice(v.as_bytes());
-            buf.push(0);
+/// Rows per multi-row INSERT: fewer statement executions, far below SQLite's variable limit.
+const BATCH_ROWS: usize = 128;
+
+/// Inserts one row per item with multi-row `INSERT … VALUES (…), (…)` statements; `bind`
+/// binds an item's `width` values starting at the given parameter index.
+fn insert_batched<T>(
+    tx: &Transaction<'_>,
+    head: &str,
+    width: usize,
+    items: &[T],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    for chunk in items.chunks(BATCH_ROWS) {
+        let sql = format!("{head} VALUES {}", vec![row.as_str(); chunk.len()].join(", "));
+        let mut stmt = tx.prepare_cached(&sql)?;
+        for (k, item) in chunk.iter().enumerate() {
+            bind(&mut stmt, k * width + 1, item)?;
         }
-        None => buf.push(0),
+        stmt.raw_execute()?;
+    }
+    Ok(())
+}
+
+/// Why a streamed record failed: a report was rejected, or the store failed. Either way
+/// nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for RecordError {
+    fn from(e: rusqlite::Error) -> Self {
+        RecordError::Store(e.into())
     }
 }
 
@@ -90,37 +116,109 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut statuses = Vec::with_capacity(runs.len());
         {
-            let mut writer = Writer { tx: &tx, test_ids: (runs.len() > 1).then(HashMap::new) };
+            let mut writer = Writer::new(&tx);
             for (i, run) in runs.iter().enumerate() {
-                statuses.push(writer.run(run, replace)?);
+                statuses.push(writer.run(&run.info, &run.results, run.changes.as_ref(), replace)?);
                 progress(i + 1);
             }
         }
         tx.commit()?;
         Ok(statuses)
     }
+
+    /// Records one run while its reports are still being read, using both of a CI machine's
+    /// cores: `read` parses them on another thread into the result set it is given, which hands
+    /// every result on as it comes, and this thread writes them, all in the one transaction that
+    /// stores the run. A run id already in the store is read whole first, to compare it with
+    /// what is stored. `info.source` is replaced by what `source_of` says of `read`'s output.
+    pub fn record_streaming<T: Send>(
+        &mut self,
+        info: &RunInfo,
+        changes: Option<&ChangeSet>,
+        replace: bool,
+        read: impl FnOnce(&mut ResultSet) -> Result<T, InputError> + Send,
+        source_of: impl Fn(&T) -> String,
+    ) -> Result<(RecordStatus, ResultSet, T), RecordError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists = tx.query_row("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)", [&info.run_id], |r| {
+            r.get::<_, bool>(0)
+        })?;
+        let mut writer = Writer::new(&tx);
+        if exists {
+            let mut set = ResultSet::default();
+            let read_out = read(&mut set)?;
+            let info = RunInfo { source: source_of(&read_out), ..info.clone() };
+            let status = writer.run(&info, set.results(), changes, replace)?;
+            drop(writer);
+            tx.commit()?;
+            return Ok((status, set, read_out));
+        }
+
+        let changeset = changes.map(|c| writer.changeset(c)).transpose()?;
+        let run_pk = writer.insert_run(info, "", changeset)?;
+        let (send, batches) = std::sync::mpsc::sync_channel::<Vec<TestResult>>(4);
+        let (parsed, written) = std::thread::scope(|scope| {
+            let parser = scope.spawn(move || {
+                let mut set = ResultSet::with_tap(send);
+                let out = read(&mut set);
+                set.close_tap();
+                out.map(|out| (set, out))
+            });
+            let mut written = Ok(());
+            let mut seq = 0;
+            // Each test arrives once (its first occurrence), in report order. Keep receiving
+            // after a write error, so that the parser never waits on a full channel.
+            for batch in batches {
+                if written.is_ok() {
+                    written = writer.results(run_pk, seq, &batch);
+                }
+                seq += batch.len();
+            }
+            (parser.join().expect("the report parser panicked"), written)
+        });
+        let (set, read_out) = parsed?;
+        written?;
+        // The stream carried each test's first occurrence; tests met again get their final form.
+        let repeated: Vec<(usize, &TestResult)> = set.repeated_results().collect();
+        writer.update_results(run_pk, &repeated)?;
+        let source = source_of(&read_out);
+        let hash = content_hash_of(info, set.digest(), set.len());
+        tx.execute("UPDATE runs SET content_hash = ?1, source = ?2 WHERE id = ?3", params![hash, source, run_pk])?;
+        drop(writer);
+        tx.commit()?;
+        Ok((RecordStatus::Inserted, set, read_out))
+    }
 }
 
 struct Writer<'a> {
     tx: &'a Transaction<'a>,
-    /// Test name -> id, kept across the runs of one import.
-    test_ids: Option<HashMap<String, i64>>,
+    /// Every stored test's name -> id, loaded once per transaction and kept current.
+    tests: Option<HashMap<String, i64>>,
+    /// The id the next new test gets: tests are numbered in order of first appearance, so a
+    /// run's new tests (and its results) are appended to their tables.
+    next_test: i64,
 }
 
-impl Writer<'_> {
-    fn run(&mut self, run: &CollectedRun, replace: bool) -> Result<RecordStatus, StoreError> {
-        let info = &run.info;
-        let hash = content_hash(info, &run.results);
+impl<'a> Writer<'a> {
+    fn new(tx: &'a Transaction<'a>) -> Self {
+        Writer { tx, tests: None, next_test: 1 }
+    }
+
+    fn run(
+        &mut self,
+        info: &RunInfo,
+        results: &[TestResult],
+        changes: Option<&ChangeSet>,
+        replace: bool,
+    ) -> Result<RecordStatus, StoreError> {
+        let hash = content_hash(info, results);
         let existing: Option<(i64, String, String)> = self
             .tx
             .query_row("SELECT id, content_hash, commit_sha FROM runs WHERE run_id = ?1", [&info.run_id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
-        let changeset = match &run.changes {
-            Some(changes) => Some(self.changeset(changes)?),
-            None => None,
-        };
+        let changeset = changes.map(|c| self.changeset(c)).transpose()?;
         let (run_pk, status) = match existing {
             Some((pk, stored_hash, _)) if stored_hash == hash => {
                 // The same run again: fill in changes that an earlier record could not read.
@@ -155,45 +253,93 @@ impl Writer<'_> {
                 )?;
                 (pk, RecordStatus::Replaced)
             }
-            None => {
-                self.tx.execute(
-                    "INSERT INTO runs (run_id, commit_sha, base, branch, job, time, recorded_at, source, content_hash, changeset)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![info.run_id, info.commit, info.base, info.branch, info.job, info.time, now(), info.source, hash, changeset],
-                )?;
-                (self.tx.last_insert_rowid(), RecordStatus::Inserted)
-            }
+            None => (self.insert_run(info, &hash, changeset)?, RecordStatus::Inserted),
         };
-        self.results(run_pk, &run.results)?;
+        self.results(run_pk, 0, results)?;
         Ok(status)
     }
 
-    fn results(&mut self, run_pk: i64, results: &[TestResult]) -> Result<(), StoreError> {
-        let mut find = self.tx.prepare_cached("SELECT id FROM tests WHERE name = ?1")?;
-        let mut add_test =
-            self.tx.prepare_cached("INSERT INTO tests (name, suite, file, first_run) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut add_result = self.tx.prepare_cached(
-            "INSERT INTO results (run, test, outcome, duration_s, attempts, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    fn insert_run(&mut self, info: &RunInfo, hash: &str, changeset: Option<i64>) -> Result<i64, StoreError> {
+        self.tx.execute(
+            "INSERT INTO runs (run_id, commit_sha, base, branch, job, time, recorded_at, source, content_hash, changeset)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![info.run_id, info.commit, info.base, info.branch, info.job, info.time, now(), info.source, hash, changeset],
         )?;
-        for r in results {
-            let cached = self.test_ids.as_ref().and_then(|ids| ids.get(&r.id).copied());
-            let test = match cached {
-                Some(id) => id,
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Appends the results of distinct tests not yet in this run, the first at position
+    /// `first_seq`, adding the tests the store does not have yet.
+    fn results(&mut self, run_pk: i64, first_seq: usize, results: &[TestResult]) -> Result<(), StoreError> {
+        let ids = self.test_ids(run_pk, results)?;
+        let rows: Vec<usize> = (0..results.len()).collect();
+        insert_batched(
+            self.tx,
+            "INSERT OR ROLLBACK INTO results (run, seq, test, outcome, duration_s, attempts, message)",
+            7,
+            &rows,
+            |stmt, at, &i| {
+                let r = &results[i];
+                stmt.raw_bind_parameter(at, run_pk)?;
+                stmt.raw_bind_parameter(at + 1, (first_seq + i) as i64)?;
+                stmt.raw_bind_parameter(at + 2, ids[i])?;
+                stmt.raw_bind_parameter(at + 3, r.outcome.code())?;
+                stmt.raw_bind_parameter(at + 4, r.duration_s)?;
+                stmt.raw_bind_parameter(at + 5, r.attempts)?;
+                stmt.raw_bind_parameter(at + 6, r.message.as_deref())
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The id of each result's test; tests the store does not have are added with the next ids.
+    fn test_ids(&mut self, run_pk: i64, results: &[TestResult]) -> Result<Vec<i64>, StoreError> {
+        if self.tests.is_none() {
+            // One scan per transaction: cheaper than an index on names, which every new test
+            // would have to be inserted into.
+            let mut all = HashMap::new();
+            let mut stmt = self.tx.prepare("SELECT name, id FROM tests")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(1)?;
+                self.next_test = self.next_test.max(id + 1);
+                all.insert(row.get::<_, String>(0)?, id);
+            }
+            self.tests = Some(all);
+        }
+        let tests = self.tests.as_mut().expect("loaded above");
+        let mut ids = Vec::with_capacity(results.len());
+        let mut new = Vec::new();
+        for (i, r) in results.iter().enumerate() {
+            match tests.get(r.id.as_str()) {
+                Some(&id) => ids.push(id),
                 None => {
-                    let id = match find.query_row([&r.id], |row| row.get::<_, i64>(0)).optional()? {
-                        Some(id) => id,
-                        None => {
-                            add_test.execute(params![r.id, r.suite, r.file, run_pk])?;
-                            self.tx.last_insert_rowid()
-                        }
-                    };
-                    if let Some(ids) = self.test_ids.as_mut() {
-                        ids.insert(r.id.clone(), id);
-                    }
-                    id
+                    ids.push(self.next_test);
+                    tests.insert(r.id.clone(), self.next_test);
+                    self.next_test += 1;
+                    new.push(i);
                 }
-            };
-            add_result.execute(params![run_pk, test, r.outcome.code(), r.duration_s, r.attempts, r.message])?;
+            }
+        }
+        let sql = "INSERT OR ROLLBACK INTO tests (id, name, suite_len, file, first_run)";
+        insert_batched(self.tx, sql, 5, &new, |stmt, at, &i| {
+            let r = &results[i];
+            stmt.raw_bind_parameter(at, ids[i])?;
+            stmt.raw_bind_parameter(at + 1, r.id.as_str())?;
+            stmt.raw_bind_parameter(at + 2, r.suite_len().map(|n| n as i64))?;
+            stmt.raw_bind_parameter(at + 3, r.file.as_deref())?;
+            stmt.raw_bind_parameter(at + 4, run_pk)
+        })?;
+        Ok(ids)
+    }
+
+    /// Overwrites results at the given positions with their final form (tests met again later).
+    fn update_results(&mut self, run_pk: i64, results: &[(usize, &TestResult)]) -> Result<(), StoreError> {
+        let mut update = self.tx.prepare_cached(
+            "UPDATE results SET outcome = ?1, duration_s = ?2, attempts = ?3, message = ?4 WHERE run = ?5 AND seq = ?6",
+        )?;
+        for (seq, r) in results {
+            update.execute(params![r.outcome.code(), r.duration_s, r.attempts, r.message, run_pk, *seq as i64])?;
         }
         Ok(())
     }

@@ -45,6 +45,10 @@ fn assert_sound(env: &Env) {
         .query_row("SELECT COUNT(*) FROM results WHERE run NOT IN (SELECT id FROM runs)", [], |r| r.get(0))
         .unwrap();
     assert_eq!(orphans, 0);
+    let unknown_tests: i64 = conn
+        .query_row("SELECT COUNT(*) FROM results WHERE test NOT IN (SELECT id FROM tests)", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(unknown_tests, 0);
 }
 
 #[test]

@@ -238,3 +238,31 @@ fn a_rerun_report_after_the_first_folds_in_as_retries() {
         vec![("a::t".to_string(), "pass".to_string(), 2), ("a::u".to_string(), "pass".to_string(), 1)]
     );
 }
+
+#[test]
+fn retries_far_apart_in_a_large_run_fold_like_small_ones() {
+    // Recording streams results to the store in batches while reading; a test met again
+    // batches later must still end as one row with the last outcome and the attempts added.
+    let env = Env::new();
+    let big = env.write("big.xml", crate::util::big_junit(30_000, 1000));
+    let rerun = env.write(
+        "rerun.xml",
+        r#"<testsuite><testcase classname="pkg0.SuiteTest" name="test_0"/><testcase classname="pkg29.SuiteTest" name="test_29999"><failure message="late"/></testcase></testsuite>"#,
+    );
+    let doc = env.json(&["record", "--commit", "c", "--run-id", "big", "--no-git", &big, &rerun]);
+    assert_eq!(doc["counts"]["tests"], 30_000);
+    assert_eq!(doc["repeated"], 2);
+    let show = env.json(&["show", "run", "big"]);
+    let find = |id: &str| show["tests"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    let first = find("pkg0.SuiteTest::test_0");
+    assert_eq!((first["outcome"].as_str(), first["attempts"].as_u64()), (Some("pass"), Some(2)), "failed, then passed");
+    let last = find("pkg29.SuiteTest::test_29999");
+    assert_eq!((last["outcome"].as_str(), last["attempts"].as_u64()), (Some("fail"), Some(2)));
+    assert_eq!(last["message"], "late");
+    assert_eq!(env.count("SELECT COUNT(*) FROM results"), 30_000);
+
+    // The same reports again are recognised as the same run, although the first time they
+    // were streamed and this time they are compared whole.
+    let again = env.json(&["record", "--commit", "c", "--run-id", "big", "--no-git", &big, &rerun]);
+    assert_eq!(again["status"], "unchanged");
+}
