@@ -4,9 +4,9 @@
 usage: baseline_record.py REPORT DB
 
 Streams the JUnit report with xml.etree.ElementTree.iterparse and stores it with sqlite3
-executemany into the same kind of tables as seer (runs, tests with a unique name, results keyed by
-run and test with an index by test), in one transaction, with the same WAL and synchronous
-settings. It reads the same outcomes and retries as seer: failure/error/skipped children, and
+executemany into the same kind of tables as seer (runs; tests, with the unique name a SQL collector
+looks tests up by; results keyed by run and test, and like seer's without an index by test), in
+one transaction, with the same WAL and synchronous settings. It reads the same outcomes and retries as seer: failure/error/skipped children, and
 flakyFailure/rerunFailure elements as extra attempts.
 """
 import sqlite3
@@ -21,7 +21,6 @@ CREATE TABLE IF NOT EXISTS tests (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNI
     first_run INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS results (run INTEGER NOT NULL, test INTEGER NOT NULL, outcome INTEGER NOT NULL,
     duration_s REAL, attempts INTEGER NOT NULL, message TEXT, PRIMARY KEY (run, test)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS results_by_test ON results(test, run);
 """
 
 OUTCOME = {"failure": 1, "error": 2, "skipped": 3}

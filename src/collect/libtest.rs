@@ -168,3 +168,31 @@ mod tests {
         assert_eq!(failure_message(None, Some(out)).as_deref(), Some("boom here"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Arbitrary lines never panic the libtest or go test -json parsers.
+        #[test]
+        fn arbitrary_lines_never_panic(lines in prop::collection::vec(prop::sample::select(vec![
+            r#"{"type":"suite","event":"started","test_count":2}"#,
+            r#"{"type":"suite","event":"ok","passed":1}"#,
+            r#"{"type":"test","event":"started","name":"a"}"#,
+            r#"{"type":"test","event":"ok","name":"a","exec_time":0.1}"#,
+            r#"{"type":"test","event":"failed","name":"x$a#2","stdout":"panicked at"}"#,
+            r#"{"type":"test","event":"ignored"}"#,
+            r#"{"Action":"run","Package":"p","Test":"T"}"#,
+            r#"{"Action":"fail","Package":"p"}"#,
+            r#"{"Action":"pass","Package":"p","Test":"T","Elapsed":-1}"#,
+            "", "{", "null", "[]", r#"{"type":3}"#,
+        ]), 0..20)) {
+            let text = lines.join("\n");
+            let _ = parse(Path::new("p.json"), &text, &mut ResultSet::default());
+            let _ = crate::collect::gotest::parse(Path::new("p.json"), &text, &mut ResultSet::default());
+        }
+    }
+}

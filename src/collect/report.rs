@@ -87,6 +87,11 @@ impl TestResult {
 
     /// A 128-bit digest of everything stored of this result; a run's content hash sums them.
     pub fn digest(&self) -> u128 {
+        self.digest_with(&mut Vec::new())
+    }
+
+    /// [`TestResult::digest`], reusing `buf` for the bytes it hashes.
+    pub fn digest_with(&self, buf: &mut Vec<u8>) -> u128 {
         fn put(buf: &mut Vec<u8>, value: Option<&str>) {
             match value {
                 Some(v) => {
@@ -97,16 +102,16 @@ impl TestResult {
                 None => buf.push(0),
             }
         }
-        let mut buf = Vec::with_capacity(self.id.len() + 64);
+        buf.clear();
         buf.extend_from_slice(self.id.as_bytes());
         buf.push(0);
-        put(&mut buf, self.suite.as_deref());
-        put(&mut buf, self.file.as_deref());
+        put(buf, self.suite.as_deref());
+        put(buf, self.file.as_deref());
         buf.push(self.outcome.code() as u8);
         buf.extend_from_slice(&self.duration_s.map_or(u64::MAX, f64::to_bits).to_le_bytes());
         buf.extend_from_slice(&self.attempts.to_le_bytes());
-        put(&mut buf, self.message.as_deref());
-        xxhash_rust::xxh3::xxh3_128(&buf)
+        put(buf, self.message.as_deref());
+        xxhash_rust::xxh3::xxh3_128(buf)
     }
 
     /// A pass that needed a retry: the test failed and then passed within one run.
@@ -133,6 +138,7 @@ pub struct ResultSet {
     /// Each result's digest, and their wrapping sum.
     digests: Vec<u128>,
     digest_sum: u128,
+    scratch: Vec<u8>,
     /// Where every added result is also sent, in batches, while reports are still being read.
     tap: Option<Tap>,
 }
@@ -181,7 +187,7 @@ impl ResultSet {
             Some(&(_, at)) => {
                 let earlier = self.results[at].attempts;
                 let merged = TestResult { attempts: earlier + result.attempts, ..result };
-                let digest = merged.digest();
+                let digest = merged.digest_with(&mut self.scratch);
                 self.digest_sum = self.digest_sum.wrapping_sub(self.digests[at]).wrapping_add(digest);
                 self.digests[at] = digest;
                 self.results[at] = merged;
@@ -189,7 +195,7 @@ impl ResultSet {
                 self.repeated_at.push(at);
             }
             None => {
-                let digest = result.digest();
+                let digest = result.digest_with(&mut self.scratch);
                 self.digest_sum = self.digest_sum.wrapping_add(digest);
                 self.digests.push(digest);
                 self.index.insert_unique(hash, (hash, self.results.len()), |&(h, _)| h);
@@ -217,6 +223,13 @@ impl ResultSet {
                 self.results.push(kept);
             }
         }
+    }
+
+    /// Makes room for `additional` more results.
+    pub fn reserve(&mut self, additional: usize) {
+        self.results.reserve(additional);
+        self.digests.reserve(additional);
+        self.index.reserve(additional, |&(h, _)| h);
     }
 
     /// The wrapping sum of the results' [`TestResult::digest`]s (of their full form, also for a

@@ -116,7 +116,7 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut statuses = Vec::with_capacity(runs.len());
         {
-            let mut writer = Writer::new(&tx);
+            let mut writer = Writer::new(&tx, runs.len() > 1);
             for (i, run) in runs.iter().enumerate() {
                 statuses.push(writer.run(&run.info, &run.results, run.changes.as_ref(), replace)?);
                 progress(i + 1);
@@ -143,7 +143,7 @@ impl Store {
         let exists = tx.query_row("SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)", [&info.run_id], |r| {
             r.get::<_, bool>(0)
         })?;
-        let mut writer = Writer::new(&tx);
+        let mut writer = Writer::new(&tx, false);
         if exists {
             let mut set = ResultSet::default();
             let read_out = read(&mut set)?;
@@ -192,16 +192,18 @@ impl Store {
 
 struct Writer<'a> {
     tx: &'a Transaction<'a>,
-    /// Every stored test's name -> id, loaded once per transaction and kept current.
+    /// Every stored test's name -> id, loaded once per transaction; kept current when more
+    /// runs follow (a run's own tests are distinct, so within one run it need not be).
     tests: Option<HashMap<String, i64>>,
+    more_runs: bool,
     /// The id the next new test gets: tests are numbered in order of first appearance, so a
     /// run's new tests (and its results) are appended to their tables.
     next_test: i64,
 }
 
 impl<'a> Writer<'a> {
-    fn new(tx: &'a Transaction<'a>) -> Self {
-        Writer { tx, tests: None, next_test: 1 }
+    fn new(tx: &'a Transaction<'a>, more_runs: bool) -> Self {
+        Writer { tx, tests: None, more_runs, next_test: 1 }
     }
 
     fn run(
@@ -315,7 +317,9 @@ impl<'a> Writer<'a> {
                 Some(&id) => ids.push(id),
                 None => {
                     ids.push(self.next_test);
-                    tests.insert(r.id.clone(), self.next_test);
+                    if self.more_runs {
+                        tests.insert(r.id.clone(), self.next_test);
+                    }
                     self.next_test += 1;
                     new.push(i);
                 }
