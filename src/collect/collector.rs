@@ -109,20 +109,6 @@ pub fn read_reports(opts: &RecordOptions, set: &mut ResultSet) -> Result<Reports
     Ok(ReportsRead { source: formats.join("+"), repeated, warnings })
 }
 
-/// Prepares the run and reads its reports, in one go.
-pub fn collect(opts: &RecordOptions) -> Result<Collected, InputError> {
-    let Prepared { mut info, changes, mut warnings } = prepare(opts);
-    let mut set = ResultSet::default();
-    let read = read_reports(opts, &mut set)?;
-    info.source = read.source;
-    warnings.extend(read.warnings);
-    Ok(Collected {
-        run: CollectedRun { info, results: set.into_results(), changes },
-        repeated: read.repeated,
-        warnings,
-    })
-}
-
 /// The commit's full sha and its change set, or why they cannot be had (with the error chain).
 fn changes(dir: &Path, commit: &str, base: Option<&str>) -> Result<(String, git::ChangeSet), String> {
     let chain = |e: &dyn std::error::Error| {

@@ -33,9 +33,8 @@ impl Counts {
     }
 }
 
-const COUNT_COLUMNS: &str = "COUNT(x.test), COALESCE(SUM(x.outcome = 0), 0), COALESCE(SUM(x.outcome = 1), 0),
-     COALESCE(SUM(x.outcome = 2), 0), COALESCE(SUM(x.outcome = 3), 0),
-     COALESCE(SUM(x.outcome = 0 AND x.attempts > 1), 0)";
+/// A run's outcome counts, as kept in its row.
+const RUN_COUNTS: &str = "n_tests, n_pass, n_fail, n_error, n_skip, n_flaky";
 
 /// SQLite integers are signed; counts are not.
 fn count(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<u64> {
@@ -107,10 +106,7 @@ impl Store {
     /// The newest `limit` runs, newest first.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, StoreError> {
         let sql = format!(
-            "SELECT r.run_id, r.commit_sha, r.branch, r.job, r.time, {COUNT_COLUMNS}
-             FROM (SELECT * FROM runs ORDER BY time DESC, id DESC LIMIT ?1) r
-             LEFT JOIN results x ON x.run = r.id
-             GROUP BY r.id ORDER BY r.time DESC, r.id DESC"
+            "SELECT run_id, commit_sha, branch, job, time, {RUN_COUNTS} FROM runs ORDER BY time DESC, id DESC LIMIT ?1"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([limit as i64], |row| {
@@ -263,8 +259,12 @@ impl Store {
             self.conn.query_row("SELECT COUNT(*), MIN(time), MAX(time) FROM runs", [], |r| {
                 Ok((count(r, 0)?, r.get(1)?, r.get(2)?))
             })?;
-        let results =
-            self.conn.query_row(&format!("SELECT {COUNT_COLUMNS} FROM results x"), [], |r| counts_at(r, 0))?;
+        let results = self.conn.query_row(
+            "SELECT COALESCE(SUM(n_tests), 0), COALESCE(SUM(n_pass), 0), COALESCE(SUM(n_fail), 0),
+                    COALESCE(SUM(n_error), 0), COALESCE(SUM(n_skip), 0), COALESCE(SUM(n_flaky), 0) FROM runs",
+            [],
+            |r| counts_at(r, 0),
+        )?;
         let one = |sql: &str| -> Result<u64, StoreError> { Ok(self.conn.query_row(sql, [], |r| count(r, 0))?) };
         Ok(StoreStats {
             runs,
@@ -273,7 +273,7 @@ impl Store {
             first_run,
             last_run,
             results,
-            failing_runs: one("SELECT COUNT(DISTINCT run) FROM results WHERE outcome IN (1, 2)")?,
+            failing_runs: one("SELECT COUNT(*) FROM runs WHERE n_fail + n_error > 0")?,
             tests_ever_failed: one("SELECT COUNT(DISTINCT test) FROM results WHERE outcome IN (1, 2)")?,
             tests_ever_flaky: one("SELECT COUNT(DISTINCT test) FROM results WHERE outcome = 0 AND attempts > 1")?,
         })

@@ -17,7 +17,14 @@ pub const MIGRATIONS: &[&str] = &[
         recorded_at  INTEGER NOT NULL,          -- Unix seconds, when seer stored it
         source       TEXT    NOT NULL,          -- report formats or import format
         content_hash TEXT    NOT NULL,          -- what makes a re-record a no-op
-        changeset    INTEGER REFERENCES changesets(id)
+        changeset    INTEGER REFERENCES changesets(id),
+        -- Outcome counts of the run's results, kept with the run so that listing runs reads no results.
+        n_tests      INTEGER NOT NULL DEFAULT 0,
+        n_pass       INTEGER NOT NULL DEFAULT 0,
+        n_fail       INTEGER NOT NULL DEFAULT 0,
+        n_error      INTEGER NOT NULL DEFAULT 0,
+        n_skip       INTEGER NOT NULL DEFAULT 0,
+        n_flaky      INTEGER NOT NULL DEFAULT 0     -- passed after a retry
     );
     CREATE INDEX runs_by_time ON runs(time, id);
     CREATE INDEX runs_by_commit ON runs(commit_sha);

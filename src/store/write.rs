@@ -5,7 +5,7 @@ use hashbrown::HashMap;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{Store, StoreError};
+use super::{Counts, Store, StoreError};
 use crate::collect::git::ChangeSet;
 use crate::collect::time::now;
 use crate::collect::{CollectedRun, InputError, ResultSet, RunInfo, TestResult};
@@ -100,11 +100,6 @@ impl From<rusqlite::Error> for RecordError {
 }
 
 impl Store {
-    /// Records one run.
-    pub fn record(&mut self, run: &CollectedRun, replace: bool) -> Result<RecordStatus, StoreError> {
-        Ok(self.record_many(std::slice::from_ref(run), replace, |_| {})?[0])
-    }
-
     /// Records runs in one transaction: all of them, or none if any fails (a conflict included).
     /// `progress` is called after each run.
     pub fn record_many(
@@ -184,6 +179,7 @@ impl Store {
         let source = source_of(&read_out);
         let hash = content_hash_of(info, set.digest(), set.len());
         tx.execute("UPDATE runs SET content_hash = ?1, source = ?2 WHERE id = ?3", params![hash, source, run_pk])?;
+        writer.set_counts(run_pk, Counts::of(set.results()))?;
         drop(writer);
         tx.commit()?;
         Ok((RecordStatus::Inserted, set, read_out))
@@ -258,7 +254,16 @@ impl<'a> Writer<'a> {
             None => (self.insert_run(info, &hash, changeset)?, RecordStatus::Inserted),
         };
         self.results(run_pk, 0, results)?;
+        self.set_counts(run_pk, Counts::of(results))?;
         Ok(status)
+    }
+
+    fn set_counts(&mut self, run_pk: i64, c: Counts) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE runs SET n_tests = ?1, n_pass = ?2, n_fail = ?3, n_error = ?4, n_skip = ?5, n_flaky = ?6 WHERE id = ?7",
+            params![c.tests as i64, c.pass as i64, c.fail as i64, c.error as i64, c.skip as i64, c.flaky as i64, run_pk],
+        )?;
+        Ok(())
     }
 
     fn insert_run(&mut self, info: &RunInfo, hash: &str, changeset: Option<i64>) -> Result<i64, StoreError> {
