@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # seer's main job on the bundled data, with the default embedded store (.seer/seer.db at the
-# repository root): import the real ABB IOF/ROL CI history, then show what the store holds.
+# repository root): import the real ABB IOF/ROL CI history, show what the store holds, and
+# replay it in time order to measure test selection (the baselines the predictor must beat).
 # Running it again is safe: runs already stored are recognised and left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,6 @@ echo "== the newest runs"
 echo
 echo "== one test's history"
 "$seer" history 78082 --limit 5
+echo
+echo "== test selection replayed in time order, at 25% of the test time"
+"$seer" eval --fraction 0.25

@@ -234,3 +234,38 @@ pub struct StatsJson {
     /// Tests that passed on retry at least once.
     pub tests_ever_flaky: u64,
 }
+
+/// One contender in `seer eval --json`.
+#[derive(Debug, Serialize)]
+pub struct ContenderJson {
+    pub name: String,
+    /// Share of failing tests selected.
+    pub test_recall: f64,
+    /// Share of runs with a failing test in which at least one failing test was selected.
+    pub run_recall: f64,
+    /// Share of the test time selected.
+    pub time_fraction: f64,
+    /// Mean APFD of the ordering over runs with a failing test.
+    pub apfd: f64,
+    /// Mean NAPFD of the selection over runs with a failing test.
+    pub napfd: f64,
+    pub precision: f64,
+    pub f1: f64,
+    pub failing_tests: u64,
+    pub failing_tests_selected: u64,
+    pub faulty_runs: u64,
+    pub faulty_runs_caught: u64,
+}
+
+/// `seer eval --json`.
+#[derive(Debug, Serialize)]
+pub struct EvalJson {
+    pub format_version: u32,
+    pub runs: u64,
+    /// Runs scored, after the warm-up.
+    pub evaluated_runs: u64,
+    pub warmup: u64,
+    /// The budget: share of each run's estimated test time.
+    pub budget_fraction: f64,
+    pub contenders: Vec<ContenderJson>,
+}

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod collect;
+pub mod eval;
 pub mod exit_codes;
 pub mod json;
 pub mod store;

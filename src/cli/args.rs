@@ -33,6 +33,23 @@ pub enum Command {
     Show(ShowCommand),
     /// What the store holds
     Stats(JsonArg),
+    /// Replay the stored history in time order and measure test selection against baselines
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Runs seen before scoring starts
+    #[arg(long, default_value_t = 20)]
+    pub warmup: usize,
+    /// The time budget: this share of each run's estimated test time
+    #[arg(long, default_value_t = 0.25)]
+    pub fraction: f64,
+    /// Seed of the random baseline
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

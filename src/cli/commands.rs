@@ -7,11 +7,12 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::NotFound;
-use super::args::{Cli, Command, HistoryArgs, ImportArgs, RecordArgs, RunsArgs, ShowCommand, ShowRunArgs};
+use super::args::{Cli, Command, EvalArgs, HistoryArgs, ImportArgs, RecordArgs, RunsArgs, ShowCommand, ShowRunArgs};
 use super::print;
 use crate::collect::import::read_history;
 use crate::collect::time::parse_time;
 use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, prepare, read_reports};
+use crate::eval::{EvalOptions, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, evaluate};
 use crate::store::{self, RecordError, Store};
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Runs(args) => runs(&db, args, &mut out),
         Command::History(args) => history(&db, args, &mut out),
         Command::Show(ShowCommand::Run(args)) => show_run(&db, args, &mut out),
+        Command::Eval(args) => eval(&db, args, &mut out),
         Command::Stats(args) => {
             let store = Store::open_existing(&db)?;
             print::stats(&mut out, &store, args.json)
@@ -139,6 +141,19 @@ fn show_run(db: &Path, args: ShowRunArgs, out: &mut impl Write) -> Result<()> {
         .run(&args.run_id)?
         .ok_or_else(|| NotFound(format!("no run {:?} in the store {}", args.run_id, db.display())))?;
     print::run(out, &run, args.all, args.json)
+}
+
+fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
+    if !(args.fraction > 0.0 && args.fraction <= 1.0) {
+        bail!("--fraction {} is not a share of the test time (0 < F <= 1)", args.fraction);
+    }
+    let store = Store::open_existing(db)?;
+    let replay = store.replay()?;
+    let mut rankers: Vec<Box<dyn Ranker>> =
+        vec![Box::new(RunAll), Box::new(RandomOrder::new(args.seed)), Box::new(RecentlyFailedFirst)];
+    let options = EvalOptions { warmup: args.warmup, time_fraction: args.fraction };
+    let evaluation = evaluate(&replay, &mut rankers, options);
+    print::evaluation(out, &evaluation, args.json)
 }
 
 /// `--db` (or `SEER_DB`), else the default place for the current directory.

@@ -9,9 +9,11 @@ use comfy_table::{Table, presets};
 use crate::collect::git::{ChangeSet, short};
 use crate::collect::time::format_time;
 use crate::collect::{Collected, CollectedRun, Outcome, TestResult};
+use crate::eval::Evaluation;
 use crate::json::{
-    ChangeSummaryJson, ChangesJson, CommitJson, CountsJson, FORMAT_VERSION, FileJson, HistoryEntryJson, HistoryJson,
-    ImportJson, RecordJson, RunJson, RunSummaryJson, RunsJson, ShowRunJson, StatsJson, TestJson, TimeJson,
+    ChangeSummaryJson, ChangesJson, CommitJson, ContenderJson, CountsJson, EvalJson, FORMAT_VERSION, FileJson,
+    HistoryEntryJson, HistoryJson, ImportJson, RecordJson, RunJson, RunSummaryJson, RunsJson, ShowRunJson, StatsJson,
+    TestJson, TimeJson,
 };
 use crate::store::{Counts, HistoryEntry, RecordStatus, RunSummary, Store, StoredRun};
 
@@ -364,5 +366,68 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
     )?;
     writeln!(out, "results        {}", counts_line(s.results))?;
     writeln!(out, "changes        {} commits with recorded changes", doc.commits_with_changes)?;
+    Ok(())
+}
+
+pub fn evaluation(out: &mut impl Write, e: &Evaluation, json: bool) -> Result<()> {
+    let contenders: Vec<ContenderJson> = e
+        .results
+        .iter()
+        .map(|r| {
+            let s = &r.summary;
+            ContenderJson {
+                name: r.name.clone(),
+                test_recall: s.test_recall(),
+                run_recall: s.run_recall(),
+                time_fraction: s.time_fraction(),
+                apfd: s.apfd(),
+                napfd: s.napfd(),
+                precision: s.precision(),
+                f1: s.f1(),
+                failing_tests: s.failing as u64,
+                failing_tests_selected: s.failing_selected as u64,
+                faulty_runs: s.faulty_runs as u64,
+                faulty_runs_caught: s.faulty_runs_caught as u64,
+            }
+        })
+        .collect();
+    if json {
+        return write_json(
+            out,
+            &EvalJson {
+                format_version: FORMAT_VERSION,
+                runs: e.runs as u64,
+                evaluated_runs: e.evaluated as u64,
+                warmup: e.options.warmup as u64,
+                budget_fraction: e.options.time_fraction,
+                contenders,
+            },
+        );
+    }
+    let faulty = e.results.first().map_or(0, |r| r.summary.faulty_runs);
+    writeln!(
+        out,
+        "{} runs replayed in time order; {} scored after a warm-up of {} ({} with a failing test); budget {:.0}% of the test time",
+        e.runs,
+        e.evaluated,
+        e.options.warmup,
+        faulty,
+        100.0 * e.options.time_fraction
+    )?;
+    let mut t = table(&["CONTENDER", "TEST RECALL", "RUN RECALL", "TIME", "APFD", "NAPFD", "PRECISION", "F1"]);
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    for c in &contenders {
+        t.add_row(vec![
+            c.name.clone(),
+            pct(c.test_recall),
+            pct(c.run_recall),
+            pct(c.time_fraction),
+            format!("{:.3}", c.apfd),
+            format!("{:.3}", c.napfd),
+            pct(c.precision),
+            format!("{:.3}", c.f1),
+        ]);
+    }
+    writeln!(out, "{t}")?;
     Ok(())
 }

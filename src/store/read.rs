@@ -279,3 +279,68 @@ impl Store {
         })
     }
 }
+
+/// One result, as the replay of history sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayResult {
+    /// Index into [`Replay::tests`].
+    pub test: u32,
+    pub outcome: Outcome,
+    pub duration_s: Option<f64>,
+    pub attempts: u32,
+}
+
+/// One run, as the replay of history sees it: its results in report order.
+#[derive(Debug, Clone)]
+pub struct ReplayRun {
+    pub run_id: String,
+    pub time: i64,
+    pub results: Vec<ReplayResult>,
+}
+
+/// The whole history in time order, for replaying it.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    pub runs: Vec<ReplayRun>,
+    /// Test ids (names); a result's `test` indexes this.
+    pub tests: Vec<String>,
+}
+
+impl Store {
+    /// Every run with its results, oldest first (by time, then by the order they were stored).
+    pub fn replay(&self) -> Result<Replay, StoreError> {
+        let mut tests = Vec::new();
+        let mut test_index = hashbrown::HashMap::new();
+        let mut stmt = self.conn.prepare("SELECT id, name FROM tests ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            test_index.insert(row.get::<_, i64>(0)?, tests.len() as u32);
+            tests.push(row.get::<_, String>(1)?);
+        }
+        let mut runs = Vec::new();
+        let mut run_index = hashbrown::HashMap::new();
+        let mut stmt = self.conn.prepare("SELECT id, run_id, time FROM runs ORDER BY time, id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            run_index.insert(row.get::<_, i64>(0)?, runs.len());
+            runs.push(ReplayRun { run_id: row.get(1)?, time: row.get(2)?, results: Vec::new() });
+        }
+        let mut stmt =
+            self.conn.prepare("SELECT run, test, outcome, duration_s, attempts FROM results ORDER BY run, seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let (Some(&run), Some(&test)) =
+                (run_index.get(&row.get::<_, i64>(0)?), test_index.get(&row.get::<_, i64>(1)?))
+            else {
+                continue;
+            };
+            runs[run].results.push(ReplayResult {
+                test,
+                outcome: outcome(row.get(2)?)?,
+                duration_s: row.get(3)?,
+                attempts: row.get(4)?,
+            });
+        }
+        Ok(Replay { runs, tests })
+    }
+}

@@ -3,6 +3,7 @@
 mod bad_input;
 mod concurrency;
 mod crash;
+mod eval;
 mod git_changes;
 mod import;
 mod queries;
