@@ -57,7 +57,21 @@ struct Case {
     outcome: Outcome,
     attempts: u32,
     message: Option<String>,
+    /// The text of a `<failure>`/`<error>` without a useful message attribute, being read to
+    /// take its first line instead (jest-junit writes none; go-junit-report writes "Failed").
+    failure_text: Option<FailureText>,
 }
+
+struct FailureText {
+    /// Depth of the open-element stack at which the element ends.
+    depth: usize,
+    text: String,
+    /// What to use if the text is empty: the generic message or the `type` attribute.
+    fallback: Option<String>,
+}
+
+/// Enough of a failure's text to find its first line.
+const FAILURE_TEXT_MAX: usize = 2000;
 
 impl Case {
     fn finish(self) -> TestResult {
@@ -131,11 +145,31 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                     _ => {
                         if let Some(case) = case.as_mut() {
                             apply_child(case, name.into_inner(), e).map_err(|r| err_at(start, r))?;
+                            if let Some(ft) = case.failure_text.as_mut().filter(|ft| ft.depth == 0) {
+                                if is_empty {
+                                    case.message = ft.fallback.as_deref().and_then(short_message);
+                                    case.failure_text = None;
+                                } else {
+                                    ft.depth = open.len() + 1;
+                                }
+                            }
                         }
                     }
                 }
                 if !is_empty {
                     open.push((tag, start));
+                }
+            }
+            Event::Text(ref t) => collect_failure_text(&mut case, &t.xml_content(XmlVersion::Implicit1_0)),
+            Event::CData(ref t) => collect_failure_text(&mut case, &t.xml_content(XmlVersion::Implicit1_0)),
+            Event::GeneralRef(ref r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c.to_string()),
+                    _ => quick_xml::escape::resolve_predefined_entity(&r.xml_content(XmlVersion::Implicit1_0))
+                        .map(str::to_string),
+                };
+                if let Some(text) = resolved {
+                    collect_failure_text(&mut case, &text);
                 }
             }
             Event::End(_) => match open.pop() {
@@ -147,7 +181,15 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                 Some((Tag::Testsuite, _)) if case.is_none() => {
                     suites.pop();
                 }
-                Some(_) => {}
+                Some(_) => {
+                    if let Some(case) = case.as_mut() {
+                        if case.failure_text.as_ref().is_some_and(|ft| ft.depth == open.len() + 1) {
+                            let ft = case.failure_text.take().expect("checked above");
+                            let first_line = ft.text.lines().map(str::trim).find(|l| !l.is_empty());
+                            case.message = first_line.or(ft.fallback.as_deref()).and_then(short_message);
+                        }
+                    }
+                }
                 None => return Err(err_at(start, "an end tag with no start tag".into())),
             },
             Event::Eof => break,
@@ -206,6 +248,7 @@ fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
         outcome: Outcome::Pass,
         attempts: 1,
         message: None,
+        failure_text: None,
     })
 }
 
@@ -237,8 +280,15 @@ fn apply_child(case: &mut Case, tag: &str, e: &BytesStart<'_>) -> Result<(), Str
             if case.outcome != Outcome::Error {
                 case.outcome = outcome;
             }
-            if case.message.is_none() {
-                case.message = attr(e, "message")?.or(attr(e, "type")?).as_deref().and_then(short_message);
+            if case.message.is_none() && case.failure_text.is_none() {
+                let message = attr(e, "message")?.filter(|m| !is_generic(m));
+                match message {
+                    Some(m) => case.message = short_message(&m),
+                    None => {
+                        let fallback = attr(e, "type")?.or(attr(e, "message")?).filter(|t| !t.trim().is_empty());
+                        case.failure_text = Some(FailureText { depth: 0, text: String::new(), fallback });
+                    }
+                }
             }
         }
         "skipped" if !case.outcome.is_failure() => case.outcome = Outcome::Skip,
@@ -246,6 +296,20 @@ fn apply_child(case: &mut Case, tag: &str, e: &BytesStart<'_>) -> Result<(), Str
         _ => {}
     }
     Ok(())
+}
+
+/// Adds text to the failure text being read, if any.
+fn collect_failure_text(case: &mut Option<Case>, text: &str) {
+    if let Some(ft) = case.as_mut().and_then(|c| c.failure_text.as_mut()) {
+        if ft.depth > 0 && ft.text.len() < FAILURE_TEXT_MAX {
+            ft.text.push_str(text);
+        }
+    }
+}
+
+/// Messages that say nothing the outcome does not.
+fn is_generic(message: &str) -> bool {
+    matches!(message.trim(), "" | "Failed" | "failed" | "FAILED")
 }
 
 fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, String> {
@@ -328,6 +392,17 @@ mod tests {
     fn mismatched_end_tag_is_rejected() {
         let e = parse_str("<testsuite>\n<testcase name=\"a\"></testsuite>").unwrap_err();
         assert!(e.starts_with("t.xml:2: malformed XML") || e.starts_with("t.xml:2: unexpected"), "{e}");
+    }
+
+    #[test]
+    fn failures_without_a_useful_message_take_the_first_line_of_their_text() {
+        let xml = "<testsuite>\n<testcase classname=\"a\" name=\"jest\"><failure>\n  Error: expected 1 &amp; 2\n    at x.js:3\n</failure></testcase>\n<testcase classname=\"a\" name=\"go\"><failure message=\"Failed\"><![CDATA[    a_test.go:9: want 1]]></failure></testcase>\n<testcase classname=\"a\" name=\"typed\"><error type=\"java.io.IOException\"/></testcase>\n<testcase classname=\"a\" name=\"empty\"><failure message=\"Failed\"></failure></testcase>\n</testsuite>";
+        let r = parse_str(xml).unwrap();
+        let messages: Vec<_> = r.iter().map(|t| t.message.as_deref()).collect();
+        assert_eq!(
+            messages,
+            [Some("Error: expected 1 & 2"), Some("a_test.go:9: want 1"), Some("java.io.IOException"), Some("Failed")]
+        );
     }
 
     #[test]
