@@ -185,7 +185,12 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                     if let Some(case) = case.as_mut() {
                         if case.failure_text.as_ref().is_some_and(|ft| ft.depth == open.len() + 1) {
                             let ft = case.failure_text.take().expect("checked above");
-                            let first_line = ft.text.lines().map(str::trim).find(|l| !l.is_empty());
+                            // go test's own framing lines (gotestsum copies them in) say nothing.
+                            let first_line = ft
+                                .text
+                                .lines()
+                                .map(str::trim)
+                                .find(|l| !l.is_empty() && !l.starts_with("=== ") && !l.starts_with("--- "));
                             case.message = first_line.or(ft.fallback.as_deref()).and_then(short_message);
                         }
                     }
@@ -285,7 +290,8 @@ fn apply_child(case: &mut Case, tag: &str, e: &BytesStart<'_>) -> Result<(), Str
                 match message {
                     Some(m) => case.message = short_message(&m),
                     None => {
-                        let fallback = attr(e, "type")?.or(attr(e, "message")?).filter(|t| !t.trim().is_empty());
+                        let non_empty = |v: Option<String>| v.filter(|t| !t.trim().is_empty());
+                        let fallback = non_empty(attr(e, "type")?).or(non_empty(attr(e, "message")?));
                         case.failure_text = Some(FailureText { depth: 0, text: String::new(), fallback });
                     }
                 }
@@ -396,12 +402,18 @@ mod tests {
 
     #[test]
     fn failures_without_a_useful_message_take_the_first_line_of_their_text() {
-        let xml = "<testsuite>\n<testcase classname=\"a\" name=\"jest\"><failure>\n  Error: expected 1 &amp; 2\n    at x.js:3\n</failure></testcase>\n<testcase classname=\"a\" name=\"go\"><failure message=\"Failed\"><![CDATA[    a_test.go:9: want 1]]></failure></testcase>\n<testcase classname=\"a\" name=\"typed\"><error type=\"java.io.IOException\"/></testcase>\n<testcase classname=\"a\" name=\"empty\"><failure message=\"Failed\"></failure></testcase>\n</testsuite>";
+        let xml = "<testsuite>\n<testcase classname=\"a\" name=\"jest\"><failure>\n  Error: expected 1 &amp; 2\n    at x.js:3\n</failure></testcase>\n<testcase classname=\"a\" name=\"go\"><failure message=\"Failed\"><![CDATA[    a_test.go:9: want 1]]></failure></testcase>\n<testcase classname=\"a\" name=\"typed\"><error type=\"java.io.IOException\"/></testcase>\n<testcase classname=\"a\" name=\"empty\"><failure message=\"Failed\"></failure></testcase>\n<testcase classname=\"a\" name=\"framing\"><failure message=\"Failed\" type=\"\">=== RUN   T&#xA;--- FAIL: T (0.00s)&#xA;</failure></testcase>\n</testsuite>";
         let r = parse_str(xml).unwrap();
         let messages: Vec<_> = r.iter().map(|t| t.message.as_deref()).collect();
         assert_eq!(
             messages,
-            [Some("Error: expected 1 & 2"), Some("a_test.go:9: want 1"), Some("java.io.IOException"), Some("Failed")]
+            [
+                Some("Error: expected 1 & 2"),
+                Some("a_test.go:9: want 1"),
+                Some("java.io.IOException"),
+                Some("Failed"),
+                Some("Failed")
+            ]
         );
     }
 
