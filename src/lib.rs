@@ -8,5 +8,7 @@ pub mod cli;
 pub mod collect;
 pub mod eval;
 pub mod exit_codes;
+pub mod features;
 pub mod json;
+pub mod model;
 pub mod store;

@@ -48,6 +48,9 @@ pub struct EvalArgs {
     /// Seed of the random baseline
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Retrain the learned contender every this many runs
+    #[arg(long, default_value_t = 10)]
+    pub retrain_every: usize,
     #[arg(long)]
     pub json: bool,
 }

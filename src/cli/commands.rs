@@ -12,7 +12,8 @@ use super::print;
 use crate::collect::import::read_history;
 use crate::collect::time::parse_time;
 use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, prepare, read_reports};
-use crate::eval::{EvalOptions, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, evaluate};
+use crate::eval::{EvalOptions, HistoryLogistic, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, evaluate};
+use crate::features::history_features;
 use crate::store::{self, RecordError, Store};
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -149,8 +150,13 @@ fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
     }
     let store = Store::open_existing(db)?;
     let replay = store.replay()?;
-    let mut rankers: Vec<Box<dyn Ranker>> =
-        vec![Box::new(RunAll), Box::new(RandomOrder::new(args.seed)), Box::new(RecentlyFailedFirst)];
+    let features = history_features(&replay).context("cannot build features")?;
+    let mut rankers: Vec<Box<dyn Ranker + '_>> = vec![
+        Box::new(RunAll),
+        Box::new(RandomOrder::new(args.seed)),
+        Box::new(RecentlyFailedFirst),
+        Box::new(HistoryLogistic::new(&features, args.retrain_every)),
+    ];
     let options = EvalOptions { warmup: args.warmup, time_fraction: args.fraction };
     let evaluation = evaluate(&replay, &mut rankers, options);
     print::evaluation(out, &evaluation, args.json)

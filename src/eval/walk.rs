@@ -45,7 +45,7 @@ fn ran(run: &ReplayRun) -> impl Iterator<Item = (usize, &crate::store::ReplayRes
 }
 
 /// Replays `replay` in time order with every contender.
-pub fn evaluate(replay: &Replay, rankers: &mut [Box<dyn Ranker>], options: EvalOptions) -> Evaluation {
+pub fn evaluate(replay: &Replay, rankers: &mut [Box<dyn Ranker + '_>], options: EvalOptions) -> Evaluation {
     let mut history = vec![TestHistory::default(); replay.tests.len()];
     let mut summaries = vec![Summary::default(); rankers.len()];
     let (mut known_duration_sum, mut known_durations) = (0.0, 0u64);

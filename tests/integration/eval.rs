@@ -11,7 +11,7 @@ fn eval_replays_the_imported_history_with_every_baseline() {
     assert_eq!((doc["runs"].as_u64(), doc["evaluated_runs"].as_u64()), (Some(6), Some(2)));
     let contenders = doc["contenders"].as_array().unwrap();
     let names: Vec<_> = contenders.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["run all", "random", "recently failed first"]);
+    assert_eq!(names, ["run all", "random", "recently failed first", "history model (logistic)"]);
     // Cycles 5 and 6 have 205 and 95 failing tests (see the import test).
     for c in contenders {
         assert_eq!(c["failing_tests"], 205 + 95, "every contender is scored on the same runs");
