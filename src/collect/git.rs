@@ -143,7 +143,7 @@ pub fn repository_root(start: &Path) -> Option<PathBuf> {
 
 /// Resolves `rev` (a sha, a short sha or a ref) to a full commit sha.
 pub fn resolve_commit(repo: &Repository, rev: &str) -> Result<Oid, GitError> {
-    let hint = if repo.is_shallow() { " (the clone is shallow: fetch more history)" } else { "" };
+    let hint = shallow_hint(repo);
     repo.revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
         .map(|c| c.id())
@@ -152,7 +152,7 @@ pub fn resolve_commit(repo: &Repository, rev: &str) -> Result<Oid, GitError> {
 
 /// What `commit` changed against `base`.
 pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet, GitError> {
-    let shallow_hint = if repo.is_shallow() { " (the clone is shallow: fetch more history)" } else { "" };
+    let shallow_hint = shallow_hint(repo);
     let unknown = |source| GitError::UnknownCommit { rev: commit.to_string(), hint: shallow_hint, source };
     let head = repo.find_commit(commit).map_err(unknown)?;
     let info = commit_info(&head);
@@ -272,6 +272,11 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
     }
     let complete = total <= MAX_FILES && unreadable == 0;
     Ok(ChangeSet { commit: info, base: base_oid.map(|o| o.to_string()), files, complete, warnings })
+}
+
+/// What to add to a message about a missing commit: in a shallow clone, the likely cause.
+fn shallow_hint(repo: &Repository) -> &'static str {
+    if repo.is_shallow() { " (the clone is shallow: fetch more history)" } else { "" }
 }
 
 /// Whether `commit` is listed in the repository's `shallow` file (its parents were not fetched).

@@ -92,16 +92,7 @@ impl TestResult {
 
     /// [`TestResult::digest`], reusing `buf` for the bytes it hashes.
     pub fn digest_with(&self, buf: &mut Vec<u8>) -> u128 {
-        fn put(buf: &mut Vec<u8>, value: Option<&str>) {
-            match value {
-                Some(v) => {
-                    buf.push(1);
-                    buf.extend_from_slice(v.as_bytes());
-                    buf.push(0);
-                }
-                None => buf.push(0),
-            }
-        }
+        let put = put_digest_field;
         buf.clear();
         buf.extend_from_slice(self.id.as_bytes());
         buf.push(0);
@@ -117,6 +108,19 @@ impl TestResult {
     /// A pass that needed a retry: the test failed and then passed within one run.
     pub fn is_flaky(&self) -> bool {
         self.outcome == Outcome::Pass && self.attempts > 1
+    }
+}
+
+/// Appends an optional text to bytes being digested, so that no two sequences of fields (a value
+/// moving from one optional field to the next included) give the same bytes.
+pub fn put_digest_field(buf: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(v) => {
+            buf.push(1);
+            buf.extend_from_slice(v.as_bytes());
+            buf.push(0);
+        }
+        None => buf.push(0),
     }
 }
 

@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::Xxh3;
 use super::{Counts, Store, StoreError};
 use crate::collect::git::ChangeSet;
 use crate::collect::time::now;
-use crate::collect::{CollectedRun, InputError, ResultSet, RunInfo, TestResult};
+use crate::collect::{CollectedRun, InputError, ResultSet, RunInfo, TestResult, put_digest_field};
 
 /// What recording a run did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +43,7 @@ pub fn content_hash(info: &RunInfo, results: &[TestResult]) -> String {
 fn content_hash_of(info: &RunInfo, digest_sum: u128, count: usize) -> String {
     let mut meta = Vec::new();
     for value in [Some(info.commit.as_str()), info.base.as_deref(), info.branch.as_deref(), info.job.as_deref()] {
-        match value {
-            Some(v) => {
-                meta.push(1);
-                meta.extend_from_slice(v.as_bytes());
-                meta.push(0);
-            }
-            None => meta.push(0),
-        }
+        put_digest_field(&mut meta, value);
     }
     let mut head = Xxh3::new();
     head.update(&meta);
