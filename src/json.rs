@@ -115,6 +115,9 @@ pub struct FileJson {
     pub deleted: Option<u32>,
     #[serde(default)]
     pub binary: bool,
+    /// Functions the change touches (see ARCHITECTURE.md, "change features").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<String>,
 }
 
 /// Outcome counts of a run.

@@ -238,6 +238,7 @@ fn changes_json(cs: &ChangeSet) -> ChangesJson {
                 added: f.added,
                 deleted: f.deleted,
                 binary: f.binary,
+                symbols: f.symbols.clone(),
             })
             .collect(),
     }

@@ -11,6 +11,9 @@ use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Patch, Repository};
 
 /// Beyond this many changed files only the first are kept, and the change set says it is incomplete.
 pub const MAX_FILES: usize = 50_000;
+
+/// Function names kept per changed file.
+pub const MAX_SYMBOLS: usize = 32;
 /// Blobs larger than this are not diffed line by line (libgit2 treats them as binary).
 const MAX_DIFF_BLOB: i64 = 32 * 1024 * 1024;
 
@@ -74,6 +77,9 @@ pub struct FileChange {
     pub added: Option<u32>,
     pub deleted: Option<u32>,
     pub binary: bool,
+    /// Names of the functions the changed hunks fall in (from the new text; the old for a
+    /// deletion), in file order, without repeats, at most [`MAX_SYMBOLS`].
+    pub symbols: Vec<String>,
 }
 
 /// Everything a commit changed against its base.
@@ -246,6 +252,7 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
         let old_path = matches!(kind, ChangeKind::Renamed | ChangeKind::Copied).then(|| path_text(old_path).0);
         let mut binary = delta.flags().is_binary();
         let (mut added, mut deleted) = (None, None);
+        let mut symbols = Vec::new();
         if !binary {
             match Patch::from_diff(&diff, idx) {
                 Ok(Some(patch)) => {
@@ -255,13 +262,14 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
                             added = Some(a as u32);
                             deleted = Some(d as u32);
                         }
+                        symbols = hunk_functions(repo, &patch);
                     }
                 }
                 Ok(None) => binary = true,
                 Err(_) => unreadable += 1,
             }
         }
-        files.push(FileChange { path, old_path, kind, added, deleted, binary });
+        files.push(FileChange { path, old_path, kind, added, deleted, binary, symbols });
     }
     if lossy_paths > 0 {
         warnings.push(format!("{lossy_paths} paths are not UTF-8: stored with U+FFFD in place of bad bytes"));
@@ -272,6 +280,46 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
     }
     let complete = total <= MAX_FILES && unreadable == 0;
     Ok(ChangeSet { commit: info, base: base_oid.map(|o| o.to_string()), files, complete, warnings })
+}
+
+/// The functions that a patch's hunks change: for each hunk, the nearest definition line
+/// (`fn`, `def`, `func`, `function`) at or above its first changed line.
+fn hunk_functions(repo: &Repository, patch: &Patch<'_>) -> Vec<String> {
+    let delta = patch.delta();
+    let deleted = delta.status() == Delta::Deleted;
+    let side = if deleted { delta.old_file() } else { delta.new_file() };
+    let Ok(blob) = repo.find_blob(side.id()) else { return Vec::new() };
+    let Ok(text) = std::str::from_utf8(blob.content()) else { return Vec::new() };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut names: Vec<String> = Vec::new();
+    for h in 0..patch.num_hunks() {
+        let first_change = (0..patch.num_lines_in_hunk(h).unwrap_or(0))
+            .filter_map(|l| patch.line_in_hunk(h, l).ok())
+            .find(|l| matches!(l.origin(), '+' | '-'))
+            .and_then(|l| if deleted { l.old_lineno() } else { l.new_lineno().or(l.old_lineno()) });
+        let Some(line) = first_change else { continue };
+        if let Some(name) = enclosing_function(&lines, line as usize) {
+            if !names.contains(&name) && names.len() < MAX_SYMBOLS {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// The name defined by the nearest definition line at or above 1-based `line`.
+fn enclosing_function(lines: &[&str], line: usize) -> Option<String> {
+    let end = line.min(lines.len());
+    lines[..end].iter().rev().find_map(|l| {
+        let mut words = l.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+        while let Some(w) = words.next() {
+            if matches!(w, "fn" | "def" | "func" | "function") {
+                let name = words.find(|w| !w.is_empty())?;
+                return Some(name.to_string());
+            }
+        }
+        None
+    })
 }
 
 /// What to add to a message about a missing commit: in a shallow clone, the likely cause.
@@ -309,4 +357,20 @@ fn path_text(bytes: &[u8]) -> (String, bool) {
 /// A full hex sha shortened to 10 characters, for messages and tables; anything else as it is.
 pub fn short(sha: &str) -> &str {
     if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) { &sha[..10] } else { sha }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hunk_belongs_to_the_nearest_definition_above_it() {
+        let text = "use x;\n\nimpl A {\n    pub fn parse(s: &str) -> A {\n        todo!()\n    }\n}\ndef helper():\n    pass\n";
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(enclosing_function(&lines, 1), None);
+        assert_eq!(enclosing_function(&lines, 4).as_deref(), Some("parse"));
+        assert_eq!(enclosing_function(&lines, 5).as_deref(), Some("parse"));
+        assert_eq!(enclosing_function(&lines, 9).as_deref(), Some("helper"));
+        assert_eq!(enclosing_function(&lines, 99).as_deref(), Some("helper"));
+    }
 }

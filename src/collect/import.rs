@@ -275,6 +275,7 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), String> {
                         added: f.added,
                         deleted: f.deleted,
                         binary: f.binary,
+                        symbols: f.symbols,
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;

@@ -124,6 +124,7 @@ mod tests {
                 .iter()
                 .map(|&(test, outcome)| ReplayResult { test, outcome, duration_s: Some(1.0), attempts: 1 })
                 .collect(),
+            changed: None,
         }
     }
 
@@ -132,8 +133,11 @@ mod tests {
         // Test 3 of 8 fails in every run; the rest pass.
         let outcomes: Vec<(u32, Outcome)> =
             (0..8).map(|t| (t, if t == 3 { Outcome::Fail } else { Outcome::Pass })).collect();
-        let replay =
-            Replay { runs: (0..30).map(|_| run(&outcomes)).collect(), tests: (0..8).map(|t| t.to_string()).collect() };
+        let replay = Replay {
+            runs: (0..30).map(|_| run(&outcomes)).collect(),
+            tests: (0..8).map(|t| t.to_string()).collect(),
+            ..Default::default()
+        };
         let mut rankers: Vec<Box<dyn Ranker>> =
             vec![Box::new(RunAll), Box::new(RandomOrder::new(1)), Box::new(RecentlyFailedFirst)];
         let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 5, time_fraction: 0.25 });
@@ -156,7 +160,7 @@ mod tests {
         // contender can prefer it, so at a budget of one test it is missed.
         let mut runs: Vec<ReplayRun> = (0..10).map(|_| run(&[(1, Outcome::Pass), (0, Outcome::Pass)])).collect();
         runs.push(run(&[(1, Outcome::Pass), (0, Outcome::Fail)]));
-        let replay = Replay { runs, tests: vec!["a".into(), "b".into()] };
+        let replay = Replay { runs, tests: vec!["a".into(), "b".into()], ..Default::default() };
         let mut rankers: Vec<Box<dyn Ranker>> = vec![Box::new(RecentlyFailedFirst)];
         let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 10, time_fraction: 0.5 });
         let s = &e.results[0].summary;
@@ -168,7 +172,7 @@ mod tests {
     fn skipped_tests_are_not_candidates_and_flaky_passes_are_not_failures() {
         let mut r = run(&[(0, Outcome::Skip), (1, Outcome::Pass)]);
         r.results[1].attempts = 2;
-        let replay = Replay { runs: vec![r], tests: vec!["a".into(), "b".into()] };
+        let replay = Replay { runs: vec![r], tests: vec!["a".into(), "b".into()], ..Default::default() };
         let mut rankers: Vec<Box<dyn Ranker>> = vec![Box::new(RunAll)];
         let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 0, time_fraction: 1.0 });
         let s = &e.results[0].summary;

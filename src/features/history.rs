@@ -155,9 +155,11 @@ mod tests {
                         .iter()
                         .map(|&(test, outcome)| ReplayResult { test, outcome, duration_s: Some(3.0), attempts: 1 })
                         .collect(),
+                    changed: None,
                 })
                 .collect(),
             tests: vec!["a".into(), "b".into()],
+            test_files: vec![None, None],
         }
     }
 

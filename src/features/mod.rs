@@ -1,5 +1,27 @@
-//! Features for each (run, test) pair, built with polars from the runs before it only.
+//! Features for each (run, test) pair, built from the runs before it only: history features with
+//! polars window functions, change and cross features by counting in run order.
 
+mod change;
 mod history;
 
+pub use change::{CHANGE_FEATURES, ChangeContext, CoFailure, change_features, is_build_file, tokens};
 pub use history::{FEATURES, FeatureTable, history_features};
+
+use ndarray::{Array2, Axis, concatenate};
+use polars::prelude::PolarsResult;
+
+use crate::store::Replay;
+
+/// Names of every column of [`all_features`]: the history features, then the change features.
+pub fn all_feature_names() -> Vec<&'static str> {
+    FEATURES.iter().chain(CHANGE_FEATURES).map(|(n, _)| *n).collect()
+}
+
+/// History and change features of every pair where the test ran.
+pub fn all_features(replay: &Replay) -> PolarsResult<FeatureTable> {
+    let mut table = history_features(replay)?;
+    let change = change_features(replay, &table.run_rows, &table.test);
+    let change = Array2::from_shape_vec((table.test.len(), CHANGE_FEATURES.len()), change).expect("one row per pair");
+    table.x = concatenate(Axis(1), &[table.x.view(), change.view()]).expect("same rows");
+    Ok(table)
+}

@@ -1,9 +1,11 @@
 //! Logistic regression (linfa-logistic) on standardised features, with the rare failing class
-//! weighted up by repeating its rows.
+//! weighted up by repeating its rows. The fitted model is kept as its coefficients, so that a
+//! model file holds plain numbers.
 
 use linfa::prelude::*;
-use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
+use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
 
 /// Why a model could not be fitted.
 #[derive(Debug, thiserror::Error)]
@@ -12,13 +14,17 @@ pub enum ModelError {
     OneClass { failing: usize, passing: usize },
     #[error("logistic regression did not fit")]
     Fit(#[from] linfa_logistic::error::Error),
+    #[error("decision tree did not fit")]
+    Tree(#[from] linfa::Error),
 }
 
-/// A fitted logistic model and the scaling of its inputs.
+/// A fitted logistic model and the scaling of its inputs: P(fail) = σ(w·(x − mean)/scale + b).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogisticModel {
-    mean: Array1<f64>,
-    scale: Array1<f64>,
-    fitted: FittedLogisticRegression<f64, bool>,
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+    weights: Vec<f64>,
+    intercept: f64,
 }
 
 /// Repetitions of a failing row: enough to balance the classes, at most this many.
@@ -40,16 +46,32 @@ pub fn train_logistic(x: ArrayView2<'_, f64>, failed: &[bool]) -> Result<Logisti
     let xs: Array2<f64> = standard.select(Axis(0), &rows);
     let ys: Array1<bool> = rows.iter().map(|&i| failed[i]).collect();
     let fitted = LogisticRegression::default().alpha(1.0).max_iterations(100).fit(&Dataset::new(xs, ys))?;
-    Ok(LogisticModel { mean, scale, fitted })
+    // linfa models the probability of the class it saw more often while fitting: turn the
+    // coefficients round when that is the passing class.
+    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    Ok(LogisticModel {
+        mean: mean.to_vec(),
+        scale: scale.to_vec(),
+        weights: fitted.params().iter().map(|w| sign * w).collect(),
+        intercept: sign * fitted.intercept(),
+    })
 }
 
 impl LogisticModel {
     /// Probability that each row fails.
     pub fn failure_probability(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
-        let standard = (&x - &self.mean) / &self.scale;
-        let p = self.fitted.predict_probabilities(&standard);
-        // linfa reports the probability of the class it saw more often while fitting.
-        if self.fitted.labels().pos.class { p } else { p.mapv(|v| 1.0 - v) }
+        x.rows()
+            .into_iter()
+            .map(|row| {
+                let z: f64 = (0..row.len()).map(|j| self.weights[j] * (row[j] - self.mean[j]) / self.scale[j]).sum();
+                1.0 / (1.0 + (-(z + self.intercept)).exp())
+            })
+            .collect()
+    }
+
+    /// The number of inputs.
+    pub fn width(&self) -> usize {
+        self.weights.len()
     }
 }
 

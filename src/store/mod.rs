@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
-pub use read::{Counts, HistoryEntry, Replay, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun};
+pub use read::{Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun};
 pub use write::{RecordError, RecordStatus, content_hash};
 
 /// How long a writer waits for another to finish before giving up. Generous: CI machines are

@@ -201,7 +201,7 @@ impl Store {
                 summary: String::new(),
             });
         let mut stmt = self.conn.prepare(
-            "SELECT path, old_path, status, added, deleted, binary FROM changes WHERE changeset = ?1 ORDER BY path",
+            "SELECT path, old_path, status, added, deleted, binary, symbols FROM changes WHERE changeset = ?1 ORDER BY path",
         )?;
         let files = stmt
             .query_map([id], |r| {
@@ -213,6 +213,7 @@ impl Store {
                     added: r.get(3)?,
                     deleted: r.get(4)?,
                     binary: r.get(5)?,
+                    symbols: symbol_list(r.get::<_, Option<String>>(6)?),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -291,11 +292,23 @@ pub struct ReplayResult {
 }
 
 /// One run, as the replay of history sees it: its results in report order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReplayRun {
     pub run_id: String,
     pub time: i64,
     pub results: Vec<ReplayResult>,
+    /// The files the run's commit changed; `None` when the run was stored without git changes.
+    pub changed: Option<Vec<ReplayFile>>,
+}
+
+/// A changed file, as the replay of history sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplayFile {
+    pub path: String,
+    /// Lines added and deleted (0 when unknown, e.g. a binary file).
+    pub added: u32,
+    pub deleted: u32,
+    pub symbols: Vec<String>,
 }
 
 /// The whole history in time order, for replaying it.
@@ -304,26 +317,42 @@ pub struct Replay {
     pub runs: Vec<ReplayRun>,
     /// Test ids (names); a result's `test` indexes this.
     pub tests: Vec<String>,
+    /// The source file of each test, where its report named one.
+    pub test_files: Vec<Option<String>>,
 }
 
 impl Store {
     /// Every run with its results, oldest first (by time, then by the order they were stored).
     pub fn replay(&self) -> Result<Replay, StoreError> {
-        let mut tests = Vec::new();
+        let (mut tests, mut test_files) = (Vec::new(), Vec::new());
         let mut test_index = hashbrown::HashMap::new();
-        let mut stmt = self.conn.prepare("SELECT id, name FROM tests ORDER BY id")?;
+        let mut stmt = self.conn.prepare("SELECT id, name, file FROM tests ORDER BY id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             test_index.insert(row.get::<_, i64>(0)?, tests.len() as u32);
             tests.push(row.get::<_, String>(1)?);
+            test_files.push(row.get::<_, Option<String>>(2)?);
+        }
+        let mut changes: hashbrown::HashMap<i64, Vec<ReplayFile>> = hashbrown::HashMap::new();
+        let mut stmt = self.conn.prepare("SELECT changeset, path, added, deleted, symbols FROM changes")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            changes.entry(row.get(0)?).or_default().push(ReplayFile {
+                path: row.get(1)?,
+                added: row.get::<_, Option<u32>>(2)?.unwrap_or(0),
+                deleted: row.get::<_, Option<u32>>(3)?.unwrap_or(0),
+                symbols: symbol_list(row.get(4)?),
+            });
         }
         let mut runs = Vec::new();
         let mut run_index = hashbrown::HashMap::new();
-        let mut stmt = self.conn.prepare("SELECT id, run_id, time FROM runs ORDER BY time, id")?;
+        let mut stmt = self.conn.prepare("SELECT id, run_id, time, changeset FROM runs ORDER BY time, id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             run_index.insert(row.get::<_, i64>(0)?, runs.len());
-            runs.push(ReplayRun { run_id: row.get(1)?, time: row.get(2)?, results: Vec::new() });
+            // A changeset's files, cloned per run: several runs of one commit share them.
+            let changed = row.get::<_, Option<i64>>(3)?.map(|c| changes.get(&c).cloned().unwrap_or_default());
+            runs.push(ReplayRun { run_id: row.get(1)?, time: row.get(2)?, results: Vec::new(), changed });
         }
         let mut stmt =
             self.conn.prepare("SELECT run, test, outcome, duration_s, attempts FROM results ORDER BY run, seq")?;
@@ -341,6 +370,11 @@ impl Store {
                 attempts: row.get(4)?,
             });
         }
-        Ok(Replay { runs, tests })
+        Ok(Replay { runs, tests, test_files })
     }
+}
+
+/// A stored space-separated symbol list.
+fn symbol_list(text: Option<String>) -> Vec<String> {
+    text.map(|t| t.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default()
 }

@@ -79,6 +79,10 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (changeset, path)
     ) WITHOUT ROWID;
     "#,
+    // 2: the functions each change touches, space-separated (a feature of the predictor).
+    r#"
+    ALTER TABLE changes ADD COLUMN symbols TEXT;
+    "#,
 ];
 
 /// The schema version this seer writes.

@@ -385,11 +385,13 @@ impl<'a> Writer<'a> {
             }
         };
         let mut add = self.tx.prepare_cached(
-            "INSERT INTO changes (changeset, path, old_path, status, added, deleted, binary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO changes (changeset, path, old_path, status, added, deleted, binary, symbols)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT DO NOTHING",
         )?;
         for f in &cs.files {
-            add.execute(params![id, f.path, f.old_path, f.kind.as_str(), f.added, f.deleted, f.binary])?;
+            let symbols = (!f.symbols.is_empty()).then(|| f.symbols.join(" "));
+            add.execute(params![id, f.path, f.old_path, f.kind.as_str(), f.added, f.deleted, f.binary, symbols])?;
         }
         Ok(id)
     }

@@ -1,0 +1,316 @@
+//! Change and cross features: what the run's git change is, and how it relates to each test.
+//!
+//! Co-failure needs counts over every earlier run, so these are computed online in run order
+//! (plain counting in hash maps, clearer than a join in polars): the features of run k are read
+//! before run k's outcomes are counted, so nothing leaks from a run into its own features.
+
+use hashbrown::{HashMap, HashSet};
+
+use crate::store::{Replay, ReplayFile};
+
+/// Every change and cross feature, in column order: (name, meaning and why it predicts failure).
+pub const CHANGE_FEATURES: &[(&str, &str)] = &[
+    ("has_change", "1 if the run's git change is known; every other change feature is 0 when it is not"),
+    ("files_changed", "files the change touches (log1p): big changes break more"),
+    ("lines_changed", "lines added plus deleted (log1p)"),
+    ("code_files", "changed files in a programming language (log1p); documentation-only changes rarely break tests"),
+    ("test_files", "changed files that are tests (path has a test/spec part) (log1p): new or edited tests fail"),
+    (
+        "build_files",
+        "1 if a build or CI file changed (Cargo.toml, lock files, package.json, CI config): it can break anything",
+    ),
+    ("cofail_file", "max over changed files of this test's smoothed failure rate in past runs that changed that file"),
+    ("cofail_file_n", "past runs that changed the file behind cofail_file (log1p): how much that rate rests on"),
+    (
+        "cofail_symbol",
+        "max over changed functions of this test's smoothed failure rate in past runs that changed that function",
+    ),
+    ("cofail_symbol_n", "past runs that changed the function behind cofail_symbol (log1p)"),
+    ("token_overlap", "share of the test id's name tokens found in the changed paths and function names"),
+    ("own_file_changed", "1 if the test's own file, or a file named like its module/binary, changed"),
+];
+
+/// Prior weight of a co-failure rate: the rate is (failures + M·base) / (changes + M), where base
+/// is the test's overall failure rate, so that one co-occurrence does not read as certainty.
+const PRIOR_WEIGHT: f64 = 2.0;
+
+const BUILD_FILES: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "package.json",
+    "package-lock.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "requirements.txt",
+    "go.mod",
+    "go.sum",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "settings.gradle",
+    "CMakeLists.txt",
+    "Makefile",
+    "build.rs",
+    ".gitlab-ci.yml",
+    "Jenkinsfile",
+];
+
+const CODE_EXTENSIONS: &[&str] = &[
+    "rs", "py", "js", "jsx", "ts", "tsx", "go", "java", "kt", "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php",
+    "swift", "m", "mm", "sh",
+];
+
+/// Whether a path is a build or CI configuration file.
+pub fn is_build_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    BUILD_FILES.contains(&name)
+        || path.starts_with(".github/")
+        || path.starts_with(".circleci/")
+        || path.starts_with(".config/")
+        || path.starts_with(".cargo/")
+}
+
+fn is_code_file(path: &str) -> bool {
+    path.rsplit_once('.').is_some_and(|(_, ext)| CODE_EXTENSIONS.contains(&ext))
+}
+
+fn is_test_file(path: &str) -> bool {
+    path.split(['/', '.', '_', '-']).any(|part| matches!(part, "test" | "tests" | "spec" | "specs" | "__tests__"))
+}
+
+/// Words too common in paths and test ids to relate a change to a test.
+const STOP_TOKENS: &[&str] =
+    &["test", "tests", "src", "lib", "mod", "main", "spec", "rs", "py", "go", "js", "ts", "java"];
+
+/// Lower-case word tokens of an identifier or path, split at non-alphanumerics and camelCase
+/// humps; tokens shorter than three characters and [`STOP_TOKENS`] are dropped.
+pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .flat_map(|word| {
+            let mut parts = Vec::new();
+            let mut start = 0;
+            let chars: Vec<(usize, char)> = word.char_indices().collect();
+            for w in chars.windows(2) {
+                if w[0].1.is_lowercase() && w[1].1.is_uppercase() {
+                    parts.push(&word[start..w[1].0]);
+                    start = w[1].0;
+                }
+            }
+            parts.push(&word[start..]);
+            parts
+        })
+        .map(str::to_lowercase)
+        .filter(|t| t.len() >= 3 && !STOP_TOKENS.contains(&t.as_str()))
+}
+
+/// A file's name without directory and extension (`tests/test_version.rs` → `test_version`).
+fn stem(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.split_once('.').map_or(name, |(s, _)| s)
+}
+
+/// Counts of the past: how often each test failed when each file or function changed.
+#[derive(Debug, Default, Clone)]
+pub struct CoFailure {
+    /// Runs (with a known change) in which each key changed.
+    changed: HashMap<String, u32>,
+    /// Failures of (key, test) in those runs.
+    failed: HashMap<(String, u32), u32>,
+    /// Per test: runs and failures, for the prior.
+    test_runs: HashMap<u32, (u32, u32)>,
+}
+
+fn symbol_key(file: &ReplayFile, symbol: &str) -> String {
+    format!("{}::{symbol}", file.path)
+}
+
+impl CoFailure {
+    fn rate(&self, key: &str, test: u32) -> (f64, u32) {
+        let n = self.changed.get(key).copied().unwrap_or(0);
+        let (runs, fails) = self.test_runs.get(&test).copied().unwrap_or((0, 0));
+        let base = (fails as f64 + 0.5) / (runs as f64 + 1.0);
+        let f = self.failed.get(&(key.to_string(), test)).copied().unwrap_or(0);
+        ((f as f64 + PRIOR_WEIGHT * base) / (n as f64 + PRIOR_WEIGHT), n)
+    }
+
+    /// The highest rate over `keys` and the count it rests on; the base rate when no key was seen.
+    fn max_rate<'k>(&self, keys: impl Iterator<Item = &'k str>, test: u32) -> (f64, u32) {
+        let (runs, fails) = self.test_runs.get(&test).copied().unwrap_or((0, 0));
+        let base = (fails as f64 + 0.5) / (runs as f64 + 1.0);
+        keys.map(|k| self.rate(k, test)).fold((base, 0), |best, r| if r.0 > best.0 { r } else { best })
+    }
+
+    /// Counts one run: the tests that ran, which of them failed, and what changed.
+    pub fn observe(&mut self, changed: &[ReplayFile], ran: impl Iterator<Item = (u32, bool)>) {
+        let mut keys: HashSet<String> = changed.iter().map(|f| f.path.clone()).collect();
+        keys.extend(changed.iter().flat_map(|f| f.symbols.iter().map(|s| symbol_key(f, s))));
+        for k in &keys {
+            *self.changed.entry_ref(k.as_str()).or_default() += 1;
+        }
+        for (test, failed) in ran {
+            let e = self.test_runs.entry(test).or_default();
+            e.0 += 1;
+            if failed {
+                e.1 += 1;
+                for k in &keys {
+                    *self.failed.entry((k.clone(), test)).or_default() += 1;
+                }
+            }
+        }
+    }
+}
+
+/// What is known of a run's change, prepared once for all its tests.
+pub struct ChangeContext<'a> {
+    files: &'a [ReplayFile],
+    paths: HashSet<&'a str>,
+    stems: HashSet<&'a str>,
+    tokens: HashSet<String>,
+    symbol_keys: Vec<String>,
+    run_row: [f64; 6],
+}
+
+impl<'a> ChangeContext<'a> {
+    pub fn new(files: &'a [ReplayFile]) -> Self {
+        let lines: u64 = files.iter().map(|f| u64::from(f.added) + u64::from(f.deleted)).sum();
+        let count = |pred: fn(&str) -> bool| files.iter().filter(|f| pred(&f.path)).count() as f64;
+        let run_row = [
+            1.0,
+            (files.len() as f64).ln_1p(),
+            (lines as f64).ln_1p(),
+            count(is_code_file).ln_1p(),
+            count(is_test_file).ln_1p(),
+            if files.iter().any(|f| is_build_file(&f.path)) { 1.0 } else { 0.0 },
+        ];
+        let mut tokens: HashSet<String> = files.iter().flat_map(|f| tokens(&f.path)).collect();
+        tokens.extend(files.iter().flat_map(|f| f.symbols.iter().flat_map(|s| self::tokens(s))));
+        ChangeContext {
+            files,
+            paths: files.iter().map(|f| f.path.as_str()).collect(),
+            stems: files.iter().map(|f| stem(&f.path)).filter(|s| s.len() >= 3).collect(),
+            tokens,
+            symbol_keys: files.iter().flat_map(|f| f.symbols.iter().map(move |s| symbol_key(f, s))).collect(),
+            run_row,
+        }
+    }
+
+    /// The change features of one test (`name`, `file`) in this run, into `out`.
+    pub fn features(&self, past: &CoFailure, test: u32, name: &str, file: Option<&str>, out: &mut [f64]) {
+        out[..6].copy_from_slice(&self.run_row);
+        let (file_rate, file_n) = past.max_rate(self.files.iter().map(|f| f.path.as_str()), test);
+        let (sym_rate, sym_n) = past.max_rate(self.symbol_keys.iter().map(String::as_str), test);
+        let name_tokens: HashSet<String> = tokens(name).collect();
+        let shared = name_tokens.iter().filter(|t| self.tokens.contains(*t)).count();
+        let own = file.is_some_and(|f| self.paths.contains(f))
+            || name.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|part| self.stems.contains(part));
+        out[6] = file_rate;
+        out[7] = f64::from(file_n).ln_1p();
+        out[8] = sym_rate;
+        out[9] = f64::from(sym_n).ln_1p();
+        out[10] = if name_tokens.is_empty() { 0.0 } else { shared as f64 / name_tokens.len() as f64 };
+        out[11] = if own { 1.0 } else { 0.0 };
+    }
+}
+
+/// The change features of the rows `(run, test)` (in any order), computed in one pass over the
+/// runs in time order.
+pub fn change_features(replay: &Replay, rows_of_run: &[std::ops::Range<usize>], test_of_row: &[u32]) -> Vec<f64> {
+    let width = CHANGE_FEATURES.len();
+    let mut out = vec![0.0; test_of_row.len() * width];
+    let mut past = CoFailure::default();
+    for (k, run) in replay.runs.iter().enumerate() {
+        let Some(changed) = &run.changed else { continue };
+        let context = ChangeContext::new(changed);
+        for row in rows_of_run[k].clone() {
+            let t = test_of_row[row];
+            let file = replay.test_files.get(t as usize).and_then(|f| f.as_deref());
+            context.features(&past, t, &replay.tests[t as usize], file, &mut out[row * width..(row + 1) * width]);
+        }
+        past.observe(
+            changed,
+            run.results
+                .iter()
+                .filter(|r| r.outcome != crate::collect::Outcome::Skip)
+                .map(|r| (r.test, r.outcome.is_failure())),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, symbols: &[&str]) -> ReplayFile {
+        ReplayFile { path: path.into(), added: 3, deleted: 1, symbols: symbols.iter().map(|s| s.to_string()).collect() }
+    }
+
+    fn value(out: &[f64], name: &str) -> f64 {
+        out[CHANGE_FEATURES.iter().position(|(n, _)| *n == name).unwrap()]
+    }
+
+    #[test]
+    fn tokens_split_paths_snake_and_camel_case() {
+        let t: Vec<String> = tokens("src/parseVersion.rs::test_version_req$cmp").collect();
+        assert_eq!(t, ["parse", "version", "version", "req", "cmp"]);
+    }
+
+    #[test]
+    fn build_and_test_files_are_recognised() {
+        assert!(is_build_file("Cargo.toml") && is_build_file("crates/x/Cargo.lock") && is_build_file(".github/ci.yml"));
+        assert!(!is_build_file("src/cargo.rs"));
+        assert!(
+            is_test_file("tests/test_version.rs") && is_test_file("src/foo_test.go") && !is_test_file("src/latest.rs")
+        );
+    }
+
+    #[test]
+    fn co_failure_grows_with_evidence_and_is_smoothed() {
+        let mut past = CoFailure::default();
+        let parse = [file("src/parse.rs", &["parse"])];
+        let other = [file("src/display.rs", &["fmt"])];
+        // Test 1 fails whenever parse.rs changes, test 2 never does.
+        for _ in 0..3 {
+            past.observe(&parse, [(1, true), (2, false)].into_iter());
+            past.observe(&other, [(1, false), (2, false)].into_iter());
+        }
+        let context = ChangeContext::new(&parse);
+        let mut out = vec![0.0; CHANGE_FEATURES.len()];
+        context.features(&past, 1, "tests::test_parse", None, &mut out);
+        let (rate, n) = (value(&out, "cofail_file"), value(&out, "cofail_file_n"));
+        assert!(rate > 0.7 && rate < 1.0, "three of three, smoothed: {rate}");
+        assert_eq!(n, 3f64.ln_1p());
+        assert!(value(&out, "cofail_symbol") > 0.7);
+        assert_eq!(value(&out, "token_overlap"), 1.0, "`parse` is the one token of the name");
+        context.features(&past, 2, "tests::test_display", None, &mut out);
+        assert!(value(&out, "cofail_file") < 0.2, "{}", value(&out, "cofail_file"));
+        assert_eq!(value(&out, "token_overlap"), 0.0);
+    }
+
+    #[test]
+    fn a_run_never_sees_its_own_outcome() {
+        // The first run with a change has no past: co-failure is the prior, whatever happens.
+        let replay = Replay {
+            runs: vec![crate::store::ReplayRun {
+                changed: Some(vec![file("src/a.rs", &[])]),
+                results: vec![crate::store::ReplayResult {
+                    test: 0,
+                    outcome: crate::collect::Outcome::Fail,
+                    duration_s: None,
+                    attempts: 1,
+                }],
+                ..Default::default()
+            }],
+            tests: vec!["a::works".into()],
+            test_files: vec![Some("src/a.rs".into())],
+        };
+        let out = change_features(&replay, &[0..1], &[0]);
+        assert_eq!(value(&out, "cofail_file"), 0.5, "base rate of a test never seen: 0.5/1");
+        assert_eq!(value(&out, "cofail_file_n"), 0.0);
+        assert_eq!(value(&out, "own_file_changed"), 1.0);
+        assert_eq!(value(&out, "has_change"), 1.0);
+    }
+}
