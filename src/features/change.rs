@@ -307,7 +307,7 @@ mod tests {
             tests: vec!["a::works".into()],
             test_files: vec![Some("src/a.rs".into())],
         };
-        let rows = vec![0..1];
+        let rows = [std::ops::Range { start: 0, end: 1 }];
         let out = change_features(&replay, &rows, &[0]);
         assert_eq!(value(&out, "cofail_file"), 0.5, "base rate of a test never seen: 0.5/1");
         assert_eq!(value(&out, "cofail_file_n"), 0.0);
