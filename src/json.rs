@@ -258,6 +258,9 @@ pub struct ContenderJson {
     pub failing_tests_selected: u64,
     pub faulty_runs: u64,
     pub faulty_runs_caught: u64,
+    /// For a learned contender: how often each model kind was chosen at its retrainings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models_chosen: Vec<(String, u64)>,
 }
 
 /// `seer eval --json`.
@@ -268,7 +271,10 @@ pub struct EvalJson {
     /// Runs scored, after the warm-up.
     pub evaluated_runs: u64,
     pub warmup: u64,
-    /// The budget: share of each run's estimated test time.
-    pub budget_fraction: f64,
+    /// The budget of every contender: share of each run's estimated test time; null when the
+    /// model selected at its threshold and the others got, run by run, the time it chose.
+    pub budget_fraction: Option<f64>,
+    /// The recall seer's model calibrated its threshold to (threshold mode).
+    pub target_recall: Option<f64>,
     pub contenders: Vec<ContenderJson>,
 }

@@ -35,6 +35,47 @@ pub enum Command {
     Stats(JsonArg),
     /// Replay the stored history in time order and measure test selection against baselines
     Eval(EvalArgs),
+    /// Fit the failure predictor on the stored history and save it as the live model
+    Train(TrainArgs),
+    /// Inspect models
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Recall of failing tests the score threshold is calibrated to reach on the most recent runs
+    #[arg(long, default_value_t = 0.95)]
+    pub target_recall: f64,
+    /// The features the model reads [default: all when any run has git changes, else history]
+    #[arg(long, value_enum)]
+    pub features: Option<crate::model::FeatureSet>,
+    /// Where model files go [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Write the model to exactly this file instead (e.g. the bundled cold-start model)
+    #[arg(long, value_name = "FILE", conflicts_with = "models")]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// The live model (the newest in the models directory, else the bundled cold-start model)
+    Show(ModelShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelShowArgs {
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Show this model file instead
+    #[arg(long, value_name = "FILE", conflicts_with = "models")]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -42,9 +83,13 @@ pub struct EvalArgs {
     /// Runs seen before scoring starts
     #[arg(long, default_value_t = 20)]
     pub warmup: usize,
-    /// The time budget: this share of each run's estimated test time
-    #[arg(long, default_value_t = 0.25)]
-    pub fraction: f64,
+    /// Give every contender this share of each run's estimated test time, instead of letting
+    /// seer's model select at its calibrated threshold and giving the others the time it chose
+    #[arg(long, conflicts_with = "target_recall")]
+    pub fraction: Option<f64>,
+    /// Recall of failing tests seer's model calibrates its threshold to, on its validation window
+    #[arg(long, default_value_t = 0.95)]
+    pub target_recall: f64,
     /// Seed of the random baseline
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -7,13 +7,17 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::NotFound;
-use super::args::{Cli, Command, EvalArgs, HistoryArgs, ImportArgs, RecordArgs, RunsArgs, ShowCommand, ShowRunArgs};
+use super::args::{
+    Cli, Command, EvalArgs, HistoryArgs, ImportArgs, ModelCommand, ModelShowArgs, RecordArgs, RunsArgs, ShowCommand,
+    ShowRunArgs, TrainArgs,
+};
 use super::print;
 use crate::collect::import::read_history;
 use crate::collect::time::parse_time;
 use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, prepare, read_reports};
-use crate::eval::{EvalOptions, HistoryLogistic, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, evaluate};
-use crate::features::history_features;
+use crate::eval::{EvalOptions, Learned, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, evaluate};
+use crate::features::all_features;
+use crate::model::{FeatureSet, ModelFile, TrainOptions, TrainingWindow};
 use crate::store::{self, RecordError, Store};
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -26,6 +30,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::History(args) => history(&db, args, &mut out),
         Command::Show(ShowCommand::Run(args)) => show_run(&db, args, &mut out),
         Command::Eval(args) => eval(&db, args, &mut out),
+        Command::Train(args) => train_model(&db, args, &mut out),
+        Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
         Command::Stats(args) => {
             let store = Store::open_existing(&db)?;
             print::stats(&mut out, &store, args.json)
@@ -145,21 +151,87 @@ fn show_run(db: &Path, args: ShowRunArgs, out: &mut impl Write) -> Result<()> {
 }
 
 fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
-    if !(args.fraction > 0.0 && args.fraction <= 1.0) {
-        bail!("--fraction {} is not a share of the test time (0 < F <= 1)", args.fraction);
+    if let Some(f) = args.fraction.filter(|f| !(*f > 0.0 && *f <= 1.0)) {
+        bail!("--fraction {f} is not a share of the test time (0 < F <= 1)");
     }
+    check_recall(args.target_recall)?;
     let store = Store::open_existing(db)?;
     let replay = store.replay()?;
-    let features = history_features(&replay).context("cannot build features")?;
-    let mut rankers: Vec<Box<dyn Ranker + '_>> = vec![
-        Box::new(RunAll),
-        Box::new(RandomOrder::new(args.seed)),
-        Box::new(RecentlyFailedFirst),
-        Box::new(HistoryLogistic::new(&features, args.retrain_every)),
-    ];
-    let options = EvalOptions { warmup: args.warmup, time_fraction: args.fraction };
-    let evaluation = evaluate(&replay, &mut rankers, options);
-    print::evaluation(out, &evaluation, args.json)
+    let features = all_features(&replay).context("cannot build features")?;
+    let options = TrainOptions { target_recall: args.target_recall, ..Default::default() };
+    let history = TrainOptions { features: FeatureSet::History, ..options };
+    let mut rankers: Vec<Box<dyn Ranker + '_>> = Vec::new();
+    // seer's model first: in threshold mode it sets the others' budget.
+    if replay.runs.iter().any(|r| r.changed.is_some()) {
+        rankers.push(Box::new(Learned::new("seer model (history + change)", &features, options, args.retrain_every)));
+    }
+    rankers.push(Box::new(Learned::new("history-only model", &features, history, args.retrain_every)));
+    rankers.push(Box::new(RunAll));
+    rankers.push(Box::new(RandomOrder::new(args.seed)));
+    rankers.push(Box::new(RecentlyFailedFirst));
+    let eval_options = EvalOptions { warmup: args.warmup, time_fraction: args.fraction };
+    let evaluation = evaluate(&replay, &mut rankers, eval_options);
+    let target = args.fraction.is_none().then_some(args.target_recall);
+    print::evaluation(out, &evaluation, target, args.json)
+}
+
+/// The models directory: `--models`, else `models/` beside the store.
+fn models_dir(db: &Path, models: Option<PathBuf>) -> PathBuf {
+    models.unwrap_or_else(|| db.parent().unwrap_or(Path::new(".")).join("models"))
+}
+
+fn train_model(db: &Path, args: TrainArgs, out: &mut impl Write) -> Result<()> {
+    check_recall(args.target_recall)?;
+    let store = Store::open_existing(db)?;
+    let replay = store.replay()?;
+    let with_changes = replay.runs.iter().any(|r| r.changed.is_some());
+    let set = args.features.unwrap_or(if with_changes { FeatureSet::All } else { FeatureSet::History });
+    let table = all_features(&replay).context("cannot build features")?;
+    let options = TrainOptions { target_recall: args.target_recall, features: set, ..Default::default() };
+    let trained = crate::model::train(&table, replay.runs.len(), &options)
+        .with_context(|| format!("cannot train a model on the {} runs in {}", replay.runs.len(), db.display()))?;
+    let ran: Vec<&store::ReplayRun> = replay.runs.iter().filter(|r| !r.results.is_empty()).collect();
+    let (first, last) = (ran.first(), ran.last());
+    let window = TrainingWindow {
+        runs: ran.len(),
+        first_run: first.map(|r| r.run_id.clone()).unwrap_or_default(),
+        last_run: last.map(|r| r.run_id.clone()).unwrap_or_default(),
+        first_time: first.map_or(0, |r| r.time),
+        last_time: last.map_or(0, |r| r.time),
+        fit_runs: trained.fit_runs.clone().filter(|&k| !replay.runs[k].results.is_empty()).count(),
+        fit_rows: trained.fit_rows,
+        fit_failing: trained.fit_failing,
+    };
+    let file = ModelFile::new(trained, args.target_recall, window, chrono::Utc::now().timestamp());
+    let path = match args.output {
+        Some(path) => {
+            file.save_as(&path)?;
+            path
+        }
+        None => file.save(&models_dir(db, args.models))?,
+    };
+    print::model(out, &file, &path.display().to_string(), "trained", args.json)
+}
+
+fn model_show(db: &Path, args: ModelShowArgs, out: &mut impl Write) -> Result<()> {
+    let (file, place, source) = match args.file {
+        Some(path) => (ModelFile::load(&path)?, path.display().to_string(), "file"),
+        None => {
+            let dir = models_dir(db, args.models);
+            match crate::model::latest(&dir) {
+                Some(path) => (ModelFile::load(&path)?, path.display().to_string(), "project"),
+                None => (crate::model::cold_start()?, crate::model::COLD_START_NAME.to_string(), "bundled"),
+            }
+        }
+    };
+    print::model(out, &file, &place, source, args.json)
+}
+
+fn check_recall(r: f64) -> Result<()> {
+    if !(r > 0.0 && r <= 1.0) {
+        bail!("--target-recall {r} is not a share of the failing tests (0 < R <= 1)");
+    }
+    Ok(())
 }
 
 /// `--db` (or `SEER_DB`), else the default place for the current directory.

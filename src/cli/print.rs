@@ -370,7 +370,7 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn evaluation(out: &mut impl Write, e: &Evaluation, json: bool) -> Result<()> {
+pub fn evaluation(out: &mut impl Write, e: &Evaluation, target_recall: Option<f64>, json: bool) -> Result<()> {
     let contenders: Vec<ContenderJson> = e
         .results
         .iter()
@@ -389,6 +389,7 @@ pub fn evaluation(out: &mut impl Write, e: &Evaluation, json: bool) -> Result<()
                 failing_tests_selected: s.failing_selected as u64,
                 faulty_runs: s.faulty_runs as u64,
                 faulty_runs_caught: s.faulty_runs_caught as u64,
+                models_chosen: r.models_chosen.clone(),
             }
         })
         .collect();
@@ -401,19 +402,24 @@ pub fn evaluation(out: &mut impl Write, e: &Evaluation, json: bool) -> Result<()
                 evaluated_runs: e.evaluated as u64,
                 warmup: e.options.warmup as u64,
                 budget_fraction: e.options.time_fraction,
+                target_recall,
                 contenders,
             },
         );
     }
     let faulty = e.results.first().map_or(0, |r| r.summary.faulty_runs);
+    let budget = match (e.options.time_fraction, target_recall) {
+        (Some(f), _) => format!("every contender gets {:.0}% of the test time", 100.0 * f),
+        (None, Some(r)) => format!(
+            "seer's model selects at the threshold calibrated to {:.0}% recall; the others get the time it chose, run by run",
+            100.0 * r
+        ),
+        (None, None) => "budget set by the learned contender".to_string(),
+    };
     writeln!(
         out,
-        "{} runs replayed in time order; {} scored after a warm-up of {} ({} with a failing test); budget {:.0}% of the test time",
-        e.runs,
-        e.evaluated,
-        e.options.warmup,
-        faulty,
-        100.0 * e.options.time_fraction
+        "{} runs replayed in time order; {} scored after a warm-up of {} ({} with a failing test)\n{budget}",
+        e.runs, e.evaluated, e.options.warmup, faulty,
     )?;
     let mut t = table(&["CONTENDER", "TEST RECALL", "RUN RECALL", "TIME", "APFD", "NAPFD", "PRECISION", "F1"]);
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
@@ -430,5 +436,72 @@ pub fn evaluation(out: &mut impl Write, e: &Evaluation, json: bool) -> Result<()
         ]);
     }
     writeln!(out, "{t}")?;
+    for c in contenders.iter().filter(|c| !c.models_chosen.is_empty()) {
+        let kinds: Vec<String> = c.models_chosen.iter().map(|(k, n)| format!("{k} {n}x")).collect();
+        writeln!(out, "{}: model chosen at its retrainings: {}", c.name, kinds.join(", "))?;
+    }
+    Ok(())
+}
+
+/// A model: where it is, what it reads, what it was trained on, how it validated.
+pub fn model(out: &mut impl Write, m: &crate::model::ModelFile, place: &str, source: &str, json: bool) -> Result<()> {
+    if json {
+        let mut value = serde_json::to_value(m)?;
+        if let Some(obj) = value.as_object_mut() {
+            // The fitted parameters stay in the file; the summary names the kind.
+            obj.remove("predictor");
+            obj.insert("kind".into(), m.predictor.kind().into());
+            obj.insert("path".into(), place.into());
+            obj.insert("source".into(), source.into());
+        }
+        return write_json(out, &value);
+    }
+    let v = &m.validation;
+    let t = &m.training;
+    writeln!(out, "model       {place} ({source})")?;
+    writeln!(out, "kind        {} on {} features ({:?})", m.predictor.kind(), m.features.len(), m.feature_set)?;
+    writeln!(out, "created     {} by seer {}", format_time(m.created_at), m.seer_version)?;
+    writeln!(
+        out,
+        "trained on  {} runs, {} .. {} ({} .. {}); fitted on the first {} ({} rows, {} failing)",
+        t.runs,
+        t.first_run,
+        t.last_run,
+        format_time(t.first_time),
+        format_time(t.last_time),
+        t.fit_runs,
+        t.fit_rows,
+        t.fit_failing
+    )?;
+    writeln!(
+        out,
+        "threshold   {:.4}: selects a test whose score is at or above it (calibrated to {:.0}% recall)",
+        m.threshold,
+        100.0 * m.target_recall
+    )?;
+    writeln!(
+        out,
+        "validated   on the latest {} runs ({} tests run, {} failing): recall {:.1}% selecting {:.1}% of the tests, {:.1}% of the time; AUC {:.3}",
+        v.runs,
+        v.rows,
+        v.failing,
+        100.0 * v.recall,
+        100.0 * v.selected_share,
+        100.0 * v.time_share,
+        v.auc
+    )?;
+    let mut table = table(&["CANDIDATE", "RECALL", "TESTS", "TIME", "AUC", ""]);
+    for c in &m.candidates {
+        let chosen = if c.kind == m.predictor.kind() { "chosen" } else { "" };
+        table.add_row(vec![
+            c.kind.clone(),
+            format!("{:.1}%", 100.0 * c.recall),
+            format!("{:.1}%", 100.0 * c.selected_share),
+            format!("{:.1}%", 100.0 * c.time_share),
+            format!("{:.3}", c.auc),
+            chosen.to_string(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
     Ok(())
 }

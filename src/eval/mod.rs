@@ -6,7 +6,7 @@ mod metrics;
 mod rank;
 mod walk;
 
-pub use learned::HistoryLogistic;
+pub use learned::Learned;
 pub use metrics::{Selection, Summary, apfd, napfd, select_by_time};
 pub use rank::{Candidate, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, TestHistory};
 pub use walk::{EvalOptions, Evaluation, RankerResult, evaluate};

@@ -41,6 +41,15 @@ pub trait Ranker {
     fn selects_all(&self) -> bool {
         false
     }
+    /// A contender that selects by score (at or above this, after the last `score` call) rather
+    /// than by a time budget; in target-recall evaluation it sets the budget of the others.
+    fn threshold(&self) -> Option<f64> {
+        None
+    }
+    /// For a learned contender: how often each model kind was chosen when it retrained.
+    fn models_chosen(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
 }
 
 /// Runs every test, in report order: the cost and the recall seer must stay close to.

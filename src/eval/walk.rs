@@ -11,13 +11,15 @@ use crate::store::{Replay, ReplayRun};
 pub struct EvalOptions {
     /// Runs seen before scoring starts.
     pub warmup: usize,
-    /// The time budget: this share of the run's estimated test time.
-    pub time_fraction: f64,
+    /// The time budget of every contender: this share of the run's estimated test time. `None`:
+    /// the first contender with a threshold selects by it (its calibrated target recall), and
+    /// every other contender gets, run by run, the estimated time it chose.
+    pub time_fraction: Option<f64>,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { warmup: 20, time_fraction: 0.25 }
+        EvalOptions { warmup: 20, time_fraction: Some(0.25) }
     }
 }
 
@@ -26,6 +28,7 @@ impl Default for EvalOptions {
 pub struct RankerResult {
     pub name: String,
     pub summary: Summary,
+    pub models_chosen: Vec<(String, u64)>,
 }
 
 /// The outcome of a replay.
@@ -61,8 +64,14 @@ pub fn evaluate(replay: &Replay, rankers: &mut [Box<dyn Ranker + '_>], options: 
             // new tests the mean over all tests so far.
             let fallback = if known_durations > 0 { known_duration_sum / known_durations as f64 } else { 1.0 };
             let estimate: Vec<f64> = candidates.iter().map(|c| c.history.mean_duration().unwrap_or(fallback)).collect();
-            let budget = options.time_fraction * estimate.iter().sum::<f64>();
-            for (ranker, summary) in rankers.iter_mut().zip(&mut summaries) {
+            let total_estimate: f64 = estimate.iter().sum();
+            let lead =
+                options.time_fraction.map_or_else(|| rankers.iter().position(|r| r.threshold().is_some()), |_| None);
+            // The lead goes first, so that its chosen time is the others' budget on this run.
+            let turns: Vec<usize> = lead.into_iter().chain((0..rankers.len()).filter(|&i| Some(i) != lead)).collect();
+            let mut budget = options.time_fraction.unwrap_or(1.0) * total_estimate;
+            for i in turns {
+                let (ranker, summary) = (&mut rankers[i], &mut summaries[i]);
                 let scores = ranker.score(k, &candidates);
                 let mut order: Vec<usize> = (0..candidates.len()).collect();
                 order.sort_by(|&a, &b| {
@@ -70,6 +79,10 @@ pub fn evaluate(replay: &Replay, rankers: &mut [Box<dyn Ranker + '_>], options: 
                 });
                 let chosen = if ranker.selects_all() {
                     vec![true; order.len()]
+                } else if let (Some(threshold), true) = (ranker.threshold(), Some(i) == lead) {
+                    let chosen: Vec<bool> = order.iter().map(|&j| scores[j] >= threshold).collect();
+                    budget = order.iter().zip(&chosen).filter(|(_, c)| **c).map(|(&j, _)| estimate[j]).sum();
+                    chosen
                 } else {
                     select_by_time(&order.iter().map(|&i| estimate[i]).collect::<Vec<_>>(), budget)
                 };
@@ -105,7 +118,11 @@ pub fn evaluate(replay: &Replay, rankers: &mut [Box<dyn Ranker + '_>], options: 
     let results = rankers
         .iter()
         .zip(summaries)
-        .map(|(ranker, summary)| RankerResult { name: ranker.name().to_string(), summary })
+        .map(|(ranker, summary)| RankerResult {
+            name: ranker.name().to_string(),
+            summary,
+            models_chosen: ranker.models_chosen(),
+        })
         .collect();
     Evaluation { runs: replay.runs.len(), evaluated, options, results }
 }
@@ -140,7 +157,7 @@ mod tests {
         };
         let mut rankers: Vec<Box<dyn Ranker>> =
             vec![Box::new(RunAll), Box::new(RandomOrder::new(1)), Box::new(RecentlyFailedFirst)];
-        let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 5, time_fraction: 0.25 });
+        let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 5, time_fraction: Some(0.25) });
         assert_eq!(e.evaluated, 25);
         let [all, random, rff] = [&e.results[0].summary, &e.results[1].summary, &e.results[2].summary];
         assert_eq!((all.test_recall(), all.time_fraction()), (1.0, 1.0));
@@ -162,7 +179,7 @@ mod tests {
         runs.push(run(&[(1, Outcome::Pass), (0, Outcome::Fail)]));
         let replay = Replay { runs, tests: vec!["a".into(), "b".into()], ..Default::default() };
         let mut rankers: Vec<Box<dyn Ranker>> = vec![Box::new(RecentlyFailedFirst)];
-        let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 10, time_fraction: 0.5 });
+        let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 10, time_fraction: Some(0.5) });
         let s = &e.results[0].summary;
         assert_eq!((s.faulty_runs, s.selected), (1, 1));
         assert_eq!(s.failing_selected, 0);
@@ -174,7 +191,7 @@ mod tests {
         r.results[1].attempts = 2;
         let replay = Replay { runs: vec![r], tests: vec!["a".into(), "b".into()], ..Default::default() };
         let mut rankers: Vec<Box<dyn Ranker>> = vec![Box::new(RunAll)];
-        let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 0, time_fraction: 1.0 });
+        let e = evaluate(&replay, &mut rankers, EvalOptions { warmup: 0, time_fraction: Some(1.0) });
         let s = &e.results[0].summary;
         assert_eq!((s.tests, s.failing, s.faulty_runs), (1, 0, 0));
     }

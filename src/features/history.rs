@@ -32,7 +32,9 @@ pub struct FeatureTable {
     pub test: Vec<u32>,
     /// The outcome (the label): failed or errored.
     pub failed: Vec<bool>,
-    /// One row per pair, one column per entry of [`FEATURES`].
+    /// The pair's recorded duration in seconds (0 when unknown): what selecting it costs.
+    pub duration: Vec<f64>,
+    /// One row per pair, one column per feature.
     pub x: Array2<f64>,
     /// Row ranges of each run (rows are in run order, and within a run in report order).
     pub run_rows: Vec<std::ops::Range<usize>>,
@@ -108,6 +110,7 @@ pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
     let duration_sum = column_f64("duration_sum")?;
     let rates = [column_f64("fail_rate_5")?, column_f64("fail_rate_20")?, column_f64("fail_rate_100")?];
     let last_failed = column_f64("last_failed")?;
+    let duration = column_f64("duration")?;
     let mut x = Array2::zeros((run.len(), FEATURES.len()));
     for i in 0..run.len() {
         let n = exec[i];
@@ -136,7 +139,7 @@ pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
         run_rows[k] = start..end;
         start = end;
     }
-    Ok(FeatureTable { run, test, failed, x, run_rows })
+    Ok(FeatureTable { run, test, failed, duration, x, run_rows })
 }
 
 #[cfg(test)]

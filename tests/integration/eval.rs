@@ -11,21 +11,29 @@ fn eval_replays_the_imported_history_with_every_baseline() {
     assert_eq!((doc["runs"].as_u64(), doc["evaluated_runs"].as_u64()), (Some(6), Some(2)));
     let contenders = doc["contenders"].as_array().unwrap();
     let names: Vec<_> = contenders.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["run all", "random", "recently failed first", "history model (logistic)"]);
+    assert_eq!(names, ["history-only model", "run all", "random", "recently failed first"]);
     // Cycles 5 and 6 have 205 and 95 failing tests (see the import test).
     for c in contenders {
         assert_eq!(c["failing_tests"], 205 + 95, "every contender is scored on the same runs");
         assert_eq!(c["faulty_runs"], 2);
     }
-    let all = &contenders[0];
+    let all = &contenders[1];
     assert_eq!((all["test_recall"].as_f64(), all["time_fraction"].as_f64()), (Some(1.0), Some(1.0)));
-    for c in &contenders[1..] {
+    for c in contenders.iter().filter(|c| c["name"] != "run all") {
         assert!(c["time_fraction"].as_f64().unwrap() < 1.0, "{c}");
         let apfd = c["apfd"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&apfd), "{c}");
     }
+    // Threshold mode: the model selects at its calibrated threshold, the others get its time.
+    let doc = env.json(&["eval", "--warmup", "4", "--target-recall", "0.9"]);
+    assert_eq!((doc["budget_fraction"].is_null(), doc["target_recall"].as_f64()), (true, Some(0.9)));
+    let c = doc["contenders"].as_array().unwrap();
+    let (model_time, random_time) = (c[0]["time_fraction"].as_f64().unwrap(), c[2]["time_fraction"].as_f64().unwrap());
+    // The budget is in estimated (mean past) durations; the fractions are of the actual ones.
+    assert!((model_time - random_time).abs() < 0.2, "random gets the model's time: {model_time} vs {random_time}");
+    assert!(c[0]["models_chosen"].as_array().is_some_and(|m| !m.is_empty()), "{}", c[0]);
     let table = env.ok(&["eval", "--warmup", "4"]);
-    assert!(table.contains("recently failed first"), "{table}");
+    assert!(table.contains("recently failed first") && table.contains("calibrated to 95% recall"), "{table}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod crash;
 mod eval;
 mod git_changes;
 mod import;
+mod model;
 mod queries;
 mod record;
 mod util;

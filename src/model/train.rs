@@ -1,0 +1,268 @@
+//! Training: fit each kind of model on the older runs, validate on the most recent window (time
+//! order, never a random split), keep the one that reaches the target recall of failing tests
+//! at the least test time, and calibrate its score threshold on that window.
+//!
+//! The shipped model is the one fitted on the older runs, not a refit on everything: its
+//! threshold was measured on runs it never saw, and a refit would move the scores under it.
+//! Co-failure and history features are counted up to the run being scored whatever the fit
+//! window, so the newest runs still inform every prediction.
+
+use ndarray::{Axis, s};
+use serde::{Deserialize, Serialize};
+
+use super::forest::{Forest, ForestParams, train_forest};
+use super::logistic::{LogisticModel, ModelError, train_logistic};
+use crate::features::{FEATURES, FeatureTable, all_feature_names};
+
+/// A fitted failure predictor of either kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Predictor {
+    Logistic(LogisticModel),
+    Forest(Forest),
+}
+
+impl Predictor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Predictor::Logistic(_) => "logistic",
+            Predictor::Forest(_) => "forest",
+        }
+    }
+
+    /// Probability (or score in [0, 1]) that each row fails.
+    pub fn failure_probability(&self, x: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
+        match self {
+            Predictor::Logistic(m) => m.failure_probability(x).to_vec(),
+            Predictor::Forest(m) => m.failure_probability(x).to_vec(),
+        }
+    }
+}
+
+/// Which features a model reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSet {
+    /// The test's own history only (works without git changes, e.g. for the cold-start model).
+    History,
+    /// History, change and cross features.
+    All,
+}
+
+impl FeatureSet {
+    /// The columns of [`crate::features::all_features`] this set reads.
+    pub fn width(self) -> usize {
+        match self {
+            FeatureSet::History => FEATURES.len(),
+            FeatureSet::All => all_feature_names().len(),
+        }
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        all_feature_names()[..self.width()].to_vec()
+    }
+}
+
+/// How to train.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainOptions {
+    /// Recall of failing tests the threshold is calibrated to reach on the validation window.
+    pub target_recall: f64,
+    /// Share of the runs (the most recent) held out for validation, at least.
+    pub validation_share: f64,
+    /// Failing rows the validation window must hold, at least (it grows back in time for them,
+    /// up to half of the runs).
+    pub min_validation_failures: usize,
+    pub features: FeatureSet,
+    pub forest: ForestParams,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            target_recall: 0.95,
+            validation_share: 0.2,
+            min_validation_failures: 20,
+            features: FeatureSet::All,
+            forest: ForestParams::default(),
+        }
+    }
+}
+
+/// How a model did on the validation window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Validation {
+    pub kind: String,
+    pub runs: usize,
+    pub rows: usize,
+    pub failing: usize,
+    /// Score at or above which a test is selected.
+    pub threshold: f64,
+    /// Recall of failing tests at the threshold.
+    pub recall: f64,
+    /// Share of the window's tests selected at the threshold.
+    pub selected_share: f64,
+    /// Share of the window's recorded test time selected at the threshold (the selected share
+    /// when no durations were recorded).
+    pub time_share: f64,
+    /// Area under the ROC curve of the scores: how well they rank failing above passing.
+    pub auc: f64,
+}
+
+/// The outcome of training.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub predictor: Predictor,
+    pub features: FeatureSet,
+    /// The chosen model's validation, whose threshold is the model's.
+    pub validation: Validation,
+    /// Every kind tried, the chosen one among them.
+    pub candidates: Vec<Validation>,
+    /// Runs (indexes into the replay) the model was fitted on, and its rows.
+    pub fit_runs: std::ops::Range<usize>,
+    pub fit_rows: usize,
+    pub fit_failing: usize,
+}
+
+/// The area under the ROC curve (ties count half).
+pub fn auc(scores: &[f64], failed: &[bool]) -> f64 {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < order.len() {
+        let j = i + order[i..].iter().take_while(|&&k| scores[k] == scores[order[i]]).count();
+        let mid_rank = (i + j + 1) as f64 / 2.0;
+        rank_sum += mid_rank * order[i..j].iter().filter(|&&k| failed[k]).count() as f64;
+        i = j;
+    }
+    let pos = failed.iter().filter(|f| **f).count() as f64;
+    let neg = failed.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 { 0.5 } else { (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg) }
+}
+
+/// The highest threshold at which the share `target` of failing rows scores at or above it.
+pub fn calibrate(scores: &[f64], failed: &[bool], target: f64) -> f64 {
+    let mut failing: Vec<f64> = scores.iter().zip(failed).filter(|(_, f)| **f).map(|(s, _)| *s).collect();
+    if failing.is_empty() {
+        return f64::INFINITY;
+    }
+    failing.sort_by(|a, b| b.total_cmp(a));
+    let k = ((target * failing.len() as f64).ceil() as usize).clamp(1, failing.len());
+    failing[k - 1]
+}
+
+fn validate(kind: &str, scores: &[f64], failed: &[bool], duration: &[f64], runs: usize, target: f64) -> Validation {
+    let threshold = calibrate(scores, failed, target);
+    let chosen: Vec<bool> = scores.iter().map(|s| *s >= threshold).collect();
+    let failing = failed.iter().filter(|f| **f).count();
+    let caught = chosen.iter().zip(failed).filter(|(c, f)| **c && **f).count();
+    let selected = chosen.iter().filter(|c| **c).count();
+    let total_time: f64 = duration.iter().sum();
+    let selected_share = selected as f64 / scores.len().max(1) as f64;
+    let time_share = if total_time > 0.0 {
+        duration.iter().zip(&chosen).filter(|(_, c)| **c).map(|(d, _)| d).sum::<f64>() / total_time
+    } else {
+        selected_share
+    };
+    Validation {
+        kind: kind.to_string(),
+        runs,
+        rows: scores.len(),
+        failing,
+        threshold,
+        recall: if failing > 0 { caught as f64 / failing as f64 } else { 1.0 },
+        selected_share,
+        time_share,
+        auc: auc(scores, failed),
+    }
+}
+
+/// The first run of the validation window among the runs `..end_run` that have rows.
+fn validation_start(table: &FeatureTable, end_run: usize, options: &TrainOptions) -> usize {
+    let with_rows: Vec<usize> = (0..end_run).filter(|&k| !table.run_rows[k].is_empty()).collect();
+    let share = ((with_rows.len() as f64 * options.validation_share).ceil() as usize).max(1);
+    let mut failing = 0;
+    let mut start = end_run;
+    for (taken, &k) in with_rows.iter().rev().enumerate() {
+        if taken >= with_rows.len() / 2 || (taken >= share && failing >= options.min_validation_failures) {
+            break;
+        }
+        failing += table.run_rows[k].clone().filter(|&r| table.failed[r]).count();
+        start = k;
+    }
+    start
+}
+
+/// Trains on the runs `..end_run` of `table` (in time order): fit on the older runs, validate
+/// and calibrate on the most recent window, keep the better kind.
+pub fn train(table: &FeatureTable, end_run: usize, options: &TrainOptions) -> Result<Trained, ModelError> {
+    let width = options.features.width();
+    let start = validation_start(table, end_run, options);
+    let fit_end = table.run_rows[..start].iter().map(|r| r.end).max().unwrap_or(0);
+    let valid_end = table.run_rows[..end_run].iter().map(|r| r.end).max().unwrap_or(0).max(fit_end);
+    let x_fit = table.x.slice(s![..fit_end, ..width]);
+    let y_fit = &table.failed[..fit_end];
+    let x_valid = table.x.slice(s![fit_end..valid_end, ..width]);
+    let y_valid = &table.failed[fit_end..valid_end];
+    let d_valid = &table.duration[fit_end..valid_end];
+    let valid_runs = (start..end_run).filter(|&k| !table.run_rows[k].is_empty()).count();
+
+    let mut fitted: Vec<(Predictor, Validation)> = Vec::new();
+    let mut last_error = None;
+    let logistic = train_logistic(x_fit, y_fit).map(Predictor::Logistic);
+    let forest = train_forest(x_fit, y_fit, options.forest).map(Predictor::Forest);
+    for model in [logistic, forest] {
+        match model {
+            Ok(p) => {
+                let scores = p.failure_probability(x_valid);
+                let v = validate(p.kind(), &scores, y_valid, d_valid, valid_runs, options.target_recall);
+                fitted.push((p, v));
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let candidates: Vec<Validation> = fitted.iter().map(|(_, v)| v.clone()).collect();
+    // Least time at the target recall; then the higher AUC; then the simpler model (first).
+    let best = (0..fitted.len()).min_by(|&a, &b| {
+        let (va, vb) = (&fitted[a].1, &fitted[b].1);
+        va.time_share.total_cmp(&vb.time_share).then(vb.auc.total_cmp(&va.auc))
+    });
+    let Some(best) = best else {
+        return Err(last_error.unwrap_or(ModelError::OneClass { failing: 0, passing: 0 }));
+    };
+    let (predictor, validation) = fitted.swap_remove(best);
+    let fit_runs = 0..start;
+    Ok(Trained {
+        predictor,
+        features: options.features,
+        validation,
+        candidates,
+        fit_runs,
+        fit_rows: x_fit.len_of(Axis(0)),
+        fit_failing: y_fit.iter().filter(|f| **f).count(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_is_one_for_a_perfect_ranking_and_half_for_ties() {
+        assert_eq!(auc(&[0.9, 0.8, 0.1, 0.2], &[true, true, false, false]), 1.0);
+        assert_eq!(auc(&[0.1, 0.9], &[true, false]), 0.0);
+        assert_eq!(auc(&[0.5, 0.5, 0.5], &[true, false, false]), 0.5);
+    }
+
+    #[test]
+    fn the_threshold_is_the_highest_that_reaches_the_target() {
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05];
+        let failed = [true, false, true, false, false, true, false, false, true, false];
+        // Four failing rows: 0.75 of them needs three, the third-highest failing score is 0.4.
+        assert_eq!(calibrate(&scores, &failed, 0.75), 0.4);
+        assert_eq!(calibrate(&scores, &failed, 1.0), 0.1);
+        assert_eq!(calibrate(&scores, &failed, 0.1), 0.9);
+        let v = validate("x", &scores, &failed, &[1.0; 10], 1, 0.75);
+        assert_eq!((v.recall, v.selected_share, v.time_share), (0.75, 0.6, 0.6));
+    }
+}

@@ -1,0 +1,129 @@
+//! `seer train`, `seer model show`, and the change-aware model in `seer eval`.
+
+use std::path::Path;
+
+use crate::util::{Env, fixture, git};
+
+#[test]
+fn train_writes_a_model_file_that_model_show_reads_back() {
+    let env = Env::new();
+    env.ok(&["import", &fixture("iofrol-cycles-1-6.csv")]);
+    let trained = env.json(&["train", "--target-recall", "0.9"]);
+    let path = trained["path"].as_str().unwrap().to_string();
+    assert!(Path::new(&path).starts_with(env.db.parent().unwrap().join("models")), "{path}");
+    assert_eq!(trained["source"], "trained");
+    // No git changes in the import: a history-only model.
+    assert_eq!(trained["feature_set"], "history");
+    assert_eq!(trained["features"].as_array().unwrap().len(), 10);
+    assert_eq!(trained["target_recall"], 0.9);
+    assert_eq!(trained["training"]["runs"], 6);
+    assert!(["logistic", "forest"].contains(&trained["kind"].as_str().unwrap()));
+    assert_eq!(trained["candidates"].as_array().unwrap().len(), 2, "both kinds are tried");
+    let v = &trained["validation"];
+    assert!(v["recall"].as_f64().unwrap() >= 0.9, "calibrated on the window it reports: {v}");
+    assert!(trained.get("predictor").is_none(), "the parameters stay in the file");
+
+    let shown = env.json(&["model", "show"]);
+    assert_eq!(shown["path"], path.as_str());
+    assert_eq!(shown["source"], "project");
+    assert_eq!(shown["threshold"], trained["threshold"]);
+    let text = env.ok(&["model", "show"]);
+    assert!(text.contains(&path) && text.contains("threshold") && text.contains("chosen"), "{text}");
+
+    // A second training is a new file, and the newest is the live one.
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    let again = env.json(&["train"]);
+    assert_ne!(again["path"], trained["path"]);
+    assert_eq!(env.json(&["model", "show"])["path"], again["path"]);
+    let files = std::fs::read_dir(env.db.parent().unwrap().join("models")).unwrap().count();
+    assert_eq!(files, 2, "no temporary file is left behind");
+}
+
+#[test]
+fn without_a_project_model_the_bundled_cold_start_model_is_live() {
+    let env = Env::new();
+    env.ok(&["import", &fixture("iofrol-cycles-1-6.csv")]);
+    let shown = env.json(&["model", "show"]);
+    assert_eq!(shown["source"], "bundled");
+    assert_eq!(shown["feature_set"], "history");
+    assert!(shown["training"]["runs"].as_u64().unwrap() >= 300, "trained on the whole public history: {shown}");
+}
+
+#[test]
+fn bad_model_files_and_empty_stores_are_refused_with_the_reason() {
+    let env = Env::new();
+    env.ok(&["import", &fixture("iofrol-cycles-1-6.csv")]);
+    let bad = env.write("bad.json", "{\"format_version\": 1, \"kind\": ");
+    let stderr = env.fails(&["model", "show", "--file", &bad], 1);
+    assert!(stderr.contains("bad.json") && stderr.contains("not a seer model file"), "{stderr}");
+    let future = env.write("future.json", "{\"format_version\": 99}");
+    let stderr = env.fails(&["model", "show", "--file", &future], 1);
+    assert!(stderr.contains("format version 99"), "{stderr}");
+    let stderr = env.fails(&["train", "--target-recall", "0"], 1);
+    assert!(stderr.contains("--target-recall 0 is not a share"), "{stderr}");
+
+    let empty = Env::new();
+    empty.ok(&["import", &fixture("iofrol-cycles-1-6.csv"), "--run-prefix", "x"]);
+    let conn = empty.conn();
+    conn.execute("UPDATE results SET outcome = 0", []).unwrap();
+    let stderr = empty.fails(&["train"], 1);
+    assert!(stderr.contains("cannot train") && stderr.contains("failing: 0"), "{stderr}");
+}
+
+/// A repository where the test `suite::a_works` fails exactly when `src/a.rs` changes, and
+/// `suite::b_works` when `src/b.rs` changes; commits touch one of a, b, c in a fixed pattern.
+fn record_file_driven_history(env: &Env, repo: &Path, commits: usize) {
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    git(repo, &["init", "-q", "-b", "main"]);
+    for f in ["a", "b", "c"] {
+        std::fs::write(repo.join(format!("src/{f}.rs")), format!("fn {f}() {{}}\n")).unwrap();
+    }
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "root"]);
+    // A fixed, irregular pattern, so that "it failed last time" does not predict the next run.
+    let pattern = b"acbccabcacbbcacabccbacbcaacbcbacccabcb";
+    for i in 0..commits {
+        let f = pattern[i % pattern.len()] as char;
+        let path = repo.join(format!("src/{f}.rs"));
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!("// edit {i}\n"));
+        std::fs::write(&path, text).unwrap();
+        git(repo, &["commit", "-q", "-am", &format!("edit {f} {i}")]);
+        let sha = git(repo, &["rev-parse", "HEAD"]);
+        let case = |name: &str, fails: bool| {
+            let failure = if fails { "<failure message=\"assertion failed\"/>" } else { "" };
+            format!("<testcase classname=\"suite\" name=\"{name}\" time=\"1.0\">{failure}</testcase>")
+        };
+        let mut cases: Vec<String> = vec![case("a_works", f == 'a'), case("b_works", f == 'b')];
+        cases.extend((0..6).map(|k| case(&format!("other_{k}"), false)));
+        let xml = format!("<testsuites><testsuite name=\"suite\">{}</testsuite></testsuites>", cases.concat());
+        let report = env.write(&format!("r{i}.xml"), xml);
+        let time = (1_700_000_000 + i * 60).to_string();
+        let repo = repo.to_str().unwrap();
+        env.ok(&["record", "--repo", repo, "--commit", &sha, "--run-id", &format!("ci-{i}"), "--time", &time, &report]);
+    }
+}
+
+#[test]
+fn the_change_aware_model_catches_file_driven_failures_that_history_alone_cannot() {
+    let env = Env::new();
+    let repo = env.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    record_file_driven_history(&env, &repo, 60);
+    let doc = env.json(&["eval", "--warmup", "30", "--retrain-every", "10"]);
+    let contenders = doc["contenders"].as_array().unwrap();
+    let names: Vec<_> = contenders.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names[..2], ["seer model (history + change)", "history-only model"]);
+    let [seer, history] = [&contenders[0], &contenders[1]];
+    assert!(seer["failing_tests"].as_u64().unwrap() >= 15, "{seer}");
+    assert!(seer["test_recall"].as_f64().unwrap() >= 0.9, "co-failure tells which test a change breaks: {seer}");
+    assert!(seer["time_fraction"].as_f64().unwrap() <= 0.5, "and it runs few of the 8 tests: {seer}");
+    assert_eq!(history["time_fraction"], seer["time_fraction"], "the same time, run by run");
+    assert!(
+        history["test_recall"].as_f64().unwrap() < seer["test_recall"].as_f64().unwrap(),
+        "history alone cannot tell a from b: {history}"
+    );
+    let trained = env.json(&["train"]);
+    assert_eq!(trained["feature_set"], "all");
+    assert_eq!(trained["features"].as_array().unwrap().len(), 22);
+}
