@@ -11,4 +11,5 @@ pub mod exit_codes;
 pub mod features;
 pub mod json;
 pub mod model;
+pub mod select;
 pub mod store;

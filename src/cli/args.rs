@@ -37,9 +37,36 @@ pub enum Command {
     Eval(EvalArgs),
     /// Fit the failure predictor on the stored history and save it as the live model
     Train(TrainArgs),
+    /// Pick the tests to run for a commit (every known test, with the reason, when in doubt)
+    Select(SelectArgs),
     /// Inspect models
     #[command(subcommand)]
     Model(ModelCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// The commit about to be tested
+    #[arg(long)]
+    pub commit: String,
+    /// Measure the change against the merge-base with this revision instead of the first parent
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The git repository [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Output: `list` (one test id per line) or `json`
+    #[arg(long, default_value = "list", value_parser = ["list", "json"])]
+    pub format: String,
+    /// Write the selection here instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The same as --format json
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::NotFound;
 use super::args::{
-    Cli, Command, EvalArgs, HistoryArgs, ImportArgs, ModelCommand, ModelShowArgs, RecordArgs, RunsArgs, ShowCommand,
-    ShowRunArgs, TrainArgs,
+    Cli, Command, EvalArgs, HistoryArgs, ImportArgs, ModelCommand, ModelShowArgs, RecordArgs, RunsArgs, SelectArgs,
+    ShowCommand, ShowRunArgs, TrainArgs,
 };
 use super::print;
 use crate::collect::import::read_history;
@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(ShowCommand::Run(args)) => show_run(&db, args, &mut out),
         Command::Eval(args) => eval(&db, args, &mut out),
         Command::Train(args) => train_model(&db, args, &mut out),
+        Command::Select(args) => select_tests(&db, args, &mut out),
         Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
         Command::Stats(args) => {
             let store = Store::open_existing(&db)?;
@@ -173,6 +174,44 @@ fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
     let evaluation = evaluate(&replay, &mut rankers, eval_options);
     let target = args.fraction.is_none().then_some(args.target_recall);
     print::evaluation(out, &evaluation, target, args.json)
+}
+
+/// `seer select`: exits 0 whatever happens inside (it fails open), unless its answer cannot be
+/// written at all.
+fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
+    let repo = match args.repo {
+        Some(r) => r,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let request = crate::select::SelectRequest {
+        commit: args.commit,
+        base: args.base,
+        repo,
+        models: models_dir(db, args.models),
+        recent_runs: 5,
+    };
+    let selection = match Store::open_existing(db) {
+        Ok(store) => crate::select::select(&store, &request),
+        Err(e) => crate::select::Selection {
+            mode: crate::select::Mode::All,
+            reason: Some(format!("no usable store: {e}")),
+            model: None,
+            threshold: None,
+            selected: vec![],
+            skipped: vec![],
+        },
+    };
+    if let Some(reason) = &selection.reason {
+        eprintln!("seer select: running every test: {reason}");
+    }
+    let format = if args.json { "json" } else { args.format.as_str() };
+    match args.output {
+        Some(path) => {
+            let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            print::selection(&mut file, &selection, format)
+        }
+        None => print::selection(out, &selection, format),
+    }
 }
 
 /// The models directory: `--models`, else `models/` beside the store.

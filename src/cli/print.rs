@@ -505,3 +505,20 @@ pub fn model(out: &mut impl Write, m: &crate::model::ModelFile, place: &str, sou
     writeln!(out, "{table}")?;
     Ok(())
 }
+
+/// A selection, as a list of test ids or as JSON.
+pub fn selection(out: &mut impl Write, s: &crate::select::Selection, format: &str) -> Result<()> {
+    if format == "json" {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            format_version: u32,
+            #[serde(flatten)]
+            selection: &'a crate::select::Selection,
+        }
+        return write_json(out, &Doc { format_version: FORMAT_VERSION, selection: s });
+    }
+    for t in &s.selected {
+        writeln!(out, "{}", t.id)?;
+    }
+    Ok(())
+}

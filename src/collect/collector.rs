@@ -62,7 +62,7 @@ pub fn prepare(opts: &RecordOptions) -> Prepared {
     let mut commit = opts.commit.clone();
     let changes = match &opts.repo {
         None => None,
-        Some(dir) => match changes(dir, &opts.commit, opts.base.as_deref()) {
+        Some(dir) => match read_changes(dir, &opts.commit, opts.base.as_deref()) {
             Ok((full_sha, cs)) => {
                 commit = full_sha;
                 warnings.extend(cs.warnings.iter().cloned());
@@ -110,7 +110,7 @@ pub fn read_reports(opts: &RecordOptions, set: &mut ResultSet) -> Result<Reports
 }
 
 /// The commit's full sha and its change set, or why they cannot be had (with the error chain).
-fn changes(dir: &Path, commit: &str, base: Option<&str>) -> Result<(String, git::ChangeSet), String> {
+pub fn read_changes(dir: &Path, commit: &str, base: Option<&str>) -> Result<(String, git::ChangeSet), String> {
     let chain = |e: &dyn std::error::Error| {
         let mut text = e.to_string();
         let mut source = e.source();

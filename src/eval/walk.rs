@@ -136,6 +136,7 @@ mod tests {
     fn run(outcomes: &[(u32, Outcome)]) -> ReplayRun {
         ReplayRun {
             run_id: String::new(),
+            commit: String::new(),
             time: 0,
             results: outcomes
                 .iter()

@@ -153,6 +153,7 @@ mod tests {
                 .iter()
                 .map(|run| ReplayRun {
                     run_id: String::new(),
+                    commit: String::new(),
                     time: 0,
                     results: run
                         .iter()

@@ -295,6 +295,7 @@ pub struct ReplayResult {
 #[derive(Debug, Clone, Default)]
 pub struct ReplayRun {
     pub run_id: String,
+    pub commit: String,
     pub time: i64,
     pub results: Vec<ReplayResult>,
     /// The files the run's commit changed; `None` when the run was stored without git changes.
@@ -346,13 +347,20 @@ impl Store {
         }
         let mut runs = Vec::new();
         let mut run_index = hashbrown::HashMap::new();
-        let mut stmt = self.conn.prepare("SELECT id, run_id, time, changeset FROM runs ORDER BY time, id")?;
+        let mut stmt =
+            self.conn.prepare("SELECT id, run_id, time, changeset, commit_sha FROM runs ORDER BY time, id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             run_index.insert(row.get::<_, i64>(0)?, runs.len());
             // A changeset's files, cloned per run: several runs of one commit share them.
             let changed = row.get::<_, Option<i64>>(3)?.map(|c| changes.get(&c).cloned().unwrap_or_default());
-            runs.push(ReplayRun { run_id: row.get(1)?, time: row.get(2)?, results: Vec::new(), changed });
+            runs.push(ReplayRun {
+                run_id: row.get(1)?,
+                commit: row.get(4)?,
+                time: row.get(2)?,
+                results: Vec::new(),
+                changed,
+            });
         }
         let mut stmt =
             self.conn.prepare("SELECT run, test, outcome, duration_s, attempts FROM results ORDER BY run, seq")?;

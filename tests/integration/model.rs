@@ -127,3 +127,63 @@ fn the_change_aware_model_catches_file_driven_failures_that_history_alone_cannot
     assert_eq!(trained["feature_set"], "all");
     assert_eq!(trained["features"].as_array().unwrap().len(), 22);
 }
+
+/// Commits an edit of `file` (relative to the repo) and returns the new commit's sha.
+fn commit_edit(repo: &Path, file: &str, text: &str) -> String {
+    let path = repo.join(file);
+    let mut old = std::fs::read_to_string(&path).unwrap_or_default();
+    old.push_str(text);
+    std::fs::write(&path, old).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", &format!("edit {file}")]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn select_picks_the_tests_a_change_breaks_and_fails_open_when_in_doubt() {
+    let env = Env::new();
+    let repo = env.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    record_file_driven_history(&env, &repo, 40);
+    env.ok(&["train"]);
+    let r = repo.to_str().unwrap();
+
+    let sha = commit_edit(&repo, "src/a.rs", "// change\n");
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r]);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["mode"], "subset", "{doc}");
+    let selected: Vec<&str> = doc["selected"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(selected.contains(&"suite::a_works"), "{doc}");
+    assert!(!selected.contains(&"suite::b_works"), "{doc}");
+    let skipped = doc["skipped"].as_array().unwrap();
+    assert_eq!(selected.len() + skipped.len(), 8, "every known test is selected or skipped");
+    assert!(doc["selected"][0]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    let list = env.ok(&["select", "--commit", &sha, "--repo", r]);
+    assert_eq!(list.lines().collect::<Vec<_>>(), selected, "list format: one id per line");
+
+    // A build file changed: everything runs, exit 0, with the reason on stderr and in JSON.
+    let sha = commit_edit(&repo, "Cargo.toml", "[package]\n");
+    let out = env.run(&["select", "--commit", &sha, "--repo", r, "--format", "json"]);
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["mode"], "all");
+    assert!(doc["reason"].as_str().unwrap().contains("Cargo.toml"), "{doc}");
+    assert_eq!(doc["selected"].as_array().unwrap().len(), 8);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("running every test"));
+
+    // An unknown commit, an unusable model, and no store at all: the same.
+    let doc = env.json(&["select", "--commit", "0123456789abcdef", "--repo", r]);
+    assert_eq!(doc["mode"], "all");
+    assert!(doc["reason"].as_str().unwrap().contains("0123456789abcdef"), "{doc}");
+    let models = env.db.parent().unwrap().join("models");
+    let newest = std::fs::read_dir(&models).unwrap().map(|e| e.unwrap().path()).max().unwrap();
+    std::fs::write(&newest, "{\"format_version\": 1}").unwrap();
+    let sha = commit_edit(&repo, "src/b.rs", "// change\n");
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r]);
+    assert_eq!(doc["mode"], "all");
+    assert!(doc["reason"].as_str().unwrap().contains("model is unusable"), "{doc}");
+    let out =
+        env.seer().env("SEER_DB", env.path().join("nowhere.db")).args(["select", "--commit", &sha]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no usable store"));
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Replay the mutation benchmark through seer exactly as a CI would.
+
+For each change of `generate.py`'s output, in its fixed (seeded) order:
+  1. after the warm-up, `seer select --commit SHA --format json` picks the tests to run;
+  2. `seer record` stores the change's real outcome (its full nextest JUnit report), as a
+     post-merge or nightly full run would;
+  3. every --train-every changes, `seer train` refits the model.
+A selection is scored against the real outcome of the same change: failing tests selected,
+faulty changes caught (at least one failing test selected), share of test time and of tests
+selected. Changes whose build failed (nextest exit 101, no report) are counted apart: the build
+catches them whatever is selected. Then `seer eval` replays the same store with the same warm-up
+and retraining, giving the baselines (run all, random and recently-failed-first at the model's
+time, the history-only model) on the same changes.
+
+Usage: replay.py [--bench DIR] [--seer PATH] [--warmup N] [--train-every K] [--json OUT]
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def seer(binary, db, *args, check=True):
+    out = subprocess.run([binary, "--db", str(db), *args], capture_output=True, text=True)
+    if check and out.returncode != 0:
+        sys.exit(f"seer {' '.join(args)} failed ({out.returncode}):\n{out.stderr}")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", default="/tmp/seer-mutation-bench", type=Path)
+    ap.add_argument("--seer", default=str(Path(__file__).resolve().parents[2] / "target/release/seer"))
+    ap.add_argument("--warmup", type=int, default=100, help="changes recorded before selection starts")
+    ap.add_argument("--train-every", type=int, default=25)
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args()
+
+    changes = [json.loads(line) for line in open(args.bench / "changes.jsonl")]
+    repo = args.bench / "repo"
+    work = args.bench / "replay"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    db = work / "seer.db"
+
+    totals = dict(changes=0, build_failures=0, evaluated=0, faulty=0, faulty_caught=0, failing=0,
+                  failing_caught=0, tests=0, tests_selected=0, time=0.0, time_selected=0.0, fell_back=0)
+    misses = []
+    recorded = 0
+    for c in changes:
+        totals["changes"] += 1
+        if c["junit"] is None:
+            totals["build_failures"] += 1
+            continue
+        run_id = f"change-{c['index']:04}"
+        selection = None
+        if recorded >= args.warmup:
+            out = seer(args.seer, db, "select", "--commit", c["sha"], "--repo", str(repo), "--format", "json")
+            selection = json.loads(out.stdout)
+        seer(args.seer, db, "record", "--repo", str(repo), "--commit", c["sha"], "--run-id", run_id,
+             "--time", str(1_767_225_600 + 60 * c["index"]), str(args.bench / c["junit"]))
+        recorded += 1
+        if selection is not None:
+            run = json.loads(seer(args.seer, db, "show", "run", run_id, "--all", "--json").stdout)
+            results = [t for t in run["tests"] if t["outcome"] != "skip"]
+            if selection["mode"] == "all":
+                totals["fell_back"] += 1
+                chosen = {t["id"] for t in results}
+            else:
+                chosen = {t["id"] for t in selection["selected"]}
+            failing = {t["id"] for t in results if t["outcome"] in ("fail", "error")}
+            totals["evaluated"] += 1
+            totals["failing"] += len(failing)
+            totals["failing_caught"] += len(failing & chosen)
+            if failing:
+                totals["faulty"] += 1
+                if failing & chosen:
+                    totals["faulty_caught"] += 1
+                else:
+                    misses.append({"change": c["index"], "mutants": c["mutants"], "failing": sorted(failing)})
+            totals["tests"] += len(results)
+            totals["tests_selected"] += sum(1 for t in results if t["id"] in chosen)
+            totals["time"] += sum(t.get("duration_s") or 0.0 for t in results)
+            totals["time_selected"] += sum(t.get("duration_s") or 0.0 for t in results if t["id"] in chosen)
+        if recorded >= args.warmup and (recorded - args.warmup) % args.train_every == 0:
+            seer(args.seer, db, "train", check=False)
+
+    t = totals
+    figures = {
+        "changes": t["changes"],
+        "build_failures": t["build_failures"],
+        "warmup": args.warmup,
+        "train_every": args.train_every,
+        "evaluated_changes": t["evaluated"],
+        "faulty_changes": t["faulty"],
+        "failing_tests": t["failing"],
+        "failing_test_recall": t["failing_caught"] / max(t["failing"], 1),
+        "faulty_change_recall": t["faulty_caught"] / max(t["faulty"], 1),
+        "test_fraction": t["tests_selected"] / max(t["tests"], 1),
+        "time_fraction": t["time_selected"] / max(t["time"], 1e-9),
+        "fell_back_to_all": t["fell_back"],
+        "missed_faulty_changes": misses,
+    }
+    evaluation = json.loads(seer(args.seer, db, "eval", "--warmup", str(args.warmup), "--retrain-every",
+                                 str(args.train_every), "--json").stdout)
+    figures["eval"] = evaluation
+    print(f"select-driven replay: {t['evaluated']} changes after a warm-up of {args.warmup} "
+          f"({t['faulty']} faulty, {t['failing']} failing tests; {t['build_failures']} build failures apart)")
+    print(f"  failing tests caught   {100 * figures['failing_test_recall']:.1f}%")
+    print(f"  faulty changes caught  {100 * figures['faulty_change_recall']:.1f}%")
+    print(f"  tests selected         {100 * figures['test_fraction']:.1f}%")
+    print(f"  test time selected     {100 * figures['time_fraction']:.1f}%")
+    print(f"  fell back to all       {t['fell_back']}")
+    print(f"seer eval on the same store (warm-up {args.warmup}, retrain every {args.train_every}):")
+    print(f"  {'contender':32} {'test recall':>11} {'run recall':>10} {'time':>7} {'APFD':>6}")
+    for c in evaluation["contenders"]:
+        print(f"  {c['name']:32} {100 * c['test_recall']:10.1f}% {100 * c['run_recall']:9.1f}% "
+              f"{100 * c['time_fraction']:6.1f}% {c['apfd']:6.3f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
