@@ -8,7 +8,11 @@ For each change of `generate.py`'s output, in its fixed (seeded) order:
   3. every --train-every changes, `seer train` refits the model.
 A selection is scored against the real outcome of the same change: failing tests selected,
 faulty changes caught (at least one failing test selected), share of test time and of tests
-selected. Changes whose build failed (nextest exit 101, no report) are counted apart: the build
+selected. Test time is counted two ways: as recorded in the change's own run (where a failing
+test's time includes its panic or, for a mutant that loops, the 4 s timeout, so failing tests
+hold most of it), and at each test's typical duration (its median over all its passing runs in the
+benchmark), the cost of the suite when it works. The oracle (exactly the failing tests) is
+reported beside them as the floor no selector can go under. Changes whose build failed (nextest exit 101, no report) are counted apart: the build
 catches them whatever is selected. Then `seer eval` replays the same store with the same warm-up
 and retraining, giving the baselines (run all, random and recently-failed-first at the model's
 time, the history-only model) on the same changes.
@@ -18,6 +22,7 @@ Usage: replay.py [--bench DIR] [--seer PATH] [--warmup N] [--train-every K] [--j
 
 import argparse
 import json
+import statistics
 import shutil
 import subprocess
 import sys
@@ -52,6 +57,7 @@ def main():
                   failing_caught=0, tests=0, tests_selected=0, time=0.0, time_selected=0.0, fell_back=0)
     misses = []
     recorded = 0
+    scored = []  # (results, chosen, failing) of each evaluated change
     for c in changes:
         totals["changes"] += 1
         if c["junit"] is None:
@@ -74,6 +80,7 @@ def main():
             else:
                 chosen = {t["id"] for t in selection["selected"]}
             failing = {t["id"] for t in results if t["outcome"] in ("fail", "error")}
+            scored.append((results, chosen, failing))
             totals["evaluated"] += 1
             totals["failing"] += len(failing)
             totals["failing_caught"] += len(failing & chosen)
@@ -91,6 +98,20 @@ def main():
             seer(args.seer, db, "train", check=False)
 
     t = totals
+    # Typical durations: each test's median over its passing runs in the whole benchmark.
+    passing = {}
+    for results, _, _ in scored:
+        for r in results:
+            if r["outcome"] == "pass" and r.get("duration_s") is not None:
+                passing.setdefault(r["id"], []).append(r["duration_s"])
+    typical = {k: statistics.median(v) for k, v in passing.items()}
+    fallback = statistics.median(typical.values()) if typical else 1.0
+    cost = lambda i: typical.get(i, fallback)
+    typical_total = sum(cost(r["id"]) for results, _, _ in scored for r in results)
+    typical_selected = sum(cost(r["id"]) for results, chosen, _ in scored for r in results if r["id"] in chosen)
+    oracle_typical = sum(cost(i) for _, _, failing in scored for i in failing)
+    oracle_actual = sum(r.get("duration_s") or 0.0 for results, _, failing in scored for r in results
+                        if r["id"] in failing)
     figures = {
         "changes": t["changes"],
         "build_failures": t["build_failures"],
@@ -103,6 +124,10 @@ def main():
         "faulty_change_recall": t["faulty_caught"] / max(t["faulty"], 1),
         "test_fraction": t["tests_selected"] / max(t["tests"], 1),
         "time_fraction": t["time_selected"] / max(t["time"], 1e-9),
+        "typical_time_fraction": typical_selected / max(typical_total, 1e-9),
+        "oracle_test_fraction": t["failing"] / max(t["tests"], 1),
+        "oracle_time_fraction": oracle_actual / max(t["time"], 1e-9),
+        "oracle_typical_time_fraction": oracle_typical / max(typical_total, 1e-9),
         "fell_back_to_all": t["fell_back"],
         "missed_faulty_changes": misses,
     }
@@ -113,8 +138,11 @@ def main():
           f"({t['faulty']} faulty, {t['failing']} failing tests; {t['build_failures']} build failures apart)")
     print(f"  failing tests caught   {100 * figures['failing_test_recall']:.1f}%")
     print(f"  faulty changes caught  {100 * figures['faulty_change_recall']:.1f}%")
-    print(f"  tests selected         {100 * figures['test_fraction']:.1f}%")
-    print(f"  test time selected     {100 * figures['time_fraction']:.1f}%")
+    print(f"                         seer    oracle (exactly the failing tests)")
+    print(f"  tests selected         {100 * figures['test_fraction']:5.1f}%  {100 * figures['oracle_test_fraction']:5.1f}%")
+    print(f"  time, as recorded      {100 * figures['time_fraction']:5.1f}%  {100 * figures['oracle_time_fraction']:5.1f}%")
+    print(f"  time, typical          {100 * figures['typical_time_fraction']:5.1f}%  "
+          f"{100 * figures['oracle_typical_time_fraction']:5.1f}%")
     print(f"  fell back to all       {t['fell_back']}")
     print(f"seer eval on the same store (warm-up {args.warmup}, retrain every {args.train_every}):")
     print(f"  {'contender':32} {'test recall':>11} {'run recall':>10} {'time':>7} {'APFD':>6}")
