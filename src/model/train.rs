@@ -20,6 +20,10 @@ use crate::features::{FEATURES, FeatureTable, all_feature_names};
 pub enum Predictor {
     Logistic(LogisticModel),
     Forest(Forest),
+    /// Recently-failed-first as a model: new tests, then by how recently and how often a test
+    /// failed, then shortest first. It is validated and calibrated like the learned kinds and
+    /// chosen when the history is too thin or too plain for them to beat it.
+    Recency,
 }
 
 impl Predictor {
@@ -27,6 +31,7 @@ impl Predictor {
         match self {
             Predictor::Logistic(_) => "logistic",
             Predictor::Forest(_) => "forest",
+            Predictor::Recency => "recency",
         }
     }
 
@@ -35,8 +40,34 @@ impl Predictor {
         match self {
             Predictor::Logistic(m) => m.failure_probability(x).to_vec(),
             Predictor::Forest(m) => m.failure_probability(x).to_vec(),
+            Predictor::Recency => recency_scores(x),
         }
     }
+}
+
+/// The recently-failed-first order as a score in [0, 1], from the history feature columns.
+fn recency_scores(x: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
+    let column = |name: &str| FEATURES.iter().position(|(n, _)| *n == name).expect("a history feature");
+    let (new, failures, since, rate, duration) = (
+        column("new_test"),
+        column("failures"),
+        column("since_last_failure"),
+        column("fail_rate_100"),
+        column("mean_duration"),
+    );
+    x.rows()
+        .into_iter()
+        .map(|r| {
+            if r[new] > 0.5 {
+                1.0
+            } else if r[failures] > 0.0 {
+                // The columns are log1p of counts: exp(c) = 1 + count.
+                0.5 + 0.4 / r[since].exp() + 0.09 * r[rate]
+            } else {
+                0.1 / r[duration].exp()
+            }
+        })
+        .collect()
 }
 
 /// Which features a model reads.
@@ -211,7 +242,7 @@ pub fn train(table: &FeatureTable, end_run: usize, options: &TrainOptions) -> Re
     let mut last_error = None;
     let logistic = train_logistic(x_fit, y_fit).map(Predictor::Logistic);
     let forest = train_forest(x_fit, y_fit, options.forest).map(Predictor::Forest);
-    for model in [logistic, forest] {
+    for model in [logistic, forest, Ok(Predictor::Recency)] {
         match model {
             Ok(p) => {
                 let scores = p.failure_probability(x_valid);
@@ -222,6 +253,10 @@ pub fn train(table: &FeatureTable, end_run: usize, options: &TrainOptions) -> Re
         }
     }
     let candidates: Vec<Validation> = fitted.iter().map(|(_, v)| v.clone()).collect();
+    if fitted.len() < 2 {
+        // Nothing was learned (one class in the fit window): no model.
+        return Err(last_error.unwrap_or(ModelError::OneClass { failing: 0, passing: 0 }));
+    }
     // Least time at the target recall; then the higher AUC; then the simpler model (first).
     let best = (0..fitted.len()).min_by(|&a, &b| {
         let (va, vb) = (&fitted[a].1, &fitted[b].1);

@@ -17,8 +17,10 @@ fn train_writes_a_model_file_that_model_show_reads_back() {
     assert_eq!(trained["features"].as_array().unwrap().len(), 10);
     assert_eq!(trained["target_recall"], 0.9);
     assert_eq!(trained["training"]["runs"], 6);
-    assert!(["logistic", "forest"].contains(&trained["kind"].as_str().unwrap()));
-    assert_eq!(trained["candidates"].as_array().unwrap().len(), 2, "both kinds are tried");
+    assert!(["logistic", "forest", "recency"].contains(&trained["kind"].as_str().unwrap()));
+    let kinds: Vec<&str> =
+        trained["candidates"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["logistic", "forest", "recency"], "every kind is tried");
     let v = &trained["validation"];
     assert!(v["recall"].as_f64().unwrap() >= 0.9, "calibrated on the window it reports: {v}");
     assert!(trained.get("predictor").is_none(), "the parameters stay in the file");
