@@ -25,3 +25,19 @@ pub fn all_features(replay: &Replay) -> PolarsResult<FeatureTable> {
     table.x = concatenate(Axis(1), &[table.x.view(), change.view()]).expect("same rows");
     Ok(table)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_documents_every_feature_in_column_order() {
+        let readme = include_str!("../../README.md");
+        let mut at = 0;
+        for name in all_feature_names() {
+            let row = format!("| `{name}` |");
+            let found = readme[at..].find(&row).unwrap_or_else(|| panic!("README's feature table lacks {name}"));
+            at += found + row.len();
+        }
+    }
+}
