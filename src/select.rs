@@ -21,6 +21,51 @@ pub struct SelectRequest {
     pub models: PathBuf,
     /// Candidates are the tests that ran in this many of the latest runs.
     pub recent_runs: usize,
+    pub target: Target,
+    /// Return only this shard of the selection.
+    pub shard: Option<Shard>,
+    /// Test id patterns (`*` matches any text) selected whatever their score.
+    pub always: Vec<String>,
+}
+
+/// Whether `id` matches `pattern`, where `*` matches any run of characters.
+pub fn matches_pattern(pattern: &str, id: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == id;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !id.starts_with(first) || !id[first.len()..].ends_with(last) || id.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &id[first.len()..id.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// What decides how much is selected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// The model's calibrated threshold.
+    Model,
+    /// The threshold that reached this recall of failing tests on the model's validation window.
+    Recall(f64),
+    /// The highest-scoring tests that fit in this many seconds of estimated test time.
+    TimeBudget(f64),
+    /// The highest-scoring tests that fit in this share of the candidates' estimated test time.
+    Fraction(f64),
+}
+
+/// One of `count` parallel CI jobs (1-based `index`), each running a duration-balanced part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
 }
 
 /// Whether the selection is a subset or everything.
@@ -37,6 +82,8 @@ pub struct Selected {
     pub id: String,
     pub score: f64,
     pub reasons: Vec<String>,
+    /// Mean past duration in seconds (the mean over all tests when it never recorded one).
+    pub estimated_s: f64,
 }
 
 /// The answer.
@@ -50,17 +97,71 @@ pub struct Selection {
     pub threshold: Option<f64>,
     pub selected: Vec<Selected>,
     pub skipped: Vec<String>,
+    /// Set when the answer is one shard: `selected` holds this shard's tests only.
+    pub shard: Option<Shard>,
+    /// Estimated seconds of the selected tests (of this shard).
+    pub estimated_s: f64,
 }
 
-fn all(reason: String, tests: Vec<String>) -> Selection {
-    Selection {
-        mode: Mode::All,
-        reason: Some(reason),
-        model: None,
-        threshold: None,
-        selected: tests.into_iter().map(|id| Selected { id, score: 1.0, reasons: vec![] }).collect(),
-        skipped: vec![],
+impl Selection {
+    /// Every test, with the reason.
+    pub fn all(reason: String, tests: Vec<(String, f64)>) -> Selection {
+        Selection {
+            mode: Mode::All,
+            reason: Some(reason),
+            model: None,
+            threshold: None,
+            estimated_s: tests.iter().map(|(_, d)| d).sum(),
+            selected: tests
+                .into_iter()
+                .map(|(id, estimated_s)| Selected { id, score: 1.0, reasons: vec![], estimated_s })
+                .collect(),
+            skipped: vec![],
+            shard: None,
+        }
     }
+
+    /// Keeps this shard's part of the selection: tests go, longest first, to the shard with the
+    /// least estimated time so far (ties to the lower shard), so shards finish close together.
+    pub fn keep_shard(mut self, shard: Shard) -> Selection {
+        let mut order: Vec<usize> = (0..self.selected.len()).collect();
+        order.sort_by(|&a, &b| self.selected[b].estimated_s.total_cmp(&self.selected[a].estimated_s).then(a.cmp(&b)));
+        let mut load = vec![0.0f64; shard.count];
+        let mut owner = vec![0; self.selected.len()];
+        for i in order {
+            let k = (0..shard.count).min_by(|&a, &b| load[a].total_cmp(&load[b]).then(a.cmp(&b))).expect("shards");
+            load[k] += self.selected[i].estimated_s;
+            owner[i] = k;
+        }
+        let mut kept = Vec::new();
+        for (s, k) in std::mem::take(&mut self.selected).into_iter().zip(owner) {
+            if k + 1 == shard.index {
+                kept.push(s);
+            }
+        }
+        self.estimated_s = kept.iter().map(|s| s.estimated_s).sum();
+        self.selected = kept;
+        self.shard = Some(shard);
+        self
+    }
+}
+
+fn all(reason: String, tests: Vec<(String, f64)>) -> Selection {
+    Selection::all(reason, tests)
+}
+
+/// Mean past duration of every test; for tests without one, the mean over all tests (or 1 s).
+fn estimates(replay: &Replay) -> Vec<f64> {
+    let mut sums = vec![(0.0, 0u32); replay.tests.len()];
+    for r in replay.runs.iter().flat_map(|r| &r.results) {
+        if let Some(d) = r.duration_s {
+            sums[r.test as usize].0 += d;
+            sums[r.test as usize].1 += 1;
+        }
+    }
+    let (total, n) = sums.iter().fold((0.0, 0u32), |(t, n), (s, c)| (t + s, n + c));
+    let fallback = if n > 0 { total / f64::from(n) } else { 1.0 };
+    sums.iter().map(|&(s, c)| if c > 0 { s / f64::from(c) } else { fallback }).collect()
 }
 
 /// Tests (indexes) that ran in the latest `n` runs with results, each once, in first-seen order.
@@ -79,12 +180,23 @@ fn candidates(replay: &Replay, n: usize) -> Vec<u32> {
 
 /// Selects the tests for `request.commit`; never an error (see the module docs).
 pub fn select(store: &Store, request: &SelectRequest) -> Selection {
+    let selection = select_all_shards(store, request);
+    match request.shard {
+        Some(shard) => selection.keep_shard(shard),
+        None => selection,
+    }
+}
+
+fn select_all_shards(store: &Store, request: &SelectRequest) -> Selection {
     let replay = match store.replay() {
         Ok(r) => r,
         Err(e) => return all(format!("cannot read the store: {e}"), vec![]),
     };
     let known = candidates(&replay, request.recent_runs);
-    let names = |tests: &[u32]| tests.iter().map(|&t| replay.tests[t as usize].clone()).collect::<Vec<_>>();
+    let estimate = estimates(&replay);
+    let names = |tests: &[u32]| {
+        tests.iter().map(|&t| (replay.tests[t as usize].clone(), estimate[t as usize])).collect::<Vec<_>>()
+    };
     if known.is_empty() {
         return all("no recorded runs yet: nothing to learn from".into(), vec![]);
     }
@@ -119,8 +231,13 @@ pub fn select(store: &Store, request: &SelectRequest) -> Selection {
     }
     let base = change.base.clone().unwrap_or_default();
     let every = names(&known);
-    match score(replay, &known, &change.files, &base, &model) {
-        Ok(scored) => subset(scored, &model, model_name),
+    match score(replay, &known, &change.files, &base, &model, &estimate) {
+        Ok(mut scored) => {
+            for s in &mut scored {
+                s.always = request.always.iter().any(|p| matches_pattern(p, &s.id));
+            }
+            subset(scored, &model, model_name, request.target)
+        }
         Err(e) => all(format!("internal error while scoring: {e}"), every),
     }
 }
@@ -132,6 +249,9 @@ struct Scored {
     failed_last: bool,
     cofail_file: f64,
     token_overlap: f64,
+    estimated_s: f64,
+    /// Matches an `--always` pattern.
+    always: bool,
 }
 
 /// Scores the candidates as the tests of one more run, after every recorded run.
@@ -141,6 +261,7 @@ fn score(
     files: &[crate::collect::git::FileChange],
     base: &str,
     model: &ModelFile,
+    estimate: &[f64],
 ) -> anyhow::Result<Vec<Scored>> {
     // Tests that failed in the latest run of the base commit: the change may not have fixed them.
     let mut failed_on_base = vec![false; replay.tests.len()];
@@ -187,24 +308,53 @@ fn score(
                 failed_last: failed_on_base[t as usize],
                 cofail_file: table.x[[row, cofail]],
                 token_overlap: table.x[[row, tokens]],
+                estimated_s: estimate[t as usize],
+                always: false,
             }
         })
         .collect())
 }
 
-fn subset(mut scored: Vec<Scored>, model: &ModelFile, model_name: String) -> Selection {
+fn subset(mut scored: Vec<Scored>, model: &ModelFile, model_name: String, target: Target) -> Selection {
     scored.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let threshold = match target {
+        Target::Model => Some(model.threshold),
+        Target::Recall(r) => Some(model.threshold_for(r)),
+        Target::TimeBudget(_) | Target::Fraction(_) => None,
+    };
+    // Tests that run whatever the target, charged to a time budget first.
+    let must = |s: &Scored| s.own_file_changed || s.failed_last || s.always;
+    let mut budget = match target {
+        Target::TimeBudget(seconds) => seconds,
+        Target::Fraction(f) => f * scored.iter().map(|s| s.estimated_s).sum::<f64>(),
+        Target::Model | Target::Recall(_) => f64::INFINITY,
+    };
+    budget -= scored.iter().filter(|s| must(s)).map(|s| s.estimated_s).sum::<f64>();
     let (mut selected, mut skipped) = (Vec::new(), Vec::new());
-    for s in scored {
+    for (rank, s) in scored.into_iter().enumerate() {
         let mut reasons = Vec::new();
-        if s.score >= model.threshold {
-            reasons.push(format!("predicted failure score {:.3} ≥ threshold {:.3}", s.score, model.threshold));
+        match threshold {
+            Some(t) if s.score >= t => {
+                reasons.push(format!("predicted failure score {:.3} ≥ threshold {t:.3}", s.score));
+            }
+            None if !must(&s) && s.estimated_s <= budget => {
+                budget -= s.estimated_s;
+                reasons.push(format!(
+                    "rank {} by predicted failure score {:.3}, within the time budget",
+                    rank + 1,
+                    s.score
+                ));
+            }
+            _ => {}
         }
         if s.own_file_changed {
             reasons.push("its own file changed".into());
         }
         if s.failed_last {
             reasons.push("it failed in the latest run of the base commit".into());
+        }
+        if s.always {
+            reasons.push("it matches --always".into());
         }
         if reasons.is_empty() {
             skipped.push(s.id);
@@ -217,19 +367,53 @@ fn subset(mut scored: Vec<Scored>, model: &ModelFile, model_name: String) -> Sel
         if s.token_overlap > 0.0 {
             reasons.push(format!("{:.0}% of its name's words appear in the change", 100.0 * s.token_overlap));
         }
-        selected.push(Selected { id: s.id, score: s.score, reasons });
+        selected.push(Selected { id: s.id, score: s.score, reasons, estimated_s: s.estimated_s });
     }
     Selection {
         mode: Mode::Subset,
         reason: None,
         model: Some(model_name),
-        threshold: Some(model.threshold),
+        threshold,
+        estimated_s: selected.iter().map(|s| s.estimated_s).sum(),
         selected,
         skipped,
+        shard: None,
     }
 }
 
 /// The models directory beside a store.
 pub fn default_models_dir(db: &Path) -> PathBuf {
     db.parent().unwrap_or(Path::new(".")).join("models")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_with_stars_anywhere() {
+        assert!(matches_pattern("suite::a_works", "suite::a_works"));
+        assert!(!matches_pattern("suite::a", "suite::a_works"));
+        assert!(matches_pattern("suite::*", "suite::a_works"));
+        assert!(matches_pattern("*works", "suite::a_works"));
+        assert!(matches_pattern("*::a_*s", "suite::a_works"));
+        assert!(matches_pattern("*", ""));
+        assert!(!matches_pattern("a*a", "a"), "the two ends may not overlap");
+        assert!(!matches_pattern("*b*", "suite::a_works"));
+    }
+
+    #[test]
+    fn shards_balance_estimated_time_longest_first() {
+        let tests = [("a", 5.0), ("b", 4.0), ("c", 3.0), ("d", 3.0), ("e", 1.0)];
+        let all = Selection::all("x".into(), tests.iter().map(|(id, d)| (id.to_string(), *d)).collect());
+        let shard = |index| all.clone().keep_shard(Shard { index, count: 2 });
+        let (one, two) = (shard(1), shard(2));
+        let ids = |s: &Selection| s.selected.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+        // Longest first to the lighter shard: a→1, b→2, c→2, d→1, e→2 (8 s and 8 s).
+        assert_eq!(
+            (ids(&one), ids(&two)),
+            (vec!["a".to_string(), "d".into()], vec!["b".into(), "c".into(), "e".into()])
+        );
+        assert_eq!((one.estimated_s, two.estimated_s), (8.0, 8.0));
+    }
 }

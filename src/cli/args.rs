@@ -67,6 +67,28 @@ pub struct SelectArgs {
     /// The same as --format json
     #[arg(long)]
     pub json: bool,
+    /// Select at the threshold that reached this recall of failing tests on the model's
+    /// validation window [default: the model's calibrated threshold]
+    #[arg(long, value_name = "R", group = "target")]
+    pub recall: Option<f64>,
+    /// Select the highest-scoring tests that fit in this much estimated test time (e.g. 90s, 10m, 1h30m)
+    #[arg(long, value_name = "DURATION", group = "target")]
+    pub time_budget: Option<String>,
+    /// Select the highest-scoring tests that fit in this share of the estimated test time
+    #[arg(long, value_name = "F", group = "target")]
+    pub fraction: Option<f64>,
+    /// Split the selection into this many duration-balanced shards (with --shard)
+    #[arg(long, value_name = "N", requires = "shard")]
+    pub shards: Option<usize>,
+    /// Which shard to print, 1-based (with --shards)
+    #[arg(long, value_name = "K", requires = "shards")]
+    pub shard: Option<usize>,
+    /// Print each selected test's reasons to stderr
+    #[arg(long)]
+    pub explain: bool,
+    /// Always select tests whose id matches this pattern (`*` matches any text); repeatable
+    #[arg(long, value_name = "PATTERN")]
+    pub always: Vec<String>,
 }
 
 #[derive(Debug, Args)]

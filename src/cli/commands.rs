@@ -183,26 +183,49 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
         Some(r) => r,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
+    use crate::select::{Selection, Shard, Target};
+    // Usage mistakes are refused (exit 2 is not a silent skip: the CI step fails loudly).
+    let target = match (args.recall, &args.time_budget, args.fraction) {
+        (Some(r), _, _) => {
+            check_recall(r)?;
+            Target::Recall(r)
+        }
+        (_, Some(d), _) => Target::TimeBudget(parse_duration(d)?),
+        (_, _, Some(f)) if f > 0.0 && f <= 1.0 => Target::Fraction(f),
+        (_, _, Some(f)) => bail!("--fraction {f} is not a share of the test time (0 < F <= 1)"),
+        _ => Target::Model,
+    };
+    let shard = match (args.shards, args.shard) {
+        (Some(count), Some(index)) if count >= 1 && (1..=count).contains(&index) => Some(Shard { index, count }),
+        (Some(count), Some(index)) => bail!("--shard {index} is not one of 1..={count}"),
+        _ => None,
+    };
     let request = crate::select::SelectRequest {
         commit: args.commit,
         base: args.base,
         repo,
         models: models_dir(db, args.models),
         recent_runs: 5,
+        target,
+        shard,
+        always: args.always,
     };
     let selection = match Store::open_existing(db) {
         Ok(store) => crate::select::select(&store, &request),
-        Err(e) => crate::select::Selection {
-            mode: crate::select::Mode::All,
-            reason: Some(format!("no usable store: {e}")),
-            model: None,
-            threshold: None,
-            selected: vec![],
-            skipped: vec![],
-        },
+        Err(e) => {
+            let all = Selection::all(format!("no usable store: {e}"), vec![]);
+            match shard {
+                Some(s) => all.keep_shard(s),
+                None => all,
+            }
+        }
     };
     if let Some(reason) = &selection.reason {
         eprintln!("seer select: running every test: {reason}");
+    }
+    if args.explain {
+        let mut err = std::io::stderr().lock();
+        print::explain(&mut err, &selection)?;
     }
     let format = if args.json { "json" } else { args.format.as_str() };
     match args.output {
@@ -264,6 +287,34 @@ fn model_show(db: &Path, args: ModelShowArgs, out: &mut impl Write) -> Result<()
         }
     };
     print::model(out, &file, &place, source, args.json)
+}
+
+/// A duration: seconds (`90`, `90s`), minutes (`10m`), hours (`1h`), or a sum (`1h30m`).
+fn parse_duration(text: &str) -> Result<f64> {
+    let bad = || anyhow::anyhow!("--time-budget {text:?} is not a duration (e.g. 90s, 10m, 1h30m)");
+    if let Ok(seconds) = text.parse::<f64>() {
+        return if seconds > 0.0 { Ok(seconds) } else { Err(bad()) };
+    }
+    let (mut total, mut number) = (0.0, String::new());
+    for c in text.chars() {
+        match c {
+            '0'..='9' | '.' => number.push(c),
+            'h' | 'm' | 's' => {
+                let n: f64 = number.parse().map_err(|_| bad())?;
+                total += n * match c {
+                    'h' => 3600.0,
+                    'm' => 60.0,
+                    _ => 1.0,
+                };
+                number.clear();
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !number.is_empty() || total <= 0.0 {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 fn check_recall(r: f64) -> Result<()> {

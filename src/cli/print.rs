@@ -522,3 +522,23 @@ pub fn selection(out: &mut impl Write, s: &crate::select::Selection, format: &st
     }
     Ok(())
 }
+
+/// Each selected test with its score and reasons (for `seer select --explain`, on stderr).
+pub fn explain(out: &mut impl Write, s: &crate::select::Selection) -> Result<()> {
+    let what = match s.shard {
+        Some(shard) => format!(" (shard {} of {})", shard.index, shard.count),
+        None => String::new(),
+    };
+    writeln!(
+        out,
+        "seer select: {} tests selected{what}, {} skipped, about {:.1} s",
+        s.selected.len(),
+        s.skipped.len(),
+        s.estimated_s
+    )?;
+    for t in &s.selected {
+        let reasons = if t.reasons.is_empty() { "every test runs".to_string() } else { t.reasons.join("; ") };
+        writeln!(out, "  {:.3}  {}  ({reasons})", t.score, t.id)?;
+    }
+    Ok(())
+}

@@ -76,6 +76,12 @@ impl ModelFile {
         }
     }
 
+    /// The threshold that reached `recall` of the failing tests on the validation window: the
+    /// curve's first point at or above it; the model's own threshold when there is no curve.
+    pub fn threshold_for(&self, recall: f64) -> f64 {
+        self.validation.recall_curve.iter().find(|[r, _]| *r >= recall - 1e-9).map_or(self.threshold, |[_, t]| *t)
+    }
+
     /// Whether this model reads the features this seer computes, by name and order.
     pub fn matches_features(&self) -> bool {
         self.features.iter().map(String::as_str).eq(self.feature_set.names())

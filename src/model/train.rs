@@ -138,6 +138,10 @@ pub struct Validation {
     pub time_share: f64,
     /// Area under the ROC curve of the scores: how well they rank failing above passing.
     pub auc: f64,
+    /// Thresholds for other recall targets on the same window: `[recall, threshold]` for
+    /// recall 0.50, 0.51, … 1.00 (what `seer select --recall` reads).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recall_curve: Vec<[f64; 2]>,
 }
 
 /// The outcome of training.
@@ -205,6 +209,7 @@ fn validate(kind: &str, scores: &[f64], failed: &[bool], duration: &[f64], runs:
         selected_share,
         time_share,
         auc: auc(scores, failed),
+        recall_curve: (50..=100).map(|r| [r as f64 / 100.0, calibrate(scores, failed, r as f64 / 100.0)]).collect(),
     }
 }
 

@@ -189,3 +189,60 @@ fn select_picks_the_tests_a_change_breaks_and_fails_open_when_in_doubt() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no usable store"));
 }
+
+#[test]
+fn select_meets_a_time_budget_splits_into_shards_and_explains() {
+    let env = Env::new();
+    let repo = env.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    record_file_driven_history(&env, &repo, 40);
+    env.ok(&["train"]);
+    let r = repo.to_str().unwrap();
+    let sha = commit_edit(&repo, "src/a.rs", "// change\n");
+    let ids = |doc: &serde_json::Value| -> Vec<String> {
+        doc["selected"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    };
+
+    // Every test took 1 s: a quarter of the 8 s is the two highest-scoring tests.
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--fraction", "0.25"]);
+    assert_eq!(ids(&doc).len(), 2, "{doc}");
+    assert_eq!(ids(&doc)[0], "suite::a_works");
+    assert!(doc["threshold"].is_null());
+    assert_eq!(doc["estimated_s"], 2.0);
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--time-budget", "3s"]);
+    assert_eq!(ids(&doc).len(), 3, "{doc}");
+    // --always tests run whatever the budget, and are charged to it first.
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--fraction", "0.25", "--always", "suite::other_*"]);
+    let mut chosen = ids(&doc);
+    chosen.sort();
+    assert_eq!(chosen, (0..6).map(|k| format!("suite::other_{k}")).collect::<Vec<_>>(), "{doc}");
+
+    // Recall 100% on the validation window selects at least what the calibrated threshold does.
+    let default = ids(&env.json(&["select", "--commit", &sha, "--repo", r]));
+    let full = ids(&env.json(&["select", "--commit", &sha, "--repo", r, "--recall", "1.0"]));
+    assert!(default.iter().all(|t| full.contains(t)), "{default:?} within {full:?}");
+
+    // Shards of the whole (fail-open) selection are disjoint, cover it, and balance its time.
+    let sha = commit_edit(&repo, "Cargo.toml", "[package]\n");
+    let all = ids(&env.json(&["select", "--commit", &sha, "--repo", r]));
+    let first = env.json(&["select", "--commit", &sha, "--repo", r, "--shards", "3", "--shard", "1"]);
+    let second = env.json(&["select", "--commit", &sha, "--repo", r, "--shards", "3", "--shard", "2"]);
+    let third = env.json(&["select", "--commit", &sha, "--repo", r, "--shards", "3", "--shard", "3"]);
+    assert_eq!(first["shard"]["count"], 3);
+    let mut union: Vec<String> = [&first, &second, &third].iter().flat_map(|d| ids(d)).collect();
+    assert_eq!(union.len(), all.len(), "no test in two shards");
+    union.sort();
+    let mut all_sorted = all.clone();
+    all_sorted.sort();
+    assert_eq!(union, all_sorted);
+    let times: Vec<f64> = [&first, &second, &third].iter().map(|d| d["estimated_s"].as_f64().unwrap()).collect();
+    assert_eq!(times, [3.0, 3.0, 2.0], "8 one-second tests over 3 shards");
+
+    let out = env.run(&["select", "--commit", &sha, "--repo", r, "--explain"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("8 tests selected") && stderr.contains("suite::a_works"), "{stderr}");
+    let stderr = env.fails(&["select", "--commit", &sha, "--repo", r, "--shards", "2", "--shard", "3"], 1);
+    assert!(stderr.contains("--shard 3 is not one of 1..=2"), "{stderr}");
+    let stderr = env.fails(&["select", "--commit", &sha, "--repo", r, "--time-budget", "soon"], 1);
+    assert!(stderr.contains("not a duration"), "{stderr}");
+}
