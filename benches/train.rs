@@ -60,6 +60,7 @@ fn history() -> Replay {
         runs,
         tests: (0..TESTS).map(|t| format!("suite::test_m{}_{t}", home[t])).collect(),
         test_files: (0..TESTS).map(|t| Some(format!("tests/m{}.rs", home[t]))).collect(),
+        test_suite_lens: vec![Some("suite".len()); TESTS],
     }
 }
 

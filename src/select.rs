@@ -84,6 +84,9 @@ pub struct Selected {
     pub reasons: Vec<String>,
     /// Mean past duration in seconds (the mean over all tests when it never recorded one).
     pub estimated_s: f64,
+    /// The suite prefix of the id (nextest binary id, JUnit classname), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
 }
 
 /// The answer.
@@ -104,6 +107,27 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// A `cargo nextest run -E` filterset selecting exactly these tests: `all()` when every test
+    /// runs, `none()` for an empty subset, else `(binary_id(=B) & test(=T)) | …` (or `test(=ID)`
+    /// for a test without a recorded binary).
+    pub fn nextest_filter(&self) -> String {
+        if self.mode == Mode::All && self.shard.is_none() {
+            return "all()".into();
+        }
+        if self.selected.is_empty() {
+            return "none()".into();
+        }
+        let terms: Vec<String> = self
+            .selected
+            .iter()
+            .map(|t| match t.suite.as_deref().and_then(|s| Some((s, t.id.strip_prefix(s)?.strip_prefix("::")?))) {
+                Some((binary, test)) => format!("(binary_id(={binary}) & test(={test}))"),
+                None => format!("test(={})", t.id),
+            })
+            .collect();
+        terms.join(" | ")
+    }
+
     /// Every test, with the reason.
     pub fn all(reason: String, tests: Vec<(String, f64)>) -> Selection {
         Selection {
@@ -114,7 +138,7 @@ impl Selection {
             estimated_s: tests.iter().map(|(_, d)| d).sum(),
             selected: tests
                 .into_iter()
-                .map(|(id, estimated_s)| Selected { id, score: 1.0, reasons: vec![], estimated_s })
+                .map(|(id, estimated_s)| Selected { id, score: 1.0, reasons: vec![], estimated_s, suite: None })
                 .collect(),
             skipped: vec![],
             shard: None,
@@ -192,6 +216,21 @@ fn select_all_shards(store: &Store, request: &SelectRequest) -> Selection {
         Ok(r) => r,
         Err(e) => return all(format!("cannot read the store: {e}"), vec![]),
     };
+    // Each test's suite (nextest binary id, JUnit classname), for runner filters.
+    let suites: hashbrown::HashMap<String, String> = replay
+        .tests
+        .iter()
+        .zip(&replay.test_suite_lens)
+        .filter_map(|(id, len)| Some((id.clone(), id.get(..(*len)?)?.to_string())))
+        .collect();
+    let mut selection = decide(replay, request);
+    for s in &mut selection.selected {
+        s.suite = suites.get(&s.id).cloned();
+    }
+    selection
+}
+
+fn decide(replay: Replay, request: &SelectRequest) -> Selection {
     let known = candidates(&replay, request.recent_runs);
     let estimate = estimates(&replay);
     let names = |tests: &[u32]| {
@@ -367,7 +406,7 @@ fn subset(mut scored: Vec<Scored>, model: &ModelFile, model_name: String, target
         if s.token_overlap > 0.0 {
             reasons.push(format!("{:.0}% of its name's words appear in the change", 100.0 * s.token_overlap));
         }
-        selected.push(Selected { id: s.id, score: s.score, reasons, estimated_s: s.estimated_s });
+        selected.push(Selected { id: s.id, score: s.score, reasons, estimated_s: s.estimated_s, suite: None });
     }
     Selection {
         mode: Mode::Subset,

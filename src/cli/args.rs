@@ -58,8 +58,8 @@ pub struct SelectArgs {
     /// Where model files are [default: models/ beside the store]
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
-    /// Output: `list` (one test id per line) or `json`
-    #[arg(long, default_value = "list", value_parser = ["list", "json"])]
+    /// Output: `list` (one test id per line), `json`, or `nextest` (a `cargo nextest run -E` filterset)
+    #[arg(long, default_value = "list", value_parser = ["list", "json", "nextest"])]
     pub format: String,
     /// Write the selection here instead of stdout
     #[arg(long, value_name = "FILE")]

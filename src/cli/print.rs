@@ -517,6 +517,10 @@ pub fn selection(out: &mut impl Write, s: &crate::select::Selection, format: &st
         }
         return write_json(out, &Doc { format_version: FORMAT_VERSION, selection: s });
     }
+    if format == "nextest" {
+        writeln!(out, "{}", s.nextest_filter())?;
+        return Ok(());
+    }
     for t in &s.selected {
         writeln!(out, "{}", t.id)?;
     }

@@ -306,6 +306,7 @@ mod tests {
             }],
             tests: vec!["a::works".into()],
             test_files: vec![Some("src/a.rs".into())],
+            test_suite_lens: vec![None],
         };
         let rows = [std::ops::Range { start: 0, end: 1 }];
         let out = change_features(&replay, &rows, &[0]);

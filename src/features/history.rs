@@ -164,6 +164,7 @@ mod tests {
                 .collect(),
             tests: vec!["a".into(), "b".into()],
             test_files: vec![None, None],
+            test_suite_lens: vec![None, None],
         }
     }
 

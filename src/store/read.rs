@@ -320,19 +320,22 @@ pub struct Replay {
     pub tests: Vec<String>,
     /// The source file of each test, where its report named one.
     pub test_files: Vec<Option<String>>,
+    /// The length of each test's suite prefix of its id (JUnit classname, nextest binary id).
+    pub test_suite_lens: Vec<Option<usize>>,
 }
 
 impl Store {
     /// Every run with its results, oldest first (by time, then by the order they were stored).
     pub fn replay(&self) -> Result<Replay, StoreError> {
-        let (mut tests, mut test_files) = (Vec::new(), Vec::new());
+        let (mut tests, mut test_files, mut test_suite_lens) = (Vec::new(), Vec::new(), Vec::new());
         let mut test_index = hashbrown::HashMap::new();
-        let mut stmt = self.conn.prepare("SELECT id, name, file FROM tests ORDER BY id")?;
+        let mut stmt = self.conn.prepare("SELECT id, name, file, suite_len FROM tests ORDER BY id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             test_index.insert(row.get::<_, i64>(0)?, tests.len() as u32);
             tests.push(row.get::<_, String>(1)?);
             test_files.push(row.get::<_, Option<String>>(2)?);
+            test_suite_lens.push(row.get::<_, Option<i64>>(3)?.map(|n| n as usize));
         }
         let mut changes: hashbrown::HashMap<i64, Vec<ReplayFile>> = hashbrown::HashMap::new();
         let mut stmt = self.conn.prepare("SELECT changeset, path, added, deleted, symbols FROM changes")?;
@@ -378,7 +381,7 @@ impl Store {
                 attempts: row.get(4)?,
             });
         }
-        Ok(Replay { runs, tests, test_files })
+        Ok(Replay { runs, tests, test_files, test_suite_lens })
     }
 }
 
