@@ -129,17 +129,14 @@ impl Selection {
     }
 
     /// Every test, with the reason.
-    pub fn all(reason: String, tests: Vec<(String, f64)>) -> Selection {
+    pub fn all(reason: String, tests: Vec<Selected>) -> Selection {
         Selection {
             mode: Mode::All,
             reason: Some(reason),
             model: None,
             threshold: None,
-            estimated_s: tests.iter().map(|(_, d)| d).sum(),
-            selected: tests
-                .into_iter()
-                .map(|(id, estimated_s)| Selected { id, score: 1.0, reasons: vec![], estimated_s, suite: None })
-                .collect(),
+            estimated_s: tests.iter().map(|t| t.estimated_s).sum(),
+            selected: tests,
             skipped: vec![],
             shard: None,
         }
@@ -170,10 +167,6 @@ impl Selection {
     }
 }
 
-fn all(reason: String, tests: Vec<(String, f64)>) -> Selection {
-    Selection::all(reason, tests)
-}
-
 /// Mean past duration of every test; for tests without one, the mean over all tests (or 1 s).
 fn estimates(replay: &Replay) -> Vec<f64> {
     let mut sums = vec![(0.0, 0u32); replay.tests.len()];
@@ -202,87 +195,87 @@ fn candidates(replay: &Replay, n: usize) -> Vec<u32> {
     out
 }
 
-/// Selects the tests for `request.commit`; never an error (see the module docs).
-pub fn select(store: &Store, request: &SelectRequest) -> Selection {
-    let selection = select_all_shards(store, request);
+/// Selects the tests for `request.commit` from the store at `db`; never an error (see the module
+/// docs).
+pub fn select(db: &Path, request: &SelectRequest) -> Selection {
+    let selection = match Store::open_existing(db) {
+        Ok(store) => select_from(&store, request),
+        Err(e) => Selection::all(format!("no usable store: {e}"), vec![]),
+    };
     match request.shard {
         Some(shard) => selection.keep_shard(shard),
         None => selection,
     }
 }
 
-fn select_all_shards(store: &Store, request: &SelectRequest) -> Selection {
-    let replay = match store.replay() {
-        Ok(r) => r,
-        Err(e) => return all(format!("cannot read the store: {e}"), vec![]),
-    };
-    // Each test's suite (nextest binary id, JUnit classname), for runner filters.
-    let suites: hashbrown::HashMap<String, String> = replay
-        .tests
-        .iter()
-        .zip(&replay.test_suite_lens)
-        .filter_map(|(id, len)| Some((id.clone(), id.get(..(*len)?)?.to_string())))
-        .collect();
-    let mut selection = decide(replay, request);
-    for s in &mut selection.selected {
-        s.suite = suites.get(&s.id).cloned();
-    }
-    selection
+/// A test's id and suite prefix (nextest binary id, JUnit classname; for runner filters).
+fn test_of(replay: &Replay, t: u32) -> (String, Option<String>) {
+    let id = &replay.tests[t as usize];
+    let suite = replay.test_suite_lens[t as usize].and_then(|n| id.get(..n)).map(str::to_string);
+    (id.clone(), suite)
 }
 
-fn decide(replay: Replay, request: &SelectRequest) -> Selection {
+fn select_from(store: &Store, request: &SelectRequest) -> Selection {
+    let mut replay = match store.replay() {
+        Ok(r) => r,
+        Err(e) => return Selection::all(format!("cannot read the store: {e}"), vec![]),
+    };
     let known = candidates(&replay, request.recent_runs);
     let estimate = estimates(&replay);
-    let names = |tests: &[u32]| {
-        tests.iter().map(|&t| (replay.tests[t as usize].clone(), estimate[t as usize])).collect::<Vec<_>>()
+    let every = |replay: &Replay| -> Vec<Selected> {
+        known
+            .iter()
+            .map(|&t| {
+                let (id, suite) = test_of(replay, t);
+                Selected { id, score: 1.0, reasons: vec![], estimated_s: estimate[t as usize], suite }
+            })
+            .collect()
     };
+    let all = |reason: String, replay: &Replay| Selection::all(reason, every(replay));
     if known.is_empty() {
-        return all("no recorded runs yet: nothing to learn from".into(), vec![]);
+        return Selection::all("no recorded runs yet: nothing to learn from".into(), vec![]);
     }
     let (_, change) = match read_changes(&request.repo, &request.commit, request.base.as_deref()) {
         Ok(c) => c,
-        Err(why) => return all(format!("cannot read the change of {}: {why}", request.commit), names(&known)),
+        Err(why) => return all(format!("cannot read the change of {}: {why}", request.commit), &replay),
     };
     if let Some(f) = change.files.iter().find(|f| is_build_file(&f.path)) {
-        return all(format!("a build or CI file changed ({}): anything may break", f.path), names(&known));
+        return all(format!("a build or CI file changed ({}): anything may break", f.path), &replay);
     }
     if !change.complete {
-        return all(
-            format!("the change of {} is incomplete: {}", request.commit, change.warnings.join("; ")),
-            names(&known),
-        );
+        return all(format!("the change of {} is incomplete: {}", request.commit, change.warnings.join("; ")), &replay);
     }
     let (model, model_name) = match latest(&request.models) {
         Some(path) => match ModelFile::load(&path) {
             Ok(m) => (m, path.display().to_string()),
-            Err(e) => return all(format!("the model is unusable: {e}"), names(&known)),
+            Err(e) => return all(format!("the model is unusable: {e}"), &replay),
         },
         None => match cold_start() {
             Ok(m) => (m, crate::model::COLD_START_NAME.to_string()),
-            Err(e) => return all(format!("the bundled model is unusable: {e}"), names(&known)),
+            Err(e) => return all(format!("the bundled model is unusable: {e}"), &replay),
         },
     };
     if !model.matches_features() {
         return all(
             format!("the model {model_name} reads other features than this seer computes: retrain it"),
-            names(&known),
+            &replay,
         );
     }
     let base = change.base.clone().unwrap_or_default();
-    let every = names(&known);
-    match score(replay, &known, &change.files, &base, &model, &estimate) {
+    match score(&mut replay, &known, &change.files, &base, &model, &estimate) {
         Ok(mut scored) => {
             for s in &mut scored {
                 s.always = request.always.iter().any(|p| matches_pattern(p, &s.id));
             }
             subset(scored, &model, model_name, request.target)
         }
-        Err(e) => all(format!("internal error while scoring: {e}"), every),
+        Err(e) => all(format!("internal error while scoring: {e}"), &replay),
     }
 }
 
 struct Scored {
     id: String,
+    suite: Option<String>,
     score: f64,
     own_file_changed: bool,
     failed_last: bool,
@@ -293,9 +286,10 @@ struct Scored {
     always: bool,
 }
 
-/// Scores the candidates as the tests of one more run, after every recorded run.
+/// Scores the candidates as the tests of one more run, after every recorded run (appended to
+/// `replay` for the features, and taken off again).
 fn score(
-    mut replay: Replay,
+    replay: &mut Replay,
     known: &[u32],
     files: &[crate::collect::git::FileChange],
     base: &str,
@@ -329,8 +323,10 @@ fn score(
             .collect(),
         changed: Some(changed),
     });
-    let table = all_features(&replay)?;
-    let rows = table.run_rows[replay.runs.len() - 1].clone();
+    let table = all_features(replay);
+    replay.runs.pop();
+    let table = table?;
+    let rows = table.run_rows[replay.runs.len()].clone();
     let width = model.feature_set.width();
     let x = table.x.slice(ndarray::s![rows.clone(), ..width]);
     let scores = model.predictor.failure_probability(x);
@@ -340,8 +336,10 @@ fn score(
         .zip(scores)
         .map(|(row, score)| {
             let t = table.test[row];
+            let (id, suite) = test_of(replay, t);
             Scored {
-                id: replay.tests[t as usize].clone(),
+                id,
+                suite,
                 score,
                 own_file_changed: table.x[[row, own]] > 0.5,
                 failed_last: failed_on_base[t as usize],
@@ -406,7 +404,7 @@ fn subset(mut scored: Vec<Scored>, model: &ModelFile, model_name: String, target
         if s.token_overlap > 0.0 {
             reasons.push(format!("{:.0}% of its name's words appear in the change", 100.0 * s.token_overlap));
         }
-        selected.push(Selected { id: s.id, score: s.score, reasons, estimated_s: s.estimated_s, suite: None });
+        selected.push(Selected { id: s.id, score: s.score, reasons, estimated_s: s.estimated_s, suite: s.suite });
     }
     Selection {
         mode: Mode::Subset,
@@ -444,7 +442,11 @@ mod tests {
     #[test]
     fn shards_balance_estimated_time_longest_first() {
         let tests = [("a", 5.0), ("b", 4.0), ("c", 3.0), ("d", 3.0), ("e", 1.0)];
-        let all = Selection::all("x".into(), tests.iter().map(|(id, d)| (id.to_string(), *d)).collect());
+        let tests = tests
+            .iter()
+            .map(|(id, d)| Selected { id: id.to_string(), score: 1.0, reasons: vec![], estimated_s: *d, suite: None })
+            .collect();
+        let all = Selection::all("x".into(), tests);
         let shard = |index| all.clone().keep_shard(Shard { index, count: 2 });
         let (one, two) = (shard(1), shard(2));
         let ids = |s: &Selection| s.selected.iter().map(|t| t.id.clone()).collect::<Vec<_>>();

@@ -18,6 +18,7 @@ use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, 
 use crate::eval::{EvalOptions, Learned, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, evaluate};
 use crate::features::all_features;
 use crate::model::{FeatureSet, ModelFile, TrainOptions, TrainingWindow};
+use crate::select::{Shard, Target};
 use crate::store::{self, RecordError, Store};
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -152,9 +153,7 @@ fn show_run(db: &Path, args: ShowRunArgs, out: &mut impl Write) -> Result<()> {
 }
 
 fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
-    if let Some(f) = args.fraction.filter(|f| !(*f > 0.0 && *f <= 1.0)) {
-        bail!("--fraction {f} is not a share of the test time (0 < F <= 1)");
-    }
+    args.fraction.map(check_fraction).transpose()?;
     check_recall(args.target_recall)?;
     let store = Store::open_existing(db)?;
     let replay = store.replay()?;
@@ -163,7 +162,7 @@ fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
     let history = TrainOptions { features: FeatureSet::History, ..options };
     let mut rankers: Vec<Box<dyn Ranker + '_>> = Vec::new();
     // seer's model first: in threshold mode it sets the others' budget.
-    if replay.runs.iter().any(|r| r.changed.is_some()) {
+    if replay.has_changes() {
         rankers.push(Box::new(Learned::new("seer model (history + change)", &features, options, args.retrain_every)));
     }
     rankers.push(Box::new(Learned::new("history-only model", &features, history, args.retrain_every)));
@@ -183,7 +182,6 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
         Some(r) => r,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
-    use crate::select::{Selection, Shard, Target};
     // Usage mistakes are refused (exit 2 is not a silent skip: the CI step fails loudly).
     let target = match (args.recall, &args.time_budget, args.fraction) {
         (Some(r), _, _) => {
@@ -191,8 +189,7 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
             Target::Recall(r)
         }
         (_, Some(d), _) => Target::TimeBudget(parse_duration(d)?),
-        (_, _, Some(f)) if f > 0.0 && f <= 1.0 => Target::Fraction(f),
-        (_, _, Some(f)) => bail!("--fraction {f} is not a share of the test time (0 < F <= 1)"),
+        (_, _, Some(f)) => Target::Fraction(check_fraction(f)?),
         _ => Target::Model,
     };
     let shard = match (args.shards, args.shard) {
@@ -210,16 +207,7 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
         shard,
         always: args.always,
     };
-    let selection = match Store::open_existing(db) {
-        Ok(store) => crate::select::select(&store, &request),
-        Err(e) => {
-            let all = Selection::all(format!("no usable store: {e}"), vec![]);
-            match shard {
-                Some(s) => all.keep_shard(s),
-                None => all,
-            }
-        }
-    };
+    let selection = crate::select::select(db, &request);
     if let Some(reason) = &selection.reason {
         eprintln!("seer select: running every test: {reason}");
     }
@@ -246,8 +234,7 @@ fn train_model(db: &Path, args: TrainArgs, out: &mut impl Write) -> Result<()> {
     check_recall(args.target_recall)?;
     let store = Store::open_existing(db)?;
     let replay = store.replay()?;
-    let with_changes = replay.runs.iter().any(|r| r.changed.is_some());
-    let set = args.features.unwrap_or(if with_changes { FeatureSet::All } else { FeatureSet::History });
+    let set = args.features.unwrap_or(if replay.has_changes() { FeatureSet::All } else { FeatureSet::History });
     let table = all_features(&replay).context("cannot build features")?;
     let options = TrainOptions { target_recall: args.target_recall, features: set, ..Default::default() };
     let trained = crate::model::train(&table, replay.runs.len(), &options)
@@ -315,6 +302,13 @@ fn parse_duration(text: &str) -> Result<f64> {
         return Err(bad());
     }
     Ok(total)
+}
+
+fn check_fraction(f: f64) -> Result<f64> {
+    if !(f > 0.0 && f <= 1.0) {
+        bail!("--fraction {f} is not a share of the test time (0 < F <= 1)");
+    }
+    Ok(f)
 }
 
 fn check_recall(r: f64) -> Result<()> {

@@ -324,6 +324,13 @@ pub struct Replay {
     pub test_suite_lens: Vec<Option<usize>>,
 }
 
+impl Replay {
+    /// Whether any run was stored with its git change (change features mean something).
+    pub fn has_changes(&self) -> bool {
+        self.runs.iter().any(|r| r.changed.is_some())
+    }
+}
+
 impl Store {
     /// Every run with its results, oldest first (by time, then by the order they were stored).
     pub fn replay(&self) -> Result<Replay, StoreError> {
