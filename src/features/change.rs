@@ -115,10 +115,13 @@ fn stem(path: &str) -> &str {
 /// Counts of the past: how often each test failed when each file or function changed.
 #[derive(Debug, Default, Clone)]
 pub struct CoFailure {
-    /// Runs (with a known change) in which each key changed.
-    changed: HashMap<String, u32>,
-    /// Failures of (key, test) in those runs.
-    failed: HashMap<(String, u32), u32>,
+    /// Each key (a path, or `path::function`) seen so far, numbered; counts go by number, so that
+    /// reading a rate allocates nothing.
+    keys: HashMap<String, u32>,
+    /// Runs (with a known change) in which each key changed, by key number.
+    changed: Vec<u32>,
+    /// Failures of (key number, test) in those runs.
+    failed: HashMap<(u32, u32), u32>,
     /// Per test: runs and failures, for the prior.
     test_runs: HashMap<u32, (u32, u32)>,
 }
@@ -128,38 +131,63 @@ fn symbol_key(file: &ReplayFile, symbol: &str) -> String {
 }
 
 impl CoFailure {
-    fn rate(&self, key: &str, test: u32) -> (f64, u32) {
-        let n = self.changed.get(key).copied().unwrap_or(0);
+    /// The test's overall failure rate, smoothed: the prior of every co-failure rate.
+    fn base_rate(&self, test: u32) -> f64 {
         let (runs, fails) = self.test_runs.get(&test).copied().unwrap_or((0, 0));
-        let base = (fails as f64 + 0.5) / (runs as f64 + 1.0);
-        let f = self.failed.get(&(key.to_string(), test)).copied().unwrap_or(0);
-        ((f as f64 + PRIOR_WEIGHT * base) / (n as f64 + PRIOR_WEIGHT), n)
+        (fails as f64 + 0.5) / (runs as f64 + 1.0)
     }
 
     /// The highest rate over `keys` and the count it rests on; the base rate when no key was seen.
     fn max_rate<'k>(&self, keys: impl Iterator<Item = &'k str>, test: u32) -> (f64, u32) {
-        let (runs, fails) = self.test_runs.get(&test).copied().unwrap_or((0, 0));
-        let base = (fails as f64 + 0.5) / (runs as f64 + 1.0);
-        keys.map(|k| self.rate(k, test)).fold((base, 0), |best, r| if r.0 > best.0 { r } else { best })
+        let base = self.base_rate(test);
+        keys.filter_map(|k| self.keys.get(k))
+            .map(|&key| {
+                let n = self.changed[key as usize];
+                let f = self.failed.get(&(key, test)).copied().unwrap_or(0);
+                ((f as f64 + PRIOR_WEIGHT * base) / (n as f64 + PRIOR_WEIGHT), n)
+            })
+            .fold((base, 0), |best, r| if r.0 > best.0 { r } else { best })
     }
 
     /// Counts one run: the tests that ran, which of them failed, and what changed.
     pub fn observe(&mut self, changed: &[ReplayFile], ran: impl Iterator<Item = (u32, bool)>) {
-        let mut keys: HashSet<String> = changed.iter().map(|f| f.path.clone()).collect();
-        keys.extend(changed.iter().flat_map(|f| f.symbols.iter().map(|s| symbol_key(f, s))));
-        for k in &keys {
-            *self.changed.entry_ref(k.as_str()).or_default() += 1;
+        let mut names: HashSet<String> = changed.iter().map(|f| f.path.clone()).collect();
+        names.extend(changed.iter().flat_map(|f| f.symbols.iter().map(|s| symbol_key(f, s))));
+        let mut keys = Vec::with_capacity(names.len());
+        for name in names {
+            let next = self.keys.len() as u32;
+            let key = *self.keys.entry(name).or_insert(next);
+            if key == next {
+                self.changed.push(0);
+            }
+            self.changed[key as usize] += 1;
+            keys.push(key);
         }
         for (test, failed) in ran {
             let e = self.test_runs.entry(test).or_default();
             e.0 += 1;
             if failed {
                 e.1 += 1;
-                for k in &keys {
-                    *self.failed.entry((k.clone(), test)).or_default() += 1;
+                for &key in &keys {
+                    *self.failed.entry((key, test)).or_default() += 1;
                 }
             }
         }
+    }
+}
+
+/// What the change features read of a test, prepared once per test.
+pub struct TestName<'a> {
+    pub index: u32,
+    pub name: &'a str,
+    pub file: Option<&'a str>,
+    /// The [`tokens`] of its name.
+    pub tokens: HashSet<String>,
+}
+
+impl<'a> TestName<'a> {
+    pub fn new(index: u32, name: &'a str, file: Option<&'a str>) -> Self {
+        TestName { index, name, file, tokens: tokens(name).collect() }
     }
 }
 
@@ -197,12 +225,12 @@ impl<'a> ChangeContext<'a> {
         }
     }
 
-    /// The change features of one test (`name`, `file`) in this run, into `out`.
-    pub fn features(&self, past: &CoFailure, test: u32, name: &str, file: Option<&str>, out: &mut [f64]) {
+    /// The change features of one test in this run, into `out`.
+    pub fn features(&self, past: &CoFailure, test: &TestName<'_>, out: &mut [f64]) {
+        let TestName { index, name, file, tokens: name_tokens } = test;
         out[..6].copy_from_slice(&self.run_row);
-        let (file_rate, file_n) = past.max_rate(self.files.iter().map(|f| f.path.as_str()), test);
-        let (sym_rate, sym_n) = past.max_rate(self.symbol_keys.iter().map(String::as_str), test);
-        let name_tokens: HashSet<String> = tokens(name).collect();
+        let (file_rate, file_n) = past.max_rate(self.files.iter().map(|f| f.path.as_str()), *index);
+        let (sym_rate, sym_n) = past.max_rate(self.symbol_keys.iter().map(String::as_str), *index);
         let shared = name_tokens.iter().filter(|t| self.tokens.contains(*t)).count();
         let own = file.is_some_and(|f| self.paths.contains(f))
             || name.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|part| self.stems.contains(part));
@@ -221,13 +249,17 @@ pub fn change_features(replay: &Replay, rows_of_run: &[std::ops::Range<usize>], 
     let width = CHANGE_FEATURES.len();
     let mut out = vec![0.0; test_of_row.len() * width];
     let mut past = CoFailure::default();
+    let mut names: Vec<Option<TestName<'_>>> = (0..replay.tests.len()).map(|_| None).collect();
     for (k, run) in replay.runs.iter().enumerate() {
         let Some(changed) = &run.changed else { continue };
         let context = ChangeContext::new(changed);
         for row in rows_of_run[k].clone() {
             let t = test_of_row[row];
-            let file = replay.test_files.get(t as usize).and_then(|f| f.as_deref());
-            context.features(&past, t, &replay.tests[t as usize], file, &mut out[row * width..(row + 1) * width]);
+            let test = names[t as usize].get_or_insert_with(|| {
+                let file = replay.test_files.get(t as usize).and_then(|f| f.as_deref());
+                TestName::new(t, &replay.tests[t as usize], file)
+            });
+            context.features(&past, test, &mut out[row * width..(row + 1) * width]);
         }
         past.observe(
             changed,
@@ -279,13 +311,13 @@ mod tests {
         }
         let context = ChangeContext::new(&parse);
         let mut out = vec![0.0; CHANGE_FEATURES.len()];
-        context.features(&past, 1, "tests::test_parse", None, &mut out);
+        context.features(&past, &TestName::new(1, "tests::test_parse", None), &mut out);
         let (rate, n) = (value(&out, "cofail_file"), value(&out, "cofail_file_n"));
         assert!(rate > 0.7 && rate < 1.0, "three of three, smoothed: {rate}");
         assert_eq!(n, 3f64.ln_1p());
         assert!(value(&out, "cofail_symbol") > 0.7);
         assert_eq!(value(&out, "token_overlap"), 1.0, "`parse` is the one token of the name");
-        context.features(&past, 2, "tests::test_display", None, &mut out);
+        context.features(&past, &TestName::new(2, "tests::test_display", None), &mut out);
         assert!(value(&out, "cofail_file") < 0.2, "{}", value(&out, "cofail_file"));
         assert_eq!(value(&out, "token_overlap"), 0.0);
     }

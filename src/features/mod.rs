@@ -4,7 +4,7 @@
 mod change;
 mod history;
 
-pub use change::{CHANGE_FEATURES, ChangeContext, CoFailure, change_features, is_build_file, tokens};
+pub use change::{CHANGE_FEATURES, ChangeContext, CoFailure, TestName, change_features, is_build_file, tokens};
 pub use history::{FEATURES, FeatureTable, history_features};
 
 use ndarray::{Array2, Axis, concatenate};
