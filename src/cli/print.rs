@@ -23,6 +23,11 @@ fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()>
     Ok(())
 }
 
+/// A share as a percentage with one decimal.
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
@@ -422,7 +427,6 @@ pub fn evaluation(out: &mut impl Write, e: &Evaluation, target_recall: Option<f6
         e.runs, e.evaluated, e.options.warmup, faulty,
     )?;
     let mut t = table(&["CONTENDER", "TEST RECALL", "RUN RECALL", "TIME", "APFD", "NAPFD", "PRECISION", "F1"]);
-    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
     for c in &contenders {
         t.add_row(vec![
             c.name.clone(),
@@ -495,9 +499,9 @@ pub fn model(out: &mut impl Write, m: &crate::model::ModelFile, place: &str, sou
         let chosen = if c.kind == m.predictor.kind() { "chosen" } else { "" };
         table.add_row(vec![
             c.kind.clone(),
-            format!("{:.1}%", 100.0 * c.recall),
-            format!("{:.1}%", 100.0 * c.selected_share),
-            format!("{:.1}%", 100.0 * c.time_share),
+            pct(c.recall),
+            pct(c.selected_share),
+            pct(c.time_share),
             format!("{:.3}", c.auc),
             chosen.to_string(),
         ]);

@@ -59,6 +59,12 @@ pub enum ModelFileError {
     Version { path: PathBuf, found: u32 },
 }
 
+/// The error of an I/O operation on `path`.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ModelFileError {
+    let path = path.to_path_buf();
+    move |source| ModelFileError::Io { path, source }
+}
+
 impl ModelFile {
     pub fn new(trained: Trained, target_recall: f64, training: TrainingWindow, created_at: i64) -> Self {
         ModelFile {
@@ -89,11 +95,7 @@ impl ModelFile {
 
     /// Writes the model as a new file in `dir` (created if missing); returns its path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, ModelFileError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ModelFileError::Io { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         let stamp = chrono::DateTime::from_timestamp(self.created_at, 0).unwrap_or_default().format("%Y%m%dT%H%M%SZ");
         let mut n = 0;
         let path = loop {
@@ -110,24 +112,20 @@ impl ModelFile {
 
     /// Writes the model to `path` atomically: readers see the old file or the new one, whole.
     pub fn save_as(&self, path: &Path) -> Result<(), ModelFileError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ModelFileError::Io { path, source }
-        };
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let text = serde_json::to_vec_pretty(self).expect("a model serialises");
-        let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        let mut file = std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
         if let Err(e) = file.write_all(&text).and_then(|()| file.sync_all()) {
             let _ = std::fs::remove_file(&tmp);
-            return Err(io(&tmp)(e));
+            return Err(io_error(&tmp)(e));
         }
-        std::fs::rename(&tmp, path).map_err(io(path))
+        std::fs::rename(&tmp, path).map_err(io_error(path))
     }
 
     pub fn load(path: &Path) -> Result<ModelFile, ModelFileError> {
-        let text = std::fs::read(path).map_err(|source| ModelFileError::Io { path: path.into(), source })?;
+        let text = std::fs::read(path).map_err(io_error(path))?;
         Self::parse(&text, path)
     }
 
