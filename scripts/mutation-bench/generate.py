@@ -167,7 +167,7 @@ def main():
             print(f"[{i}] skipped: a diff did not apply", file=sys.stderr)
             continue
         names = [mutant_name(m) for m in ms] or ["benign edit"]
-        t = f"2026-01-02T00:00:00Z"
+        t = "2026-01-02T00:00:00Z"
         env = {"GIT_AUTHOR_DATE": t, "GIT_COMMITTER_DATE": t}
         run(["git", "commit", "-q", "-am", f"change {i}: {kind}: " + "; ".join(names)], repo, env=env)
         sha = run(["git", "rev-parse", "HEAD"], repo, capture_output=True).stdout.strip()
