@@ -236,6 +236,8 @@ pub struct StatsJson {
     pub tests_ever_failed: u64,
     /// Tests that passed on retry at least once.
     pub tests_ever_flaky: u64,
+    /// The bookkeeping of `seer select`.
+    pub selection: SelectionStatsJson,
 }
 
 /// One contender in `seer eval --json`.
@@ -277,4 +279,154 @@ pub struct EvalJson {
     /// The recall seer's model calibrated its threshold to (threshold mode).
     pub target_recall: Option<f64>,
     pub contenders: Vec<ContenderJson>,
+}
+
+/// One test in `seer select --json`.
+#[derive(Debug, Serialize)]
+pub struct SelectedJson {
+    pub id: String,
+    pub score: f64,
+    pub reasons: Vec<String>,
+    pub estimated_s: f64,
+}
+
+/// A shard of a selection.
+#[derive(Debug, Serialize)]
+pub struct ShardJson {
+    pub index: usize,
+    pub count: usize,
+}
+
+/// `seer select --json`.
+#[derive(Debug, Serialize)]
+pub struct SelectionJson {
+    pub format_version: u32,
+    /// `subset`, or `all` when every test runs (fail-open, or observe mode).
+    pub mode: String,
+    /// Why every test runs (mode `all`).
+    pub reason: Option<String>,
+    pub model: Option<String>,
+    pub threshold: Option<f64>,
+    /// The tests to run (of this shard, with `--shard`).
+    pub selected: Vec<SelectedJson>,
+    /// Known tests left out.
+    pub skipped: Vec<String>,
+    /// Quarantined tests: not in `selected` or `skipped`; run them in a non-blocking step.
+    pub quarantined: Vec<String>,
+    pub shard: Option<ShardJson>,
+    /// Estimated seconds of the selected tests, and of every candidate.
+    pub estimated_s: f64,
+    pub total_s: f64,
+    /// Observe mode: the tests the subset would have skipped (every test runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_skip: Option<Vec<String>>,
+    pub notes: Vec<String>,
+}
+
+/// One test in `seer predict --json`.
+#[derive(Debug, Serialize)]
+pub struct PredictionJson {
+    pub id: String,
+    /// Probability of failing, calibrated on the model's validation window; null when the model
+    /// has no calibration (then `score` is the model's raw score).
+    pub probability: Option<f64>,
+    pub score: f64,
+    pub reasons: Vec<String>,
+}
+
+/// `seer predict --json`.
+#[derive(Debug, Serialize)]
+pub struct PredictJson {
+    pub format_version: u32,
+    /// The commit predicted for (for the working tree: `HEAD`).
+    pub commit: String,
+    pub model: String,
+    pub files_changed: usize,
+    pub predictions: Vec<PredictionJson>,
+    pub notes: Vec<String>,
+}
+
+/// One test in `seer flaky list --json`.
+#[derive(Debug, Serialize)]
+pub struct FlakyJson {
+    pub id: String,
+    pub executions: u32,
+    pub failures: u32,
+    pub retried_passes: u32,
+    pub mixed_commits: u32,
+    pub flips: u32,
+    pub flip_rate: f64,
+    pub first_evidence: String,
+    pub last_evidence: String,
+    pub reasons: Vec<String>,
+    pub quarantined: bool,
+}
+
+/// A quarantined test.
+#[derive(Debug, Serialize)]
+pub struct QuarantinedJson {
+    pub id: String,
+    pub since: String,
+    pub reason: Option<String>,
+}
+
+/// `seer flaky list --json`.
+#[derive(Debug, Serialize)]
+pub struct FlakyListJson {
+    pub format_version: u32,
+    /// Executions of each test looked at.
+    pub window: usize,
+    pub flaky: Vec<FlakyJson>,
+    pub quarantined: Vec<QuarantinedJson>,
+}
+
+/// `seer flaky quarantine|release --json`.
+#[derive(Debug, Serialize)]
+pub struct QuarantineChangeJson {
+    pub format_version: u32,
+    pub id: String,
+    /// `quarantined`, `already quarantined`, `released` or `not quarantined`.
+    pub status: String,
+}
+
+/// What the selections seer made came to, in `seer stats --json`.
+#[derive(Debug, Serialize)]
+pub struct SelectionStatsJson {
+    pub selections: u64,
+    /// Subsets chosen (observe mode included), and answers that ran every test.
+    pub subsets: u64,
+    pub fell_open: u64,
+    pub observed: u64,
+    /// Tests selected and skipped by the subsets, and their estimated seconds.
+    pub tests_selected: u64,
+    pub tests_skipped: u64,
+    pub estimated_selected_s: f64,
+    pub estimated_total_s: f64,
+    /// Runs measured against the selection made for their commit.
+    pub runs_measured: u64,
+    /// Failing tests in those runs, and of them the ones the selection had selected.
+    pub failing: u64,
+    pub caught: u64,
+    /// Failing results of tests a selection had skipped (see the README).
+    pub misses: u64,
+    pub misses_same_commit: u64,
+    pub misses_observed: u64,
+    /// caught / (caught + misses); null before any failing test was measured.
+    pub observed_recall: Option<f64>,
+    /// The newest misses.
+    pub recent_misses: Vec<MissJson>,
+}
+
+/// A skipped test that failed.
+#[derive(Debug, Serialize)]
+pub struct MissJson {
+    pub test: String,
+    pub run_id: String,
+    pub commit: String,
+    pub time: String,
+    /// The commit of the selection that skipped it.
+    pub selection_commit: String,
+    pub same_commit: bool,
+    /// The selection was in observe mode (the test ran anyway).
+    pub observed: bool,
 }

@@ -39,6 +39,11 @@ pub enum Command {
     Train(TrainArgs),
     /// Pick the tests to run for a commit (every known test, with the reason, when in doubt)
     Select(SelectArgs),
+    /// The tests a change will probably break, with probabilities and reasons
+    Predict(PredictArgs),
+    /// Flaky tests and their quarantine
+    #[command(subcommand)]
+    Flaky(FlakyCommand),
     /// Inspect models
     #[command(subcommand)]
     Model(ModelCommand),
@@ -46,20 +51,24 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SelectArgs {
-    /// The commit about to be tested
+    /// The commit about to be tested (with --no-git, only a name)
     #[arg(long)]
     pub commit: String,
     /// Measure the change against the merge-base with this revision instead of the first parent
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", conflicts_with = "no_git")]
     pub base: Option<String>,
     /// The git repository [default: the one holding the current directory]
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// Do not read git: select from the tests' history alone (history-only models)
+    #[arg(long)]
+    pub no_git: bool,
     /// Where model files are [default: models/ beside the store]
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
-    /// Output: `list` (one test id per line), `json`, or `nextest` (a `cargo nextest run -E` filterset)
-    #[arg(long, default_value = "list", value_parser = ["list", "json", "nextest"])]
+    /// Output: `list` (selected ids, one per line), `json`, or the arguments of a test runner,
+    /// one per line (nextest, cargo, pytest, gotest, jest, maven, gradle)
+    #[arg(long, default_value = "list", value_parser = FORMATS)]
     pub format: String,
     /// Write the selection here instead of stdout
     #[arg(long, value_name = "FILE")]
@@ -89,6 +98,74 @@ pub struct SelectArgs {
     /// Always select tests whose id matches this pattern (`*` matches any text); repeatable
     #[arg(long, value_name = "PATTERN")]
     pub always: Vec<String>,
+    /// Compute and keep the selection, but run every test (to see what seer would do)
+    #[arg(long)]
+    pub observe: bool,
+    /// Do not keep this selection in the store (no bookkeeping of misses)
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The values of `seer select --format`.
+const FORMATS: [&str; 9] = ["list", "json", "nextest", "cargo", "pytest", "gotest", "jest", "maven", "gradle"];
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The commit to predict for [default: the working tree's uncommitted change against HEAD]
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// Measure the commit's change against the merge-base with this revision
+    #[arg(long, value_name = "REV", requires = "commit")]
+    pub base: Option<String>,
+    /// The git repository [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// How many tests to list, most likely to fail first
+    #[arg(long, default_value_t = 15)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlakyCommand {
+    /// Tests with evidence of flakiness (retries, both outcomes on one commit, flipping), and the quarantine
+    List(FlakyListArgs),
+    /// Quarantine a test: seer select leaves it out of the runner arguments and lists it apart
+    Quarantine(QuarantineArgs),
+    /// Release a test from quarantine
+    Release(ReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FlakyListArgs {
+    /// Latest executions of each test to look at
+    #[arg(long, default_value_t = 50)]
+    pub window: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QuarantineArgs {
+    /// The test's id
+    pub test_id: String,
+    /// Why (kept with it)
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The test's id
+    pub test_id: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::NotFound;
 use super::args::{
-    Cli, Command, EvalArgs, HistoryArgs, ImportArgs, ModelCommand, ModelShowArgs, RecordArgs, RunsArgs, SelectArgs,
-    ShowCommand, ShowRunArgs, TrainArgs,
+    Cli, Command, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs, ModelCommand, ModelShowArgs, PredictArgs,
+    RecordArgs, RunsArgs, SelectArgs, ShowCommand, ShowRunArgs, TrainArgs,
 };
 use super::print;
 use crate::collect::import::read_history;
@@ -18,7 +18,7 @@ use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, 
 use crate::eval::{EvalOptions, Learned, RandomOrder, Ranker, RecentlyFailedFirst, RunAll, evaluate};
 use crate::features::all_features;
 use crate::model::{FeatureSet, ModelFile, TrainOptions, TrainingWindow};
-use crate::select::{Shard, Target};
+use crate::select::{ChangeSource, FlakyOptions, SelectConfig, SelectRequest, Shard, Target};
 use crate::store::{self, RecordError, Store};
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -33,9 +33,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval(&db, args, &mut out),
         Command::Train(args) => train_model(&db, args, &mut out),
         Command::Select(args) => select_tests(&db, args, &mut out),
+        Command::Predict(args) => predict(&db, args, &mut out),
+        Command::Flaky(command) => flaky(&db, command, &mut out),
         Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
         Command::Stats(args) => {
-            let store = Store::open_existing(&db)?;
+            let mut store = Store::open_existing(&db)?;
+            refresh_after_write(&mut store);
             print::stats(&mut out, &store, args.json)
         }
     }
@@ -94,6 +97,7 @@ fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
         Err(RecordError::Store(e)) => return Err(anyhow::Error::new(e).context("run not recorded")),
     };
     warnings.extend(read.warnings);
+    refresh_after_write(&mut store);
     let mut stderr = std::io::stderr().lock();
     for w in &warnings {
         writeln!(stderr, "warning: {w}")?;
@@ -124,6 +128,7 @@ fn import(db: &Path, args: ImportArgs, out: &mut impl Write) -> Result<()> {
     let statuses =
         store.record_many(&runs, args.replace, |done| bar.set_position(done as u64)).context("nothing imported")?;
     bar.finish_and_clear();
+    refresh_after_write(&mut store);
     print::imported(out, &args.files, &runs, &statuses, folded, args.json)
 }
 
@@ -175,13 +180,51 @@ fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
     print::evaluation(out, &evaluation, target, args.json)
 }
 
-/// `seer select`: exits 0 whatever happens inside (it fails open), unless its answer cannot be
-/// written at all.
-fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
-    let repo = match args.repo {
+/// The repository and settings `select` and `predict` work in.
+struct Workspace {
+    repo: PathBuf,
+    config: SelectConfig,
+    /// What is wrong with the configuration file, if anything.
+    config_problem: Option<String>,
+}
+
+fn workspace(repo: Option<PathBuf>) -> Result<Workspace> {
+    let repo = match repo {
         Some(r) => r,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
+    let root = crate::collect::git::repository_root(&repo).unwrap_or_else(|| repo.clone());
+    let (config, problem) = match SelectConfig::load(&root) {
+        Ok((config, warnings)) => {
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            (config, None)
+        }
+        Err(e) => (SelectConfig::default(), Some(e.to_string())),
+    };
+    Ok(Workspace { repo, config, config_problem: problem })
+}
+
+fn select_request(db: &Path, ws: Workspace, change: ChangeSource, models: Option<PathBuf>) -> SelectRequest {
+    SelectRequest {
+        change,
+        repo: ws.repo,
+        models: models_dir(db, models),
+        workspace_cache: db.parent().unwrap_or(Path::new(".")).join("workspace.json"),
+        config: ws.config,
+        config_problem: ws.config_problem,
+        target: Target::Model,
+        shard: None,
+        observe: false,
+        keep: false,
+        now: chrono::Utc::now().timestamp(),
+    }
+}
+
+/// `seer select`: exits 0 whatever happens inside (it fails open), unless its answer cannot be
+/// written at all.
+fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     // Usage mistakes are refused (exit 2 is not a silent skip: the CI step fails loudly).
     let target = match (args.recall, &args.time_budget, args.fraction) {
         (Some(r), _, _) => {
@@ -197,19 +240,24 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
         (Some(count), Some(index)) => bail!("--shard {index} is not one of 1..={count}"),
         _ => None,
     };
-    let request = crate::select::SelectRequest {
-        commit: args.commit,
-        base: args.base,
-        repo,
-        models: models_dir(db, args.models),
-        recent_runs: 5,
-        target,
-        shard,
-        always: args.always,
+    let mut ws = workspace(args.repo)?;
+    ws.config.always.extend(args.always);
+    let change = if args.no_git {
+        ChangeSource::NoGit { commit: args.commit }
+    } else {
+        ChangeSource::Commit { commit: args.commit, base: args.base }
     };
+    let mut request = select_request(db, ws, change, args.models);
+    request.target = target;
+    request.shard = shard;
+    request.observe = args.observe;
+    request.keep = !args.dry_run;
     let selection = crate::select::select(db, &request);
     if let Some(reason) = &selection.reason {
         eprintln!("seer select: running every test: {reason}");
+    }
+    for note in &selection.notes {
+        eprintln!("seer select: {note}");
     }
     if args.explain {
         let mut err = std::io::stderr().lock();
@@ -222,6 +270,70 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
             print::selection(&mut file, &selection, format)
         }
         None => print::selection(out, &selection, format),
+    }
+}
+
+/// `seer predict`: the working tree's change (or a commit's), ranked.
+fn predict(db: &Path, args: PredictArgs, out: &mut impl Write) -> Result<()> {
+    let ws = workspace(args.repo)?;
+    if let Some(problem) = &ws.config_problem {
+        bail!("{problem}");
+    }
+    let change = match args.commit {
+        Some(commit) => ChangeSource::Commit { commit, base: args.base },
+        None => ChangeSource::WorkingTree,
+    };
+    let request = select_request(db, ws, change, args.models);
+    let predicted = crate::select::predict(db, &request).map_err(|why| anyhow::anyhow!("cannot predict: {why}"))?;
+    print::predicted(out, &predicted, args.limit, args.json)
+}
+
+fn flaky(db: &Path, command: FlakyCommand, out: &mut impl Write) -> Result<()> {
+    match command {
+        FlakyCommand::List(args) => {
+            let store = Store::open_existing(db)?;
+            let replay = store.replay()?;
+            let options = FlakyOptions { window: args.window.max(2), ..FlakyOptions::default() };
+            let found = crate::select::detect_flaky(&replay, options);
+            let quarantined = store.quarantined()?;
+            let names: std::collections::HashMap<i64, String> =
+                store.test_rows()?.into_iter().map(|t| (t.id, t.name)).collect();
+            let quarantined: Vec<(String, i64, Option<String>)> = quarantined
+                .into_iter()
+                .map(|(t, since, reason)| (names.get(&t).cloned().unwrap_or_default(), since, reason))
+                .collect();
+            print::flaky(out, &found, &quarantined, options.window, args.json)
+        }
+        FlakyCommand::Quarantine(args) => {
+            let mut store = Store::open_existing(db)?;
+            let test = known_test(&store, db, &args.test_id)?;
+            let new = store.quarantine(test, chrono::Utc::now().timestamp(), args.reason.as_deref())?;
+            let status = if new { "quarantined" } else { "already quarantined" };
+            print::quarantine_change(out, &args.test_id, status, args.json)
+        }
+        FlakyCommand::Release(args) => {
+            let mut store = Store::open_existing(db)?;
+            let test = known_test(&store, db, &args.test_id)?;
+            let status = if store.release(test)? { "released" } else { "not quarantined" };
+            print::quarantine_change(out, &args.test_id, status, args.json)
+        }
+    }
+}
+
+fn known_test(store: &Store, db: &Path, name: &str) -> Result<i64> {
+    Ok(store.test_id(name)?.ok_or_else(|| NotFound(format!("no test {name:?} in the store {}", db.display())))?)
+}
+
+/// Brings the selection state up to date after a write, when seer select uses it (a store
+/// that never had a selection state keeps none). A failure costs nothing stored: warn.
+fn refresh_after_write(store: &mut Store) {
+    match store.state_meta() {
+        Ok(Some(_)) => {}
+        Ok(None) if store.has_selections().unwrap_or(false) => {}
+        _ => return,
+    }
+    if let Err(e) = crate::select::refresh(store, std::time::Duration::from_secs(10)) {
+        eprintln!("warning: the selection state was not brought up to date (seer select will): {e:#}");
     }
 }
 
@@ -252,6 +364,11 @@ fn train_model(db: &Path, args: TrainArgs, out: &mut impl Write) -> Result<()> {
         fit_failing: trained.fit_failing,
     };
     let file = ModelFile::new(trained, args.target_recall, window, chrono::Utc::now().timestamp());
+    // The state that seer select scores from: built now, while the history is read anyway.
+    let mut store = store;
+    if let Err(e) = crate::select::refresh(&mut store, std::time::Duration::from_secs(10)) {
+        eprintln!("warning: the selection state was not built (seer select will): {e:#}");
+    }
     let path = match args.output {
         Some(path) => {
             file.save_as(&path)?;

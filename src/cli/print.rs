@@ -12,10 +12,12 @@ use crate::collect::{Collected, CollectedRun, Outcome, TestResult};
 use crate::eval::Evaluation;
 use crate::json::{
     ChangeSummaryJson, ChangesJson, CommitJson, ContenderJson, CountsJson, EvalJson, FORMAT_VERSION, FileJson,
-    HistoryEntryJson, HistoryJson, ImportJson, RecordJson, RunJson, RunSummaryJson, RunsJson, ShowRunJson, StatsJson,
-    TestJson, TimeJson,
+    FlakyJson, FlakyListJson, HistoryEntryJson, HistoryJson, ImportJson, MissJson, PredictJson, PredictionJson,
+    QuarantineChangeJson, QuarantinedJson, RecordJson, RunJson, RunSummaryJson, RunsJson, SelectedJson, SelectionJson,
+    SelectionStatsJson, ShardJson, ShowRunJson, StatsJson, TestJson, TimeJson,
 };
-use crate::store::{Counts, HistoryEntry, RecordStatus, RunSummary, Store, StoredRun};
+use crate::select::{FlakyTest, Predicted, Runner, Selection, TestRef, runner_args};
+use crate::store::{Counts, HistoryEntry, Miss, RecordStatus, RunSummary, SelectionStats, Store, StoredRun};
 
 fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
@@ -352,6 +354,7 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
         failing_runs: s.failing_runs,
         tests_ever_failed: s.tests_ever_failed,
         tests_ever_flaky: s.tests_ever_flaky,
+        selection: selection_stats_json(&store.selection_stats(None)?, &store.misses(None, 10)?),
     };
     if json {
         return write_json(out, &doc);
@@ -372,7 +375,76 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
     )?;
     writeln!(out, "results        {}", counts_line(s.results))?;
     writeln!(out, "changes        {} commits with recorded changes", doc.commits_with_changes)?;
+    let sel = &doc.selection;
+    if sel.selections == 0 {
+        writeln!(out, "selections     none kept yet (seer select keeps each one)")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "selections     {} ({} subsets, {} observed, {} ran everything); subsets ran {} of {} tests, {:.0} of {:.0} estimated s",
+        sel.selections,
+        sel.subsets,
+        sel.observed,
+        sel.fell_open,
+        sel.tests_selected,
+        sel.tests_selected + sel.tests_skipped,
+        sel.estimated_selected_s,
+        sel.estimated_total_s
+    )?;
+    let recall = sel.observed_recall.map_or("-".to_string(), pct);
+    writeln!(
+        out,
+        "outcomes       {} runs measured: {} failing tests, {} caught by the selection; {} misses ({} on the same commit, {} in observe mode); observed recall {recall}",
+        sel.runs_measured, sel.failing, sel.caught, sel.misses, sel.misses_same_commit, sel.misses_observed
+    )?;
+    if !sel.recent_misses.is_empty() {
+        let mut t = table(&["MISSED TEST", "FAILED IN RUN", "COMMIT", "SKIPPED FOR", ""]);
+        for m in &sel.recent_misses {
+            t.add_row(vec![
+                m.test.clone(),
+                m.run_id.clone(),
+                short(&m.commit).to_string(),
+                short(&m.selection_commit).to_string(),
+                if m.observed { "observe mode".into() } else { String::new() },
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
     Ok(())
+}
+
+fn selection_stats_json(s: &SelectionStats, misses: &[Miss]) -> SelectionStatsJson {
+    let judged = s.caught + s.misses;
+    SelectionStatsJson {
+        selections: s.selections,
+        subsets: s.subsets,
+        fell_open: s.fell_open,
+        observed: s.observed,
+        tests_selected: s.tests_selected,
+        tests_skipped: s.tests_skipped,
+        estimated_selected_s: s.estimated_selected_s,
+        estimated_total_s: s.estimated_total_s,
+        runs_measured: s.runs_measured,
+        failing: s.failing,
+        caught: s.caught,
+        misses: s.misses,
+        misses_same_commit: s.misses_same_commit,
+        misses_observed: s.misses_observed,
+        observed_recall: (judged > 0).then(|| s.caught as f64 / judged as f64),
+        recent_misses: misses
+            .iter()
+            .map(|m| MissJson {
+                test: m.test.clone(),
+                run_id: m.run_id.clone(),
+                commit: m.commit.clone(),
+                time: format_time(m.time),
+                selection_commit: m.selection_commit.clone(),
+                same_commit: m.same_commit,
+                observed: m.observed,
+            })
+            .collect(),
+    }
 }
 
 pub fn evaluation(out: &mut impl Write, e: &Evaluation, target_recall: Option<f64>, json: bool) -> Result<()> {
@@ -510,43 +582,201 @@ pub fn model(out: &mut impl Write, m: &crate::model::ModelFile, place: &str, sou
     Ok(())
 }
 
-/// A selection, as a list of test ids or as JSON.
-pub fn selection(out: &mut impl Write, s: &crate::select::Selection, format: &str) -> Result<()> {
+/// A selection: JSON, a list of the selected ids, or a test runner's arguments (one per line).
+pub fn selection(out: &mut impl Write, s: &Selection, format: &str) -> Result<()> {
+    let ids = |tests: &[TestRef]| tests.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
     if format == "json" {
-        #[derive(serde::Serialize)]
-        struct Doc<'a> {
-            format_version: u32,
-            #[serde(flatten)]
-            selection: &'a crate::select::Selection,
-        }
-        return write_json(out, &Doc { format_version: FORMAT_VERSION, selection: s });
+        let doc = SelectionJson {
+            format_version: FORMAT_VERSION,
+            mode: s.mode.as_str().into(),
+            reason: s.reason.clone(),
+            model: s.model.clone(),
+            threshold: s.threshold,
+            selected: s
+                .selected
+                .iter()
+                .map(|t| SelectedJson {
+                    id: t.test.id.clone(),
+                    score: t.score,
+                    reasons: t.reasons.clone(),
+                    estimated_s: t.estimated_s,
+                })
+                .collect(),
+            skipped: ids(&s.skipped),
+            quarantined: ids(&s.quarantined),
+            shard: s.shard.map(|sh| ShardJson { index: sh.index, count: sh.count }),
+            estimated_s: s.estimated_s,
+            total_s: s.total_s,
+            would_skip: s.would_skip.as_deref().map(ids),
+            notes: s.notes.clone(),
+        };
+        return write_json(out, &doc);
     }
-    if format == "nextest" {
-        writeln!(out, "{}", s.nextest_filter())?;
+    if format == "list" {
+        for t in &s.selected {
+            writeln!(out, "{}", t.test.id)?;
+        }
         return Ok(());
     }
-    for t in &s.selected {
-        writeln!(out, "{}", t.id)?;
+    let runner = <Runner as clap::ValueEnum>::from_str(format, true)
+        .map_err(|e| anyhow::anyhow!("unknown format {format:?}: {e}"))?;
+    for arg in runner_args(s, runner) {
+        writeln!(out, "{arg}")?;
     }
     Ok(())
 }
 
 /// Each selected test with its score and reasons (for `seer select --explain`, on stderr).
-pub fn explain(out: &mut impl Write, s: &crate::select::Selection) -> Result<()> {
+pub fn explain(out: &mut impl Write, s: &Selection) -> Result<()> {
     let what = match s.shard {
         Some(shard) => format!(" (shard {} of {})", shard.index, shard.count),
         None => String::new(),
     };
     writeln!(
         out,
-        "seer select: {} tests selected{what}, {} skipped, about {:.1} s",
+        "seer select: {} tests selected{what}, {} skipped, {} quarantined; about {:.1} s of {:.1} s",
         s.selected.len(),
         s.skipped.len(),
-        s.estimated_s
+        s.quarantined.len(),
+        s.estimated_s,
+        s.total_s
     )?;
     for t in &s.selected {
         let reasons = if t.reasons.is_empty() { "every test runs".to_string() } else { t.reasons.join("; ") };
-        writeln!(out, "  {:.3}  {}  ({reasons})", t.score, t.id)?;
+        writeln!(out, "  {:.3}  {}  ({reasons})", t.score, t.test.id)?;
     }
+    Ok(())
+}
+
+/// `seer predict`: the most likely failures first.
+pub fn predicted(out: &mut impl Write, p: &Predicted, limit: usize, json: bool) -> Result<()> {
+    let shown = &p.predictions[..p.predictions.len().min(limit)];
+    if json {
+        let doc = PredictJson {
+            format_version: FORMAT_VERSION,
+            commit: p.commit.clone(),
+            model: p.model.clone(),
+            files_changed: p.files,
+            predictions: shown
+                .iter()
+                .map(|x| PredictionJson {
+                    id: x.test.id.clone(),
+                    probability: x.probability,
+                    score: x.score,
+                    reasons: x.reasons.clone(),
+                })
+                .collect(),
+            notes: p.notes.clone(),
+        };
+        return write_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "{} files changed against {}; {} known tests scored by {}",
+        p.files,
+        short(&p.commit),
+        p.predictions.len(),
+        p.model
+    )?;
+    let calibrated = shown.iter().all(|x| x.probability.is_some());
+    let mut t = table(&[if calibrated { "P(FAIL)" } else { "SCORE" }, "TEST", "WHY"]);
+    for x in shown {
+        let value = match x.probability {
+            Some(p) => pct(p),
+            None => format!("{:.3}", x.score),
+        };
+        t.add_row(vec![value, x.test.id.clone(), x.reasons.first().cloned().unwrap_or_default()]);
+    }
+    writeln!(out, "{t}")?;
+    if !calibrated {
+        writeln!(out, "(the model has no calibration: scores rank the tests but are not probabilities; retrain it)")?;
+    }
+    for note in &p.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    Ok(())
+}
+
+/// `seer flaky list`.
+pub fn flaky(
+    out: &mut impl Write,
+    found: &[FlakyTest],
+    quarantined: &[(String, i64, Option<String>)],
+    window: usize,
+    json: bool,
+) -> Result<()> {
+    let is_quarantined = |id: &str| quarantined.iter().any(|(q, _, _)| q == id);
+    if json {
+        let doc = FlakyListJson {
+            format_version: FORMAT_VERSION,
+            window,
+            flaky: found
+                .iter()
+                .map(|f| FlakyJson {
+                    id: f.id.clone(),
+                    executions: f.executions,
+                    failures: f.failures,
+                    retried_passes: f.retried_passes,
+                    mixed_commits: f.mixed_commits,
+                    flips: f.flips,
+                    flip_rate: f.flip_rate,
+                    first_evidence: format_time(f.first_evidence),
+                    last_evidence: format_time(f.last_evidence),
+                    reasons: f.reasons.clone(),
+                    quarantined: is_quarantined(&f.id),
+                })
+                .collect(),
+            quarantined: quarantined
+                .iter()
+                .map(|(id, since, reason)| QuarantinedJson {
+                    id: id.clone(),
+                    since: format_time(*since),
+                    reason: reason.clone(),
+                })
+                .collect(),
+        };
+        return write_json(out, &doc);
+    }
+    if found.is_empty() {
+        writeln!(out, "no flaky tests in the latest {window} executions of each test")?;
+    } else {
+        writeln!(out, "{} tests with evidence of flakiness (latest {window} executions of each):", found.len())?;
+        let mut t = table(&["TEST", "RUNS", "FAILS", "RETRIED", "MIXED", "FLIPS", "LAST SEEN", "", "WHY"]);
+        for f in found {
+            t.add_row(vec![
+                f.id.clone(),
+                f.executions.to_string(),
+                f.failures.to_string(),
+                f.retried_passes.to_string(),
+                f.mixed_commits.to_string(),
+                f.flips.to_string(),
+                format_time(f.last_evidence),
+                if is_quarantined(&f.id) { "quarantined".into() } else { String::new() },
+                f.reasons.join("; "),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    if quarantined.is_empty() {
+        writeln!(out, "no tests are quarantined")?;
+    } else {
+        let mut t = table(&["QUARANTINED", "SINCE", "REASON"]);
+        for (id, since, reason) in quarantined {
+            t.add_row(vec![id.clone(), format_time(*since), reason.clone().unwrap_or_default()]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+/// `seer flaky quarantine|release`.
+pub fn quarantine_change(out: &mut impl Write, id: &str, status: &str, json: bool) -> Result<()> {
+    if json {
+        return write_json(
+            out,
+            &QuarantineChangeJson { format_version: FORMAT_VERSION, id: id.into(), status: status.into() },
+        );
+    }
+    writeln!(out, "{id}: {status}")?;
     Ok(())
 }

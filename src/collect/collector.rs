@@ -109,20 +109,28 @@ pub fn read_reports(opts: &RecordOptions, set: &mut ResultSet) -> Result<Reports
     Ok(ReportsRead { source: formats.join("+"), repeated, warnings })
 }
 
+/// An error with its chain of causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 /// The commit's full sha and its change set, or why they cannot be had (with the error chain).
 pub fn read_changes(dir: &Path, commit: &str, base: Option<&str>) -> Result<(String, git::ChangeSet), String> {
-    let chain = |e: &dyn std::error::Error| {
-        let mut text = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            text.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        text
-    };
     let repo = git::discover(dir).map_err(|e| chain(&e))?;
     let oid = git::resolve_commit(&repo, commit).map_err(|e| chain(&e))?;
     let base = base.map_or(Base::FirstParent, |b| Base::MergeBaseWith(b.to_string()));
     let cs = git::changes(&repo, oid, &base).map_err(|e| chain(&e))?;
     Ok((oid.to_string(), cs))
+}
+
+/// What the working tree of the repository holding `dir` changes against `HEAD`.
+pub fn read_worktree_changes(dir: &Path) -> Result<git::ChangeSet, String> {
+    let repo = git::discover(dir).map_err(|e| chain(&e))?;
+    git::worktree_changes(&repo).map_err(|e| chain(&e))
 }

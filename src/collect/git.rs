@@ -224,11 +224,37 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
     let tree = head.tree().map_err(diff_error)?;
     let mut opts = DiffOptions::new();
     opts.max_size(MAX_DIFF_BLOB);
-    let mut diff = repo.diff_tree_to_tree(base_tree.as_ref(), Some(&tree), Some(&mut opts)).map_err(diff_error)?;
+    let diff = repo.diff_tree_to_tree(base_tree.as_ref(), Some(&tree), Some(&mut opts)).map_err(diff_error)?;
+    let (files, complete) = diff_files(repo, diff, &mut warnings);
+    Ok(ChangeSet { commit: info, base: base_oid.map(|o| o.to_string()), files, complete, warnings })
+}
+
+/// What the working tree (staged or not, untracked files included) changes against `HEAD`: the
+/// change a developer is about to commit. Its commit is `HEAD`'s, with the summary "(working tree)".
+pub fn worktree_changes(repo: &Repository) -> Result<ChangeSet, GitError> {
+    let hint = shallow_hint(repo);
+    let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(|source| GitError::UnknownCommit {
+        rev: "HEAD".into(),
+        hint,
+        source,
+    })?;
+    let mut info = commit_info(&head);
+    info.summary = "(working tree)".into();
+    let diff_error = |source| GitError::Diff { commit: "the working tree".into(), base: info.sha.clone(), source };
+    let tree = head.tree().map_err(diff_error)?;
+    let mut opts = DiffOptions::new();
+    opts.max_size(MAX_DIFF_BLOB).include_untracked(true).recurse_untracked_dirs(true).show_untracked_content(true);
+    let diff = repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts)).map_err(diff_error)?;
+    let mut warnings = Vec::new();
+    let (files, complete) = diff_files(repo, diff, &mut warnings);
+    Ok(ChangeSet { base: Some(info.sha.clone()), commit: info, files, complete, warnings })
+}
+
+/// The changed files of a diff (with rename detection), and whether all of them could be read.
+fn diff_files(repo: &Repository, mut diff: git2::Diff<'_>, warnings: &mut Vec<String>) -> (Vec<FileChange>, bool) {
     if let Err(e) = diff.find_similar(Some(DiffFindOptions::new().renames(true))) {
         warnings.push(format!("rename detection failed: {}", e.message()));
     }
-
     let total = diff.deltas().len();
     if total > MAX_FILES {
         warnings.push(format!("{total} files changed: only the first {MAX_FILES} are recorded"));
@@ -278,8 +304,7 @@ pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet,
         warnings
             .push(format!("{unreadable} files could not be read (missing objects?): their line counts are unknown"));
     }
-    let complete = total <= MAX_FILES && unreadable == 0;
-    Ok(ChangeSet { commit: info, base: base_oid.map(|o| o.to_string()), files, complete, warnings })
+    (files, total <= MAX_FILES && unreadable == 0)
 }
 
 /// The functions that a patch's hunks change: for each hunk, the nearest definition line
@@ -288,8 +313,15 @@ fn hunk_functions(repo: &Repository, patch: &Patch<'_>) -> Vec<String> {
     let delta = patch.delta();
     let deleted = delta.status() == Delta::Deleted;
     let side = if deleted { delta.old_file() } else { delta.new_file() };
-    let Ok(blob) = repo.find_blob(side.id()) else { return Vec::new() };
-    let Ok(text) = std::str::from_utf8(blob.content()) else { return Vec::new() };
+    // A file of the working tree is not in the object database: read it from disk.
+    let content = match repo.find_blob(side.id()) {
+        Ok(blob) => blob.content().to_vec(),
+        Err(_) => match (repo.workdir(), side.path()) {
+            (Some(dir), Some(path)) => std::fs::read(dir.join(path)).unwrap_or_default(),
+            _ => return Vec::new(),
+        },
+    };
+    let Ok(text) = std::str::from_utf8(&content) else { return Vec::new() };
     let lines: Vec<&str> = text.lines().collect();
     let mut names: Vec<String> = Vec::new();
     for h in 0..patch.num_hunks() {

@@ -34,7 +34,29 @@ pub const CHANGE_FEATURES: &[(&str, &str)] = &[
 /// is the test's overall failure rate, so that one co-occurrence does not read as certainty.
 const PRIOR_WEIGHT: f64 = 2.0;
 
-const BUILD_FILES: &[&str] = &[
+/// Whether `id` matches `pattern`, where `*` matches any run of characters.
+pub fn matches_pattern(pattern: &str, id: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == id;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !id.starts_with(first) || !id[first.len()..].ends_with(last) || id.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &id[first.len()..id.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Build and CI configuration, as path patterns (see [`path_matches`]): a change to one can break
+/// anything. The default of `seer select`'s fail-open list, and what `build_files` counts.
+pub const BUILD_FILE_PATTERNS: &[&str] = &[
     "Cargo.toml",
     "Cargo.lock",
     "package.json",
@@ -56,21 +78,27 @@ const BUILD_FILES: &[&str] = &[
     "build.rs",
     ".gitlab-ci.yml",
     "Jenkinsfile",
+    ".github/*",
+    ".circleci/*",
+    ".config/*",
+    ".cargo/*",
 ];
+
+/// Whether `path` matches `pattern`: a pattern without `/` is matched against the file name, one
+/// with `/` against the whole path; `*` matches any text (across `/` too).
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let target = if pattern.contains('/') { path } else { path.rsplit('/').next().unwrap_or(path) };
+    matches_pattern(pattern, target)
+}
 
 const CODE_EXTENSIONS: &[&str] = &[
     "rs", "py", "js", "jsx", "ts", "tsx", "go", "java", "kt", "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php",
     "swift", "m", "mm", "sh",
 ];
 
-/// Whether a path is a build or CI configuration file.
+/// Whether a path is a build or CI configuration file (one of [`BUILD_FILE_PATTERNS`]).
 pub fn is_build_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    BUILD_FILES.contains(&name)
-        || path.starts_with(".github/")
-        || path.starts_with(".circleci/")
-        || path.starts_with(".config/")
-        || path.starts_with(".cargo/")
+    BUILD_FILE_PATTERNS.iter().any(|p| path_matches(p, path))
 }
 
 fn is_code_file(path: &str) -> bool {
@@ -130,6 +158,27 @@ fn symbol_key(file: &ReplayFile, symbol: &str) -> String {
     format!("{}::{symbol}", file.path)
 }
 
+/// The co-failure keys of a change: each changed path and each changed `path::function`, once.
+pub fn change_keys(changed: &[ReplayFile]) -> Vec<String> {
+    let mut keys: Vec<String> = changed.iter().map(|f| f.path.clone()).collect();
+    keys.extend(changed.iter().flat_map(|f| f.symbols.iter().map(|s| symbol_key(f, s))));
+    let mut seen = HashSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
+    keys
+}
+
+/// What a co-failure rate rests on, for a reason a person can check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// The changed path or `path::function`.
+    pub key: String,
+    /// Past runs that changed it, and the test's failures in them.
+    pub changes: u32,
+    pub failures: u32,
+    /// The smoothed rate the feature reads.
+    pub rate: f64,
+}
+
 impl CoFailure {
     /// The test's overall failure rate, smoothed: the prior of every co-failure rate.
     fn base_rate(&self, test: u32) -> f64 {
@@ -149,10 +198,40 @@ impl CoFailure {
             .fold((base, 0), |best, r| if r.0 > best.0 { r } else { best })
     }
 
+    /// Counts kept elsewhere (the store's selection state), for some keys: `keys` are (key, runs
+    /// that changed it), `failed` (index into `keys`, test, failures), `test_runs` (test, (runs,
+    /// failures)) over runs with a known change.
+    pub fn from_counts(
+        keys: Vec<(String, u32)>,
+        failed: impl IntoIterator<Item = (usize, u32, u32)>,
+        test_runs: impl IntoIterator<Item = (u32, (u32, u32))>,
+    ) -> Self {
+        let mut past = CoFailure::default();
+        for (i, (key, changed)) in keys.into_iter().enumerate() {
+            past.keys.insert(key, i as u32);
+            past.changed.push(changed);
+        }
+        past.failed = failed.into_iter().map(|(k, t, f)| ((k as u32, t), f)).collect();
+        past.test_runs = test_runs.into_iter().collect();
+        past
+    }
+
+    /// The evidence behind the highest co-failure rate over `keys` for `test`, if any key was seen.
+    pub fn evidence<'k>(&self, keys: impl Iterator<Item = &'k str>, test: u32) -> Option<Evidence> {
+        let base = self.base_rate(test);
+        keys.filter_map(|k| self.keys.get(k).map(|&id| (k, id)))
+            .map(|(k, id)| {
+                let changes = self.changed[id as usize];
+                let failures = self.failed.get(&(id, test)).copied().unwrap_or(0);
+                let rate = (failures as f64 + PRIOR_WEIGHT * base) / (changes as f64 + PRIOR_WEIGHT);
+                Evidence { key: k.to_string(), changes, failures, rate }
+            })
+            .max_by(|a, b| a.rate.total_cmp(&b.rate))
+    }
+
     /// Counts one run: the tests that ran, which of them failed, and what changed.
     pub fn observe(&mut self, changed: &[ReplayFile], ran: impl Iterator<Item = (u32, bool)>) {
-        let mut names: HashSet<String> = changed.iter().map(|f| f.path.clone()).collect();
-        names.extend(changed.iter().flat_map(|f| f.symbols.iter().map(|s| symbol_key(f, s))));
+        let names = change_keys(changed);
         let mut keys = Vec::with_capacity(names.len());
         for name in names {
             let next = self.keys.len() as u32;
@@ -225,6 +304,16 @@ impl<'a> ChangeContext<'a> {
         }
     }
 
+    /// The changed file behind the test's `cofail_file` feature, and what its rate rests on.
+    pub fn file_evidence(&self, past: &CoFailure, test: u32) -> Option<Evidence> {
+        past.evidence(self.files.iter().map(|f| f.path.as_str()), test)
+    }
+
+    /// The changed function behind the test's `cofail_symbol` feature.
+    pub fn symbol_evidence(&self, past: &CoFailure, test: u32) -> Option<Evidence> {
+        past.evidence(self.symbol_keys.iter().map(String::as_str), test)
+    }
+
     /// The change features of one test in this run, into `out`.
     pub fn features(&self, past: &CoFailure, test: &TestName<'_>, out: &mut [f64]) {
         let TestName { index, name, file, tokens: name_tokens } = test;
@@ -282,6 +371,18 @@ mod tests {
 
     fn value(out: &[f64], name: &str) -> f64 {
         out[CHANGE_FEATURES.iter().position(|(n, _)| *n == name).unwrap()]
+    }
+
+    #[test]
+    fn patterns_match_with_stars_anywhere() {
+        assert!(matches_pattern("suite::a_works", "suite::a_works"));
+        assert!(!matches_pattern("suite::a", "suite::a_works"));
+        assert!(matches_pattern("suite::*", "suite::a_works"));
+        assert!(matches_pattern("*works", "suite::a_works"));
+        assert!(matches_pattern("*::a_*s", "suite::a_works"));
+        assert!(matches_pattern("*", ""));
+        assert!(!matches_pattern("a*a", "a"), "the two ends may not overlap");
+        assert!(!matches_pattern("*b*", "suite::a_works"));
     }
 
     #[test]

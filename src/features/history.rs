@@ -32,6 +32,10 @@ pub struct FeatureTable {
     pub test: Vec<u32>,
     /// The outcome (the label): failed or errored.
     pub failed: Vec<bool>,
+    /// For a failing row, the first run (index) by which the same test had also passed on the
+    /// same commit, so that the failure is known to be flaky; `u32::MAX` when it never is.
+    /// Training on runs before k treats the failures flaky by then as passes.
+    pub flaky_at: Vec<u32>,
     /// The pair's recorded duration in seconds (0 when unknown): what selecting it costs.
     pub duration: Vec<f64>,
     /// One row per pair, one column per feature.
@@ -50,7 +54,9 @@ fn rate(window: usize) -> PolarsResult<Expr> {
 
 /// Builds the history features of every pair in `replay` where the test ran (not skipped).
 pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
+    let flaky_at = flaky_failures(replay);
     let (mut run, mut pos, mut test, mut failed, mut duration) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut flaky = vec![];
     for (k, r) in replay.runs.iter().enumerate() {
         for (p, result) in r.results.iter().filter(|x| x.outcome != Outcome::Skip).enumerate() {
             run.push(k as u32);
@@ -58,6 +64,7 @@ pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
             test.push(result.test);
             failed.push(if result.outcome.is_failure() { 1.0f64 } else { 0.0 });
             duration.push(result.duration_s);
+            flaky.push(flaky_at.get(&(k as u32, result.test)).copied().unwrap_or(u32::MAX));
         }
     }
     let frame = df!(
@@ -66,6 +73,7 @@ pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
         "test" => test,
         "failed" => failed,
         "duration" => duration,
+        "flaky_at" => flaky,
     )?;
     let by_test = [col("test")];
     let per_test = |e: Expr| e.over(by_test.clone());
@@ -103,6 +111,7 @@ pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
     let run: Vec<u32> = features.column("run")?.u32()?.into_no_null_iter().collect();
     let test: Vec<u32> = features.column("test")?.u32()?.into_no_null_iter().collect();
     let failed: Vec<bool> = column_f64("failed")?.into_iter().map(|f| f > 0.5).collect();
+    let flaky_at: Vec<u32> = features.column("flaky_at")?.u32()?.into_no_null_iter().collect();
     let exec = column_f64("exec")?;
     let failures = column_f64("failures_n")?;
     let flips = column_f64("flips")?;
@@ -139,7 +148,27 @@ pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
         run_rows[k] = start..end;
         start = end;
     }
-    Ok(FeatureTable { run, test, failed, duration, x, run_rows })
+    Ok(FeatureTable { run, test, failed, flaky_at, duration, x, run_rows })
+}
+
+/// Failures (run index, test) of a test that also passed on the same commit in another run, with
+/// the run by which both had happened. Runs without a commit name tell nothing.
+fn flaky_failures(replay: &Replay) -> hashbrown::HashMap<(u32, u32), u32> {
+    let mut passes: hashbrown::HashMap<(&str, u32), Vec<u32>> = hashbrown::HashMap::new();
+    for (k, r) in replay.runs.iter().enumerate().filter(|(_, r)| !r.commit.is_empty()) {
+        for x in r.results.iter().filter(|x| x.outcome == Outcome::Pass) {
+            passes.entry((r.commit.as_str(), x.test)).or_default().push(k as u32);
+        }
+    }
+    let mut out = hashbrown::HashMap::new();
+    for (k, r) in replay.runs.iter().enumerate().filter(|(_, r)| !r.commit.is_empty()) {
+        for x in r.results.iter().filter(|x| x.outcome.is_failure()) {
+            if let Some(p) = passes.get(&(r.commit.as_str(), x.test)).and_then(|runs| runs.iter().min()) {
+                out.insert((k as u32, x.test), (*p).max(k as u32));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

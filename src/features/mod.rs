@@ -3,9 +3,14 @@
 
 mod change;
 mod history;
+mod online;
 
-pub use change::{CHANGE_FEATURES, ChangeContext, CoFailure, TestName, change_features, is_build_file, tokens};
+pub use change::{
+    BUILD_FILE_PATTERNS, CHANGE_FEATURES, ChangeContext, CoFailure, Evidence, TestName, change_features, change_keys,
+    is_build_file, matches_pattern, path_matches, tokens,
+};
 pub use history::{FEATURES, FeatureTable, history_features};
+pub use online::{history_row, mean_duration, observe, recent_failures};
 
 use ndarray::{Array2, Axis, concatenate};
 use polars::prelude::PolarsResult;

@@ -88,6 +88,11 @@ impl ModelFile {
         self.validation.recall_curve.iter().find(|[r, _]| *r >= recall - 1e-9).map_or(self.threshold, |[_, t]| *t)
     }
 
+    /// The probability of failing that the model's calibration gives `score`, if it has one.
+    pub fn probability(&self, score: f64) -> Option<f64> {
+        super::train::calibrated(&self.validation.calibration, score)
+    }
+
     /// Whether this model reads the features this seer computes, by name and order.
     pub fn matches_features(&self) -> bool {
         self.features.iter().map(String::as_str).eq(self.feature_set.names())

@@ -9,4 +9,6 @@ mod train;
 pub use file::{COLD_START_NAME, MODEL_FORMAT_VERSION, ModelFile, ModelFileError, TrainingWindow, cold_start, latest};
 pub use forest::{Forest, ForestParams, train_forest};
 pub use logistic::{LogisticModel, ModelError, train_logistic};
-pub use train::{FeatureSet, Predictor, TrainOptions, Trained, Validation, auc, calibrate, train};
+pub use train::{
+    FeatureSet, Predictor, TrainOptions, Trained, Validation, auc, calibrate, calibrated, isotonic, train,
+};

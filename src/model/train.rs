@@ -142,6 +142,60 @@ pub struct Validation {
     /// recall 0.50, 0.51, … 1.00 (what `seer select --recall` reads).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recall_curve: Vec<[f64; 2]>,
+    /// Scores to probabilities on the same window: `[lowest score, share failing]` steps of an
+    /// isotonic (monotone) fit, ascending (what `seer predict` reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<[f64; 2]>,
+}
+
+/// Steps kept of an isotonic calibration, at most.
+const CALIBRATION_STEPS: usize = 64;
+
+/// The isotonic regression of `failed` on `scores` (pool adjacent violators): `[lowest score,
+/// share failing]` steps, ascending in both, at most [`CALIBRATION_STEPS`] of them.
+pub fn isotonic(scores: &[f64], failed: &[bool]) -> Vec<[f64; 2]> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Blocks of (lowest score, highest score, failing, count); equal scores share a block.
+    let mut blocks: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for &i in &order {
+        let y = if failed[i] { 1.0 } else { 0.0 };
+        match blocks.last_mut() {
+            Some(last) if last.1 == scores[i] => {
+                last.2 += y;
+                last.3 += 1.0;
+            }
+            _ => blocks.push((scores[i], scores[i], y, 1.0)),
+        }
+        while blocks.len() >= 2 {
+            let (b, a) = (blocks[blocks.len() - 1], blocks[blocks.len() - 2]);
+            if a.2 / a.3 < b.2 / b.3 {
+                break;
+            }
+            blocks.pop();
+            let last = blocks.last_mut().expect("two blocks");
+            last.1 = b.1;
+            last.2 += b.2;
+            last.3 += b.3;
+        }
+    }
+    // Merging neighbours keeps the steps monotone; merge the smallest pairs until few are left.
+    while blocks.len() > CALIBRATION_STEPS {
+        let i = (0..blocks.len() - 1)
+            .min_by(|&a, &b| (blocks[a].3 + blocks[a + 1].3).total_cmp(&(blocks[b].3 + blocks[b + 1].3)))
+            .expect("blocks");
+        let next = blocks.remove(i + 1);
+        blocks[i].1 = next.1;
+        blocks[i].2 += next.2;
+        blocks[i].3 += next.3;
+    }
+    blocks.iter().map(|&(lo, _, f, n)| [lo, f / n]).collect()
+}
+
+/// The probability of failing that `calibration` gives a score (`None` without a calibration).
+pub fn calibrated(calibration: &[[f64; 2]], score: f64) -> Option<f64> {
+    let first = calibration.first()?;
+    Some(calibration.iter().take_while(|[lo, _]| *lo <= score).last().unwrap_or(first)[1])
 }
 
 /// The outcome of training.
@@ -210,6 +264,7 @@ fn validate(kind: &str, scores: &[f64], failed: &[bool], duration: &[f64], runs:
         time_share,
         auc: auc(scores, failed),
         recall_curve: (50..=100).map(|r| [r as f64 / 100.0, calibrate(scores, failed, r as f64 / 100.0)]).collect(),
+        calibration: isotonic(scores, failed),
     }
 }
 
@@ -236,10 +291,12 @@ pub fn train(table: &FeatureTable, end_run: usize, options: &TrainOptions) -> Re
     let start = validation_start(table, end_run, options);
     let fit_end = table.run_rows[..start].iter().map(|r| r.end).max().unwrap_or(0);
     let valid_end = table.run_rows[..end_run].iter().map(|r| r.end).max().unwrap_or(0).max(fit_end);
+    // Failures known by now to be flaky (the test passed on the same commit) are not failures.
+    let labels: Vec<bool> = (0..valid_end).map(|r| table.failed[r] && table.flaky_at[r] as usize >= end_run).collect();
     let x_fit = table.x.slice(s![..fit_end, ..width]);
-    let y_fit = &table.failed[..fit_end];
+    let y_fit = &labels[..fit_end];
     let x_valid = table.x.slice(s![fit_end..valid_end, ..width]);
-    let y_valid = &table.failed[fit_end..valid_end];
+    let y_valid = &labels[fit_end..valid_end];
     let d_valid = &table.duration[fit_end..valid_end];
     let valid_runs = (start..end_run).filter(|&k| !table.run_rows[k].is_empty()).count();
 
@@ -292,6 +349,24 @@ mod tests {
         assert_eq!(auc(&[0.9, 0.8, 0.1, 0.2], &[true, true, false, false]), 1.0);
         assert_eq!(auc(&[0.1, 0.9], &[true, false]), 0.0);
         assert_eq!(auc(&[0.5, 0.5, 0.5], &[true, false, false]), 0.5);
+    }
+
+    #[test]
+    fn isotonic_calibration_is_monotone_and_matches_block_rates() {
+        // Failing shares by score: 0.1 → 0/2, 0.5 → 1/2, 0.4 → 1/1 (a violation, pooled with 0.5).
+        let scores = [0.1, 0.1, 0.4, 0.5, 0.5, 0.9];
+        let failed = [false, false, true, true, false, true];
+        let steps = isotonic(&scores, &failed);
+        assert_eq!(steps, [[0.1, 0.0], [0.4, 2.0 / 3.0], [0.9, 1.0]]);
+        assert_eq!(calibrated(&steps, 0.05), Some(0.0), "below the lowest score: the first step");
+        assert_eq!(calibrated(&steps, 0.45), Some(2.0 / 3.0));
+        assert_eq!(calibrated(&steps, 1.0), Some(1.0));
+        assert_eq!(calibrated(&[], 0.5), None);
+        let many: Vec<f64> = (0..1000).map(|i| i as f64 / 1000.0).collect();
+        let labels: Vec<bool> = (0..1000).map(|i| (i * 7919) % 1000 < i).collect();
+        let steps = isotonic(&many, &labels);
+        assert!(steps.len() <= CALIBRATION_STEPS);
+        assert!(steps.windows(2).all(|w| w[0][0] < w[1][0] && w[0][1] <= w[1][1]), "{steps:?}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod error;
 mod read;
 mod schema;
+mod state;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,10 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
 pub use read::{Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun};
+pub use state::{
+    CoFailRows, Miss, NewSelection, RunKey, SelectionRow, SelectionStats, StateMeta, StateRun, StateTx, TestRow,
+    TestState, unpack,
+};
 pub use write::{RecordError, RecordStatus, content_hash};
 
 /// How long a writer waits for another to finish before giving up. Generous: CI machines are

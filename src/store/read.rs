@@ -98,7 +98,7 @@ pub struct StoreStats {
     pub tests_ever_flaky: u64,
 }
 
-fn outcome(code: i64) -> rusqlite::Result<Outcome> {
+pub(super) fn outcome(code: i64) -> rusqlite::Result<Outcome> {
     Outcome::from_code(code).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, code))
 }
 
@@ -393,6 +393,6 @@ impl Store {
 }
 
 /// A stored space-separated symbol list.
-fn symbol_list(text: Option<String>) -> Vec<String> {
+pub(super) fn symbol_list(text: Option<String>) -> Vec<String> {
     text.map(|t| t.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default()
 }

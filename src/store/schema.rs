@@ -83,6 +83,96 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE changes ADD COLUMN symbols TEXT;
     "#,
+    // 3: what seer select needs to answer in milliseconds (the selection state: counters per test
+    // and co-failure counts, derived from the runs and rebuilt from them whenever it cannot be
+    // extended), the selections it made and what became of them, and quarantined tests.
+    r#"
+    -- The runs the state has taken in: a prefix of the runs in (time, id) order. No row: no state.
+    CREATE TABLE state_meta (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        runs      INTEGER NOT NULL,
+        last_time INTEGER NOT NULL,             -- (time, id) of the last run taken in
+        last_run  INTEGER NOT NULL
+    );
+
+    -- Counters of each test's past executions (see features/online.rs).
+    CREATE TABLE test_state (
+        test               INTEGER PRIMARY KEY REFERENCES tests(id),
+        execs              INTEGER NOT NULL,
+        failures           INTEGER NOT NULL,
+        recent             BLOB    NOT NULL,    -- 16 bytes, little-endian: latest outcomes, newest in bit 0
+        flips              INTEGER NOT NULL,
+        last_failure       INTEGER,             -- index of the execution that last failed
+        duration_sum       REAL    NOT NULL,
+        known_duration_sum REAL    NOT NULL,
+        known_durations    INTEGER NOT NULL,
+        change_runs        INTEGER NOT NULL,
+        change_failures    INTEGER NOT NULL,
+        last_time          INTEGER NOT NULL,    -- (time, id) of the run of its last execution
+        last_run           INTEGER NOT NULL
+    );
+
+    -- Co-failure: runs that changed each file or function (key), and failures of each test in them.
+    CREATE TABLE cofail_keys (
+        id      INTEGER PRIMARY KEY,
+        key     TEXT    NOT NULL UNIQUE,        -- a path, or path::function
+        changed INTEGER NOT NULL
+    );
+    CREATE TABLE cofail (
+        key    INTEGER NOT NULL REFERENCES cofail_keys(id),
+        test   INTEGER NOT NULL REFERENCES tests(id),
+        failed INTEGER NOT NULL,
+        PRIMARY KEY (key, test)
+    ) WITHOUT ROWID;
+
+    -- Every answer of seer select (one row per call; a shard's row holds the whole selection).
+    CREATE TABLE selections (
+        id          INTEGER PRIMARY KEY,
+        commit_sha  TEXT    NOT NULL,
+        base        TEXT,
+        created_at  INTEGER NOT NULL,           -- Unix seconds
+        after_time  INTEGER,                    -- (time, id) of the newest run stored at the time:
+        after_run   INTEGER,                    -- the selection comes between that run and the next
+        mode        TEXT    NOT NULL,           -- subset | all
+        observe     INTEGER NOT NULL,           -- 1: computed and kept, but every test ran
+        reason      TEXT,
+        model       TEXT,
+        threshold   REAL,
+        shard_index INTEGER,
+        shard_count INTEGER,
+        n_selected  INTEGER NOT NULL,
+        n_skipped   INTEGER NOT NULL,
+        estimated_s REAL    NOT NULL,           -- estimated seconds of the selected tests
+        total_s     REAL    NOT NULL,           -- estimated seconds of every candidate
+        selected    BLOB    NOT NULL,           -- tests.id of each, u32 little-endian, ascending
+        skipped     BLOB    NOT NULL
+    );
+    CREATE INDEX selections_by_commit ON selections(commit_sha);
+
+    -- Derived with the state: each run against the latest selection made for its commit before it.
+    CREATE TABLE selection_runs (
+        run       INTEGER PRIMARY KEY REFERENCES runs(id),
+        selection INTEGER NOT NULL REFERENCES selections(id),
+        failing   INTEGER NOT NULL,             -- failing tests in the run
+        caught    INTEGER NOT NULL,             -- of them, selected
+        missed    INTEGER NOT NULL              -- of them, skipped (seen because the run ran them)
+    );
+    -- Derived with the state: a failing result of a test that a selection skipped since the
+    -- test's previous execution.
+    CREATE TABLE misses (
+        run         INTEGER NOT NULL REFERENCES runs(id),
+        test        INTEGER NOT NULL REFERENCES tests(id),
+        selection   INTEGER NOT NULL REFERENCES selections(id),
+        same_commit INTEGER NOT NULL,           -- 1: the selection was for the run's own commit
+        PRIMARY KEY (run, test)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE quarantine (
+        test   INTEGER PRIMARY KEY REFERENCES tests(id),
+        since  INTEGER NOT NULL,                -- Unix seconds
+        reason TEXT
+    );
+    "#,
 ];
 
 /// The schema version this seer writes.

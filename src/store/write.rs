@@ -214,10 +214,13 @@ impl<'a> Writer<'a> {
             Some((pk, stored_hash, _)) if stored_hash == hash => {
                 // The same run again: fill in changes that an earlier record could not read.
                 if let Some(cs) = changeset {
-                    self.tx.execute(
+                    let filled = self.tx.execute(
                         "UPDATE runs SET changeset = ?1 WHERE id = ?2 AND changeset IS NULL",
                         params![cs, pk],
                     )?;
+                    if filled > 0 {
+                        self.drop_state()?;
+                    }
                 }
                 return Ok(RecordStatus::Unchanged);
             }
@@ -225,6 +228,7 @@ impl<'a> Writer<'a> {
                 return Err(StoreError::RunConflict { run_id: info.run_id.clone(), stored_commit });
             }
             Some((pk, _, _)) => {
+                self.drop_state()?;
                 self.tx.execute("DELETE FROM results WHERE run = ?1", [pk])?;
                 self.tx.execute(
                     "UPDATE runs SET commit_sha = ?1, base = ?2, branch = ?3, job = ?4, time = ?5, recorded_at = ?6,
@@ -265,7 +269,17 @@ impl<'a> Writer<'a> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![info.run_id, info.commit, info.base, info.branch, info.job, info.time, now(), info.source, hash, changeset],
         )?;
-        Ok(self.tx.last_insert_rowid())
+        let id = self.tx.last_insert_rowid();
+        // A run stored behind the selection state's last run is not an extension of it.
+        self.tx.execute("DELETE FROM state_meta WHERE last_time > ?1", [info.time])?;
+        Ok(id)
+    }
+
+    /// Drops the selection state: the runs it was derived from changed, so the next refresh
+    /// rebuilds it.
+    fn drop_state(&mut self) -> Result<(), StoreError> {
+        self.tx.execute("DELETE FROM state_meta", [])?;
+        Ok(())
     }
 
     /// Appends the results of distinct tests not yet in this run, the first at position

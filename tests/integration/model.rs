@@ -166,13 +166,14 @@ fn select_picks_the_tests_a_change_breaks_and_fails_open_when_in_doubt() {
     assert!(doc["selected"][0]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
     let list = env.ok(&["select", "--commit", &sha, "--repo", r]);
     assert_eq!(list.lines().collect::<Vec<_>>(), selected, "list format: one id per line");
-    // A nextest filterset of exactly those tests: binary id (the JUnit classname) and test name.
-    let filter = env.ok(&["select", "--commit", &sha, "--repo", r, "--format", "nextest"]);
-    let terms: Vec<String> = selected
+    // nextest arguments excluding exactly the skipped tests (binary id = the JUnit classname),
+    // so that tests seer never saw still run.
+    let args = env.ok(&["select", "--commit", &sha, "--repo", r, "--format", "nextest"]);
+    let terms: Vec<String> = skipped
         .iter()
-        .map(|id| format!("(binary_id(=suite) & test(={}))", id.strip_prefix("suite::").unwrap()))
+        .map(|id| format!("(binary_id(=suite) & test(={}))", id.as_str().unwrap().strip_prefix("suite::").unwrap()))
         .collect();
-    assert_eq!(filter.trim(), terms.join(" | "));
+    assert_eq!(args.lines().collect::<Vec<_>>(), ["-E".to_string(), format!("not ({})", terms.join(" | "))]);
 
     // A build file changed: everything runs, exit 0, with the reason on stderr and in JSON.
     let sha = commit_edit(&repo, "Cargo.toml", "[package]\n");
@@ -183,7 +184,7 @@ fn select_picks_the_tests_a_change_breaks_and_fails_open_when_in_doubt() {
     assert!(doc["reason"].as_str().unwrap().contains("Cargo.toml"), "{doc}");
     assert_eq!(doc["selected"].as_array().unwrap().len(), 8);
     assert!(String::from_utf8_lossy(&out.stderr).contains("running every test"));
-    assert_eq!(env.ok(&["select", "--commit", &sha, "--repo", r, "--format", "nextest"]).trim(), "all()");
+    assert_eq!(env.ok(&["select", "--commit", &sha, "--repo", r, "--format", "nextest"]), "-E\nall()\n");
 
     // An unknown commit, an unusable model, and no store at all: the same.
     let doc = env.json(&["select", "--commit", "0123456789abcdef", "--repo", r]);

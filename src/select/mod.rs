@@ -1,0 +1,19 @@
+//! Test selection for the CI pre-test step (`seer select`), predictions for developers (`seer
+//! predict`), the selection state that makes them fast, and flaky-test detection.
+
+mod config;
+mod flaky;
+mod format;
+mod pipeline;
+mod score;
+mod selection;
+mod state;
+mod workspace;
+
+pub use config::{CONFIG_PATH, ConfigError, SelectConfig};
+pub use flaky::{FlakyOptions, FlakyTest, detect_flaky};
+pub use format::{Runner, pytest_node_id, runner_args};
+pub use pipeline::{ChangeSource, Predicted, Prediction, SelectRequest, default_models_dir, predict, select};
+pub use selection::{Mode, Selected, Selection, Shard, Target, TestRef};
+pub use state::{Refreshed, refresh};
+pub use workspace::{Member, Workspace};

@@ -1,0 +1,508 @@
+//! `seer select` and `seer predict` from end to end: the selection state brought up to date, the
+//! change read from git, the live model checked, the candidates scored, and the tests chosen.
+//!
+//! `select` never fails closed: anything wrong (no history, no usable or stale model, git
+//! trouble, a build file changed, a panic) selects every known test and says why. `predict`
+//! is for a person at a terminal and says what is wrong instead.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hashbrown::{HashMap, HashSet};
+
+use super::config::SelectConfig;
+use super::score::{Candidate, Scored, fallback_duration, score};
+use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef};
+use super::state::refresh;
+use super::workspace;
+use crate::collect::git::ChangeSet;
+use crate::collect::{read_changes, read_worktree_changes};
+use crate::features::{CoFailure, change_keys, matches_pattern};
+use crate::model::{COLD_START_NAME, ModelFile, cold_start, latest};
+use crate::store::{NewSelection, ReplayFile, Store};
+
+/// How long `seer select` waits for other writers before going on without them.
+const WRITE_WAIT: Duration = Duration::from_secs(2);
+
+/// Where the change to select for comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeSource {
+    /// A commit, against its first parent or the merge-base with `base`.
+    Commit { commit: String, base: Option<String> },
+    /// The working tree's uncommitted changes against `HEAD`.
+    WorkingTree,
+    /// No git: the commit is only a name (history-only models).
+    NoGit { commit: String },
+}
+
+/// What to select for.
+#[derive(Debug, Clone)]
+pub struct SelectRequest {
+    pub change: ChangeSource,
+    /// The git repository (any directory inside it).
+    pub repo: PathBuf,
+    pub models: PathBuf,
+    /// The cached Cargo workspace graph.
+    pub workspace_cache: PathBuf,
+    pub config: SelectConfig,
+    /// What is wrong with the repository's configuration file: every test runs.
+    pub config_problem: Option<String>,
+    pub target: Target,
+    /// Return only this shard of the selection.
+    pub shard: Option<Shard>,
+    /// Keep the selection but return every test.
+    pub observe: bool,
+    /// Keep the selection in the store for the bookkeeping of misses.
+    pub keep: bool,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// Why no subset can be chosen, with every known test when they are known.
+struct FailOpen {
+    reason: String,
+    every: Vec<Selected>,
+}
+
+impl FailOpen {
+    fn new(reason: impl Into<String>, every: &[Selected]) -> FailOpen {
+        FailOpen { reason: reason.into(), every: every.to_vec() }
+    }
+}
+
+/// Everything known before choosing: the scored candidates and what the rules need.
+struct Scoring {
+    scored: Vec<Scored>,
+    quarantined: Vec<TestRef>,
+    commit: String,
+    base: Option<String>,
+    model: ModelFile,
+    model_name: String,
+    failed_on_base: HashSet<i64>,
+    /// Candidates the workspace graph says the change cannot reach.
+    unreachable: HashSet<i64>,
+    /// Files in the change.
+    files: usize,
+    notes: Vec<String>,
+}
+
+/// Selects the tests for `request` from the store at `db`; never an error (see the module docs).
+pub fn select(db: &Path, request: &SelectRequest) -> Selection {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| select_unguarded(db, request))) {
+        Ok(selection) => selection,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Selection::all(format!("internal error: {what}"), vec![])
+        }
+    }
+}
+
+fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
+    let mut store = match Store::open_existing(db) {
+        Ok(store) => store,
+        Err(e) => return Selection::all(format!("no usable store: {e}"), vec![]),
+    };
+    let (selection, kept) = match prepare(&mut store, request) {
+        Ok(s) => {
+            let mut selection = choose(&s, request.target, &request.config.always);
+            selection.notes.splice(0..0, s.notes.iter().cloned());
+            let kept = NewSelection {
+                commit: s.commit.clone(),
+                base: s.base.clone(),
+                created_at: request.now,
+                subset: true,
+                observe: request.observe,
+                reason: None,
+                model: selection.model.clone(),
+                threshold: selection.threshold,
+                shard: request.shard.map(|s| (s.index, s.count)),
+                estimated_s: selection.estimated_s,
+                total_s: selection.total_s,
+                selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
+                skipped: selection.skipped.iter().map(|t| t.store_id).collect(),
+            };
+            (selection, Some(kept))
+        }
+        Err(f) => {
+            let commit = match &request.change {
+                ChangeSource::Commit { commit, .. } | ChangeSource::NoGit { commit } => commit.clone(),
+                ChangeSource::WorkingTree => String::new(),
+            };
+            let selection = Selection::all(f.reason.clone(), f.every);
+            let kept = NewSelection {
+                commit,
+                base: None,
+                created_at: request.now,
+                subset: false,
+                observe: request.observe,
+                reason: Some(f.reason),
+                model: None,
+                threshold: None,
+                shard: request.shard.map(|s| (s.index, s.count)),
+                estimated_s: selection.estimated_s,
+                total_s: selection.total_s,
+                selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
+                skipped: vec![],
+            };
+            (selection, Some(kept))
+        }
+    };
+    let mut selection = selection;
+    if let (true, Some(kept)) = (request.keep, kept) {
+        if let Err(e) = store.save_selection(&kept, WRITE_WAIT) {
+            selection.notes.push(format!("the selection was not kept for bookkeeping: {e}"));
+        }
+    }
+    if request.observe && selection.mode == Mode::Subset {
+        let would_run = selection.selected.len();
+        let total = would_run + selection.skipped.len();
+        let mut every: Vec<Selected> = selection.selected.clone();
+        every.extend(selection.skipped.iter().map(|t| Selected {
+            test: t.clone(),
+            score: 0.0,
+            reasons: vec!["observe mode: every test runs".into()],
+            estimated_s: 0.0,
+        }));
+        let reason = format!("observe mode: seer would have run {would_run} of {total} tests; every test runs");
+        let mut answer = Selection::all(reason, every);
+        answer.model = selection.model.clone();
+        answer.threshold = selection.threshold;
+        answer.quarantined = std::mem::take(&mut selection.quarantined);
+        answer.notes = std::mem::take(&mut selection.notes);
+        answer.would_skip = Some(std::mem::take(&mut selection.skipped));
+        selection = answer;
+    }
+    match request.shard {
+        Some(shard) => selection.keep_shard(shard),
+        None => selection,
+    }
+}
+
+/// One test ranked by `seer predict`.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub test: TestRef,
+    pub score: f64,
+    /// Calibrated on the model's validation window; `None` for a model without a calibration.
+    pub probability: Option<f64>,
+    pub reasons: Vec<String>,
+}
+
+/// What `seer predict` found.
+#[derive(Debug, Clone)]
+pub struct Predicted {
+    pub commit: String,
+    pub model: String,
+    /// Files in the change.
+    pub files: usize,
+    /// Every candidate, most likely to fail first.
+    pub predictions: Vec<Prediction>,
+    pub notes: Vec<String>,
+}
+
+/// Ranks the known tests by how likely the change of `request` is to break them.
+pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, String> {
+    let mut store = Store::open_existing(db).map_err(|e| e.to_string())?;
+    let s = prepare(&mut store, request).map_err(|f| f.reason)?;
+    let mut predictions: Vec<Prediction> = s
+        .scored
+        .iter()
+        .map(|c| {
+            let mut reasons = c.evidence.clone();
+            if c.own_file_changed {
+                reasons.insert(0, "its own file changed".into());
+            }
+            if s.failed_on_base.contains(&c.test.store_id) {
+                reasons.push("it failed in the latest run of the base commit".into());
+            }
+            Prediction { test: c.test.clone(), score: c.score, probability: c.probability, reasons }
+        })
+        .collect();
+    predictions.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.test.id.cmp(&b.test.id)));
+    Ok(Predicted { commit: s.commit, model: s.model_name, files: s.files, predictions, notes: s.notes })
+}
+
+/// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
+/// model) trained on this store's runs.
+fn live_model(store: &Store, request: &SelectRequest) -> Result<(ModelFile, String), String> {
+    let (model, name, project) = match latest(&request.models) {
+        Some(path) => match ModelFile::load(&path) {
+            Ok(m) => (m, path.display().to_string(), true),
+            Err(e) => return Err(format!("the model is unusable: {e}")),
+        },
+        None => match cold_start() {
+            Ok(m) => (m, COLD_START_NAME.to_string(), false),
+            Err(e) => return Err(format!("the bundled model is unusable: {e}")),
+        },
+    };
+    if !model.matches_features() {
+        return Err(format!("the model {name} reads other features than this seer computes: retrain it"));
+    }
+    if project {
+        let age_days = (request.now - model.created_at) as f64 / 86_400.0;
+        if age_days > request.config.max_model_age_days {
+            return Err(format!(
+                "the model {name} is stale: trained {age_days:.0} days ago (more than {} days): retrain it",
+                request.config.max_model_age_days
+            ));
+        }
+        match store.has_run(&model.training.last_run) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(format!(
+                    "the model {name} was trained on runs this store does not have (its last, {:?}): retrain it",
+                    model.training.last_run
+                ));
+            }
+            Err(e) => return Err(format!("cannot read the store: {e}")),
+        }
+    }
+    Ok((model, name))
+}
+
+/// The change of the request, read from git: its commit, base and files (`None` without git).
+fn read_change(request: &SelectRequest) -> Result<(String, Option<ChangeSet>), String> {
+    match &request.change {
+        ChangeSource::Commit { commit, base } => match read_changes(&request.repo, commit, base.as_deref()) {
+            Ok((sha, cs)) => Ok((sha, Some(cs))),
+            Err(why) => Err(format!("cannot read the change of {commit}: {why}")),
+        },
+        ChangeSource::WorkingTree => match read_worktree_changes(&request.repo) {
+            Ok(cs) => Ok((cs.commit.sha.clone(), Some(cs))),
+            Err(why) => Err(format!("cannot read the working tree's change: {why}")),
+        },
+        ChangeSource::NoGit { commit } => Ok((commit.clone(), None)),
+    }
+}
+
+fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOpen> {
+    let mut notes = Vec::new();
+    if let Err(e) = refresh(store, WRITE_WAIT) {
+        match store.state_meta() {
+            Ok(Some(_)) => notes.push(format!("the selection state could not take in the newest runs ({e})")),
+            _ => return Err(FailOpen::new(format!("cannot build the selection state: {e}"), &[])),
+        }
+    }
+    let read = |e: crate::store::StoreError| FailOpen::new(format!("cannot read the store: {e}"), &[]);
+    let rows = store.test_rows().map_err(read)?;
+    let mut states = store.test_states().map_err(read)?;
+    let latest_runs: HashSet<i64> =
+        store.latest_runs_with_results(request.config.candidate_runs).map_err(read)?.iter().map(|k| k.id).collect();
+    let fallback_s = fallback_duration(states.values());
+    let quarantine: HashSet<i64> = store.quarantined().map_err(read)?.into_iter().map(|(t, _, _)| t).collect();
+    let (mut candidates, mut quarantined) = (Vec::new(), Vec::new());
+    for row in rows {
+        let Some(state) = states.remove(&row.id) else { continue };
+        if state.execs == 0 || !latest_runs.contains(&state.last_run.id) {
+            continue;
+        }
+        let test = TestRef { store_id: row.id, suite: row.suite().map(str::to_string), file: row.file, id: row.name };
+        if quarantine.contains(&row.id) {
+            quarantined.push(test);
+        } else {
+            candidates.push(Candidate { test, state });
+        }
+    }
+    let every: Vec<Selected> = candidates
+        .iter()
+        .map(|c| Selected {
+            test: c.test.clone(),
+            score: 1.0,
+            reasons: vec![],
+            estimated_s: crate::features::mean_duration(&c.state).unwrap_or(fallback_s),
+        })
+        .collect();
+    let fail = |reason: String| FailOpen::new(reason, &every);
+    if let Some(problem) = &request.config_problem {
+        return Err(fail(format!("the configuration is unusable: {problem}")));
+    }
+    if candidates.is_empty() && quarantined.is_empty() {
+        return Err(fail("no recorded runs yet: nothing to learn from".into()));
+    }
+    let (commit, change) = read_change(request).map_err(fail)?;
+    if let Some(cs) = &change {
+        if let Some(path) = request.config.fail_open_file(cs.files.iter().map(|f| f.path.as_str())) {
+            return Err(fail(format!("a build or CI file changed ({path}): anything may break")));
+        }
+        if !cs.complete {
+            return Err(fail(format!("the change of {commit} is incomplete: {}", cs.warnings.join("; "))));
+        }
+    }
+    let (model, model_name) = live_model(store, request).map_err(fail)?;
+    if change.is_none() && model.feature_set == crate::model::FeatureSet::All {
+        return Err(fail(format!("the model {model_name} reads the git change, and there is none (--no-git)")));
+    }
+    let base = change.as_ref().and_then(|c| c.base.clone());
+    let failed_on_base: HashSet<i64> = match &base {
+        Some(b) => store.failed_in_latest_run_of(b).map_err(|e| fail(format!("cannot read the store: {e}")))?,
+        None => vec![],
+    }
+    .into_iter()
+    .collect();
+    let changed: Option<Vec<ReplayFile>> = change.as_ref().map(|cs| {
+        cs.files
+            .iter()
+            .map(|f| ReplayFile {
+                path: f.path.clone(),
+                added: f.added.unwrap_or(0),
+                deleted: f.deleted.unwrap_or(0),
+                symbols: f.symbols.clone(),
+            })
+            .collect()
+    });
+    let past = match &changed {
+        Some(files) => {
+            let rows =
+                store.cofail_rows(&change_keys(files)).map_err(|e| fail(format!("cannot read the store: {e}")))?;
+            let test_runs =
+                candidates.iter().map(|c| (c.test.store_id as u32, (c.state.change_runs, c.state.change_failures)));
+            CoFailure::from_counts(rows.keys, rows.failed.into_iter().map(|(k, t, f)| (k, t as u32, f)), test_runs)
+        }
+        None => CoFailure::default(),
+    };
+    let scored = score(&candidates, &model, changed.as_deref(), &past, fallback_s);
+    let unreachable = match (&changed, request.config.workspace_filter) {
+        (Some(files), true) => unreachable_tests(request, files, &candidates, &mut notes),
+        _ => HashSet::new(),
+    };
+    Ok(Scoring {
+        scored,
+        quarantined,
+        commit,
+        base,
+        model,
+        model_name,
+        failed_on_base,
+        unreachable,
+        files: changed.as_ref().map_or(0, Vec::len),
+        notes,
+    })
+}
+
+/// Candidates of a Cargo workspace that the changed crates cannot reach (see `workspace`).
+fn unreachable_tests(
+    request: &SelectRequest,
+    files: &[ReplayFile],
+    candidates: &[Candidate],
+    notes: &mut Vec<String>,
+) -> HashSet<i64> {
+    let Some(root) = crate::collect::git::repository_root(&request.repo) else { return HashSet::new() };
+    let ws = match workspace::load(&root, &request.workspace_cache) {
+        Ok(Some(ws)) => ws,
+        Ok(None) => return HashSet::new(),
+        Err(e) => {
+            notes.push(format!("the Cargo workspace graph is unknown, so no test is skipped by it: {e}"));
+            return HashSet::new();
+        }
+    };
+    let mut changed = HashSet::new();
+    for f in files {
+        match ws.member_of_path(&f.path) {
+            Some(m) => {
+                changed.insert(m);
+            }
+            // A file outside every crate may matter to any of them.
+            None => return HashSet::new(),
+        }
+    }
+    let mut reach: HashMap<usize, bool> = HashMap::new();
+    candidates
+        .iter()
+        .filter(|c| {
+            let Some(member) = c.test.suite.as_deref().and_then(|s| ws.member_of_suite(s)) else { return false };
+            let reached = *reach.entry(member).or_insert_with(|| !ws.reach(member).is_disjoint(&changed));
+            !reached
+        })
+        .map(|c| c.test.store_id)
+        .collect()
+}
+
+/// The subset for `target`: the model's choice plus the tests that always run.
+fn choose(s: &Scoring, target: Target, always: &[String]) -> Selection {
+    let mut order: Vec<&Scored> = s.scored.iter().collect();
+    order.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let threshold = match target {
+        Target::Model => Some(s.model.threshold),
+        Target::Recall(r) => Some(s.model.threshold_for(r)),
+        Target::TimeBudget(_) | Target::Fraction(_) => None,
+    };
+    let always_matches = |t: &Scored| always.iter().any(|p| matches_pattern(p, &t.test.id));
+    let failed_on_base = |t: &Scored| s.failed_on_base.contains(&t.test.store_id);
+    // Tests that run whatever the target, charged to a time budget first.
+    let must = |t: &Scored| t.own_file_changed || failed_on_base(t) || always_matches(t);
+    let unreachable = |t: &Scored| s.unreachable.contains(&t.test.store_id) && !failed_on_base(t) && !always_matches(t);
+    let total_s: f64 = order.iter().map(|t| t.estimated_s).sum();
+    let mut budget = match target {
+        Target::TimeBudget(seconds) => seconds,
+        Target::Fraction(f) => f * total_s,
+        Target::Model | Target::Recall(_) => f64::INFINITY,
+    };
+    budget -= order.iter().filter(|t| must(t) && !unreachable(t)).map(|t| t.estimated_s).sum::<f64>();
+    let (mut selected, mut skipped) = (Vec::new(), Vec::new());
+    let mut filtered = 0;
+    for (rank, t) in order.into_iter().enumerate() {
+        if unreachable(t) {
+            filtered += 1;
+            skipped.push(t.test.clone());
+            continue;
+        }
+        let mut reasons = Vec::new();
+        match threshold {
+            Some(th) if t.score >= th => {
+                reasons.push(format!("predicted failure score {:.3} ≥ threshold {th:.3}", t.score));
+            }
+            None if !must(t) && t.estimated_s <= budget => {
+                budget -= t.estimated_s;
+                reasons.push(format!(
+                    "rank {} by predicted failure score {:.3}, within the time budget",
+                    rank + 1,
+                    t.score
+                ));
+            }
+            _ => {}
+        }
+        if t.own_file_changed {
+            reasons.push("its own file changed".into());
+        }
+        if failed_on_base(t) {
+            reasons.push("it failed in the latest run of the base commit".into());
+        }
+        if always_matches(t) {
+            reasons.push("it matches --always".into());
+        }
+        if reasons.is_empty() {
+            skipped.push(t.test.clone());
+            continue;
+        }
+        reasons.extend(t.evidence.iter().cloned());
+        selected.push(Selected { test: t.test.clone(), score: t.score, reasons, estimated_s: t.estimated_s });
+    }
+    let mut notes = Vec::new();
+    if filtered > 0 {
+        notes.push(format!("{filtered} tests skipped: their crates do not depend on any changed crate"));
+    }
+    Selection {
+        mode: Mode::Subset,
+        reason: None,
+        model: Some(s.model_name.clone()),
+        threshold,
+        estimated_s: selected.iter().map(|t| t.estimated_s).sum(),
+        total_s,
+        selected,
+        skipped,
+        quarantined: s.quarantined.clone(),
+        shard: None,
+        would_skip: None,
+        notes,
+    }
+}
+
+/// The models directory beside a store.
+pub fn default_models_dir(db: &Path) -> PathBuf {
+    db.parent().unwrap_or(Path::new(".")).join("models")
+}

@@ -1,0 +1,138 @@
+//! Scoring the candidates of one change with the live model, from the selection state: the same
+//! features training reads (history counters per test, co-failure counts of the changed files
+//! and functions), one row per candidate, and the evidence behind each score in words.
+
+use ndarray::Array2;
+
+use super::selection::TestRef;
+use crate::features::{
+    CHANGE_FEATURES, ChangeContext, CoFailure, Evidence, FEATURES, TestName, history_row, mean_duration,
+    recent_failures,
+};
+use crate::model::ModelFile;
+use crate::store::{ReplayFile, TestState};
+
+/// A test that may be selected, with its counters.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub test: TestRef,
+    pub state: TestState,
+}
+
+/// A candidate with its score and what the score rests on.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub test: TestRef,
+    /// The model's score (what the threshold compares).
+    pub score: f64,
+    /// The calibrated probability of failing, when the model has a calibration.
+    pub probability: Option<f64>,
+    pub estimated_s: f64,
+    pub own_file_changed: bool,
+    /// The evidence behind the score, most telling first.
+    pub evidence: Vec<String>,
+}
+
+/// The mean known duration over every test (1 s when none is known): the estimate of a test
+/// that never recorded one.
+pub fn fallback_duration<'a>(states: impl Iterator<Item = &'a TestState>) -> f64 {
+    let (sum, n) = states.fold((0.0, 0u64), |(s, n), t| (s + t.known_duration_sum, n + u64::from(t.known_durations)));
+    if n > 0 { sum / n as f64 } else { 1.0 }
+}
+
+fn runs_word(n: u32) -> &'static str {
+    if n == 1 { "run" } else { "runs" }
+}
+
+fn change_word(n: u32) -> &'static str {
+    if n == 1 { "change" } else { "changes" }
+}
+
+/// Every feature (history, then change) of each candidate as a test of one more run whose
+/// change is `changed`; the change columns are 0 when it is unknown, as in training.
+pub fn feature_rows(candidates: &[Candidate], changed: Option<&[ReplayFile]>, past: &CoFailure) -> Array2<f64> {
+    let mut x = Array2::<f64>::zeros((candidates.len(), FEATURES.len() + CHANGE_FEATURES.len()));
+    let context = changed.map(ChangeContext::new);
+    for (i, c) in candidates.iter().enumerate() {
+        let mut row = x.row_mut(i);
+        for (j, v) in history_row(&c.state).into_iter().enumerate() {
+            row[j] = v;
+        }
+        if let Some(context) = &context {
+            let name = TestName::new(c.test.store_id as u32, &c.test.id, c.test.file.as_deref());
+            let change = row.as_slice_mut().expect("rows are contiguous");
+            context.features(past, &name, &mut change[FEATURES.len()..]);
+        }
+    }
+    x
+}
+
+/// Scores `candidates` as the tests of one more run whose change is `changed` (`None`: unknown,
+/// for a history-only model). `past` holds the co-failure counts of the changed keys, with every
+/// candidate's runs and failures as its prior.
+pub fn score(
+    candidates: &[Candidate],
+    model: &ModelFile,
+    changed: Option<&[ReplayFile]>,
+    past: &CoFailure,
+    fallback_s: f64,
+) -> Vec<Scored> {
+    let x = feature_rows(candidates, changed, past);
+    let own_column =
+        FEATURES.len() + CHANGE_FEATURES.iter().position(|(n, _)| *n == "own_file_changed").expect("feature");
+    let own: Vec<bool> = x.column(own_column).iter().map(|v| *v > 0.5).collect();
+    let context = changed.map(ChangeContext::new);
+    let evidence: Vec<(Option<Evidence>, Option<Evidence>)> = candidates
+        .iter()
+        .map(|c| match &context {
+            Some(context) => {
+                let index = c.test.store_id as u32;
+                (context.file_evidence(past, index), context.symbol_evidence(past, index))
+            }
+            None => (None, None),
+        })
+        .collect();
+    let x = x.slice(ndarray::s![.., ..model.feature_set.width()]);
+    let scores = model.predictor.failure_probability(x);
+    candidates
+        .iter()
+        .zip(scores)
+        .zip(own)
+        .zip(evidence)
+        .map(|(((c, score), own_file_changed), (file, symbol))| {
+            let s = &c.state;
+            let mut why = Vec::new();
+            for e in [file, symbol].into_iter().flatten().filter(|e| e.failures > 0) {
+                why.push(format!(
+                    "failed in {} of the {} past {} touching {}",
+                    e.failures,
+                    e.changes,
+                    change_word(e.changes),
+                    e.key
+                ));
+            }
+            if s.execs == 0 {
+                why.push("it has never run: nothing is known of it".into());
+            } else {
+                let window = s.execs.min(20);
+                let recent = recent_failures(s, window);
+                if s.recent & 1 == 1 {
+                    why.push("it failed in its previous run".into());
+                }
+                if recent > 0 {
+                    why.push(format!("failed in {recent} of its last {window} {}", runs_word(window)));
+                } else if s.failures > 0 {
+                    why.push(format!("failed {} times in {} {}, not lately", s.failures, s.execs, runs_word(s.execs)));
+                }
+            }
+            Scored {
+                test: c.test.clone(),
+                score,
+                probability: model.probability(score),
+                estimated_s: mean_duration(s).unwrap_or(fallback_s),
+                own_file_changed,
+                evidence: why,
+            }
+        })
+        .collect()
+}
