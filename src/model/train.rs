@@ -142,8 +142,8 @@ pub struct Validation {
     /// recall 0.50, 0.51, … 1.00 (what `seer select --recall` reads).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recall_curve: Vec<[f64; 2]>,
-    /// Scores to probabilities on the same window: `[lowest score, share failing]` steps of an
-    /// isotonic (monotone) fit, ascending (what `seer predict` reports).
+    /// Scores to probabilities on the same window: `[score, probability]` points of an isotonic
+    /// (monotone) fit, ascending, read by linear interpolation (what `seer predict` reports).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calibration: Vec<[f64; 2]>,
 }
@@ -151,8 +151,10 @@ pub struct Validation {
 /// Steps kept of an isotonic calibration, at most.
 const CALIBRATION_STEPS: usize = 64;
 
-/// The isotonic regression of `failed` on `scores` (pool adjacent violators): `[lowest score,
-/// share failing]` steps, ascending in both, at most [`CALIBRATION_STEPS`] of them.
+/// The isotonic regression of `failed` on `scores` (pool adjacent violators), as `[score,
+/// probability]` points ascending in both: each block of scores (at most [`CALIBRATION_STEPS`])
+/// spans its lowest to its highest score at its failing share, smoothed toward one half by half
+/// a failure (a block of 11 failures in 11 reads 0.96, not certainty).
 pub fn isotonic(scores: &[f64], failed: &[bool]) -> Vec<[f64; 2]> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
@@ -189,13 +191,30 @@ pub fn isotonic(scores: &[f64], failed: &[bool]) -> Vec<[f64; 2]> {
         blocks[i].2 += next.2;
         blocks[i].3 += next.3;
     }
-    blocks.iter().map(|&(lo, _, f, n)| [lo, f / n]).collect()
+    let mut points = Vec::with_capacity(2 * blocks.len());
+    for &(lo, hi, f, n) in &blocks {
+        let p = (f + 0.5) / (n + 1.0);
+        points.push([lo, p]);
+        if hi > lo {
+            points.push([hi, p]);
+        }
+    }
+    points
 }
 
-/// The probability of failing that `calibration` gives a score (`None` without a calibration).
+/// The probability of failing that `calibration` gives a score: linear between its points,
+/// constant beyond its ends (`None` without a calibration).
 pub fn calibrated(calibration: &[[f64; 2]], score: f64) -> Option<f64> {
-    let first = calibration.first()?;
-    Some(calibration.iter().take_while(|[lo, _]| *lo <= score).last().unwrap_or(first)[1])
+    let (first, last) = (calibration.first()?, calibration.last()?);
+    if score <= first[0] {
+        return Some(first[1]);
+    }
+    if score >= last[0] {
+        return Some(last[1]);
+    }
+    let at = calibration.partition_point(|[s, _]| *s <= score);
+    let ([s0, p0], [s1, p1]) = (calibration[at - 1], calibration[at]);
+    Some(if s1 > s0 { p0 + (p1 - p0) * (score - s0) / (s1 - s0) } else { p1 })
 }
 
 /// The outcome of training.
@@ -356,17 +375,28 @@ mod tests {
         // Failing shares by score: 0.1 → 0/2, 0.5 → 1/2, 0.4 → 1/1 (a violation, pooled with 0.5).
         let scores = [0.1, 0.1, 0.4, 0.5, 0.5, 0.9];
         let failed = [false, false, true, true, false, true];
-        let steps = isotonic(&scores, &failed);
-        assert_eq!(steps, [[0.1, 0.0], [0.4, 2.0 / 3.0], [0.9, 1.0]]);
-        assert_eq!(calibrated(&steps, 0.05), Some(0.0), "below the lowest score: the first step");
-        assert_eq!(calibrated(&steps, 0.45), Some(2.0 / 3.0));
-        assert_eq!(calibrated(&steps, 1.0), Some(1.0));
+        let points = isotonic(&scores, &failed);
+        let smoothed = |f: f64, n: f64| (f + 0.5) / (n + 1.0);
+        assert_eq!(
+            points,
+            [
+                [0.1, smoothed(0.0, 2.0)],
+                [0.4, smoothed(2.0, 3.0)],
+                [0.5, smoothed(2.0, 3.0)],
+                [0.9, smoothed(1.0, 1.0)]
+            ]
+        );
+        assert_eq!(calibrated(&points, 0.05), Some(smoothed(0.0, 2.0)), "below the lowest score: the first point");
+        assert_eq!(calibrated(&points, 0.45), Some(smoothed(2.0, 3.0)));
+        let between = calibrated(&points, 0.7).unwrap();
+        assert!((between - (smoothed(2.0, 3.0) + smoothed(1.0, 1.0)) / 2.0).abs() < 1e-12, "linear between blocks");
+        assert_eq!(calibrated(&points, 1.0), Some(smoothed(1.0, 1.0)));
         assert_eq!(calibrated(&[], 0.5), None);
         let many: Vec<f64> = (0..1000).map(|i| i as f64 / 1000.0).collect();
         let labels: Vec<bool> = (0..1000).map(|i| (i * 7919) % 1000 < i).collect();
-        let steps = isotonic(&many, &labels);
-        assert!(steps.len() <= CALIBRATION_STEPS);
-        assert!(steps.windows(2).all(|w| w[0][0] < w[1][0] && w[0][1] <= w[1][1]), "{steps:?}");
+        let points = isotonic(&many, &labels);
+        assert!(points.len() <= 2 * CALIBRATION_STEPS);
+        assert!(points.windows(2).all(|w| w[0][0] <= w[1][0] && w[0][1] <= w[1][1]), "{points:?}");
     }
 
     #[test]

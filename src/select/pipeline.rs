@@ -484,7 +484,10 @@ fn choose(s: &Scoring, target: Target, always: &[String]) -> Selection {
     }
     let mut notes = Vec::new();
     if filtered > 0 {
-        notes.push(format!("{filtered} tests skipped: their crates do not depend on any changed crate"));
+        notes.push(match filtered {
+            1 => "1 test skipped: its crate does not depend on any changed crate".to_string(),
+            n => format!("{n} tests skipped: their crates do not depend on any changed crate"),
+        });
     }
     Selection {
         mode: Mode::Subset,

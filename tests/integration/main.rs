@@ -9,4 +9,5 @@ mod import;
 mod model;
 mod queries;
 mod record;
+mod select;
 mod util;

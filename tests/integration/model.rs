@@ -1,8 +1,8 @@
 //! `seer train`, `seer model show`, and the change-aware model in `seer eval`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::util::{Env, fixture, git};
+use crate::util::{Env, commit_edit, fixture, ids, record_file_driven_history};
 
 #[test]
 fn train_writes_a_model_file_that_model_show_reads_back() {
@@ -72,43 +72,6 @@ fn bad_model_files_and_empty_stores_are_refused_with_the_reason() {
     assert!(stderr.contains("cannot train") && stderr.contains("failing: 0"), "{stderr}");
 }
 
-/// A repository where the test `suite::a_works` fails exactly when `src/a.rs` changes, and
-/// `suite::b_works` when `src/b.rs` changes; commits touch one of a, b, c in a fixed pattern.
-fn record_file_driven_history(env: &Env, commits: usize) -> PathBuf {
-    let repo = env.path().join("repo");
-    let repo = repo.as_path();
-    std::fs::create_dir_all(repo.join("src")).unwrap();
-    git(repo, &["init", "-q", "-b", "main"]);
-    for f in ["a", "b", "c"] {
-        std::fs::write(repo.join(format!("src/{f}.rs")), format!("fn {f}() {{}}\n")).unwrap();
-    }
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "-m", "root"]);
-    // A fixed, irregular pattern, so that "it failed last time" does not predict the next run.
-    let pattern = b"acbccabcacbbcacabccbacbcaacbcbacccabcb";
-    for i in 0..commits {
-        let f = pattern[i % pattern.len()] as char;
-        let path = repo.join(format!("src/{f}.rs"));
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str(&format!("// edit {i}\n"));
-        std::fs::write(&path, text).unwrap();
-        git(repo, &["commit", "-q", "-am", &format!("edit {f} {i}")]);
-        let sha = git(repo, &["rev-parse", "HEAD"]);
-        let case = |name: &str, fails: bool| {
-            let failure = if fails { "<failure message=\"assertion failed\"/>" } else { "" };
-            format!("<testcase classname=\"suite\" name=\"{name}\" time=\"1.0\">{failure}</testcase>")
-        };
-        let mut cases: Vec<String> = vec![case("a_works", f == 'a'), case("b_works", f == 'b')];
-        cases.extend((0..6).map(|k| case(&format!("other_{k}"), false)));
-        let xml = format!("<testsuites><testsuite name=\"suite\">{}</testsuite></testsuites>", cases.concat());
-        let report = env.write(&format!("r{i}.xml"), xml);
-        let time = (1_700_000_000 + i * 60).to_string();
-        let repo = repo.to_str().unwrap();
-        env.ok(&["record", "--repo", repo, "--commit", &sha, "--run-id", &format!("ci-{i}"), "--time", &time, &report]);
-    }
-    repo.to_path_buf()
-}
-
 #[test]
 fn the_change_aware_model_catches_file_driven_failures_that_history_alone_cannot() {
     let env = Env::new();
@@ -129,22 +92,6 @@ fn the_change_aware_model_catches_file_driven_failures_that_history_alone_cannot
     let trained = env.json(&["train"]);
     assert_eq!(trained["feature_set"], "all");
     assert_eq!(trained["features"].as_array().unwrap().len(), 22);
-}
-
-/// The ids of a `seer select --json` document's selected tests, in its order.
-fn ids(doc: &serde_json::Value) -> Vec<String> {
-    doc["selected"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
-}
-
-/// Commits an edit of `file` (relative to the repo) and returns the new commit's sha.
-fn commit_edit(repo: &Path, file: &str, text: &str) -> String {
-    let path = repo.join(file);
-    let mut old = std::fs::read_to_string(&path).unwrap_or_default();
-    old.push_str(text);
-    std::fs::write(&path, old).unwrap();
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "-m", &format!("edit {file}")]);
-    git(repo, &["rev-parse", "HEAD"])
 }
 
 #[test]

@@ -144,3 +144,76 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A repository where the test `suite::a_works` fails exactly when `src/a.rs` changes, and
+/// `suite::b_works` when `src/b.rs` changes; commits touch one of a, b, c in a fixed pattern.
+pub fn record_file_driven_history(env: &Env, commits: usize) -> PathBuf {
+    let repo = env.path().join("repo");
+    let repo = repo.as_path();
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    git(repo, &["init", "-q", "-b", "main"]);
+    for f in ["a", "b", "c"] {
+        std::fs::write(repo.join(format!("src/{f}.rs")), format!("fn {f}() {{}}\n")).unwrap();
+    }
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "root"]);
+    // A fixed, irregular pattern, so that "it failed last time" does not predict the next run.
+    let pattern = b"acbccabcacbbcacabccbacbcaacbcbacccabcb";
+    for i in 0..commits {
+        let f = pattern[i % pattern.len()] as char;
+        let path = repo.join(format!("src/{f}.rs"));
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!("// edit {i}\n"));
+        std::fs::write(&path, text).unwrap();
+        git(repo, &["commit", "-q", "-am", &format!("edit {f} {i}")]);
+        let sha = git(repo, &["rev-parse", "HEAD"]);
+        let case = |name: &str, fails: bool| {
+            let failure = if fails { "<failure message=\"assertion failed\"/>" } else { "" };
+            format!("<testcase classname=\"suite\" name=\"{name}\" time=\"1.0\">{failure}</testcase>")
+        };
+        let mut cases: Vec<String> = vec![case("a_works", f == 'a'), case("b_works", f == 'b')];
+        cases.extend((0..6).map(|k| case(&format!("other_{k}"), false)));
+        let xml = format!("<testsuites><testsuite name=\"suite\">{}</testsuite></testsuites>", cases.concat());
+        let report = env.write(&format!("r{i}.xml"), xml);
+        let time = (1_700_000_000 + i * 60).to_string();
+        let repo = repo.to_str().unwrap();
+        env.ok(&["record", "--repo", repo, "--commit", &sha, "--run-id", &format!("ci-{i}"), "--time", &time, &report]);
+    }
+    repo.to_path_buf()
+}
+
+/// The ids of a `seer select --json` document's selected tests, in its order.
+pub fn ids(doc: &serde_json::Value) -> Vec<String> {
+    doc["selected"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// Commits an edit of `file` (relative to the repo) and returns the new commit's sha.
+pub fn commit_edit(repo: &Path, file: &str, text: &str) -> String {
+    let path = repo.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut old = std::fs::read_to_string(&path).unwrap_or_default();
+    old.push_str(text);
+    std::fs::write(&path, old).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", &format!("edit {file}")]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+/// A JUnit report of the file-driven history's shape: suite `suite`, one case per (name, fails).
+pub fn suite_junit(cases: &[(&str, bool)]) -> String {
+    let cases: Vec<String> = cases
+        .iter()
+        .map(|(name, fails)| {
+            let failure = if *fails { "<failure message=\"assertion failed\"/>" } else { "" };
+            format!("<testcase classname=\"suite\" name=\"{name}\" time=\"1.0\">{failure}</testcase>")
+        })
+        .collect();
+    format!("<testsuites><testsuite name=\"suite\">{}</testsuite></testsuites>", cases.concat())
+}
+
+/// The 8 tests of the file-driven history, with the failing ones named.
+pub fn all_eight(failing: &[&str]) -> Vec<(String, bool)> {
+    let mut names = vec!["a_works".to_string(), "b_works".to_string()];
+    names.extend((0..6).map(|k| format!("other_{k}")));
+    names.into_iter().map(|n| (n.clone(), failing.contains(&n.as_str()))).collect()
+}
