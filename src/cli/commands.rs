@@ -218,6 +218,7 @@ fn select_request(db: &Path, ws: Workspace, change: ChangeSource, models: Option
         shard: None,
         observe: false,
         keep: false,
+        reasons_for: usize::MAX,
         now: chrono::Utc::now().timestamp(),
     }
 }
@@ -252,6 +253,9 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
     request.shard = shard;
     request.observe = args.observe;
     request.keep = !args.dry_run;
+    let format = if args.json { "json" } else { args.format.as_str() };
+    // Only JSON and --explain show reasons; runner arguments need none.
+    request.reasons_for = if format == "json" || args.explain { usize::MAX } else { 0 };
     let selection = crate::select::select(db, &request);
     if let Some(reason) = &selection.reason {
         eprintln!("seer select: running every test: {reason}");
@@ -263,7 +267,6 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
         let mut err = std::io::stderr().lock();
         print::explain(&mut err, &selection)?;
     }
-    let format = if args.json { "json" } else { args.format.as_str() };
     match args.output {
         Some(path) => {
             let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -283,7 +286,8 @@ fn predict(db: &Path, args: PredictArgs, out: &mut impl Write) -> Result<()> {
         Some(commit) => ChangeSource::Commit { commit, base: args.base },
         None => ChangeSource::WorkingTree,
     };
-    let request = select_request(db, ws, change, args.models);
+    let mut request = select_request(db, ws, change, args.models);
+    request.reasons_for = args.limit;
     let predicted = crate::select::predict(db, &request).map_err(|why| anyhow::anyhow!("cannot predict: {why}"))?;
     print::predicted(out, &predicted, args.limit, args.json)
 }

@@ -602,7 +602,7 @@ pub fn selection(out: &mut impl Write, s: &Selection, format: &str) -> Result<()
                     estimated_s: t.estimated_s,
                 })
                 .collect(),
-            skipped: ids(&s.skipped),
+            skipped: s.skipped.iter().map(|t| t.test.id.clone()).collect(),
             quarantined: ids(&s.quarantined),
             shard: s.shard.map(|sh| ShardJson { index: sh.index, count: sh.count }),
             estimated_s: s.estimated_s,
@@ -620,7 +620,11 @@ pub fn selection(out: &mut impl Write, s: &Selection, format: &str) -> Result<()
     }
     let runner = <Runner as clap::ValueEnum>::from_str(format, true)
         .map_err(|e| anyhow::anyhow!("unknown format {format:?}: {e}"))?;
-    for arg in runner_args(s, runner) {
+    let (args, warning) = runner_args(s, runner);
+    if let Some(w) = warning {
+        eprintln!("seer select: warning: {w}");
+    }
+    for arg in args {
         writeln!(out, "{arg}")?;
     }
     Ok(())

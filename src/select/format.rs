@@ -35,22 +35,51 @@ pub enum Runner {
     Gradle,
 }
 
-/// The arguments for `runner`, one per line (no trailing newline).
-pub fn runner_args(selection: &Selection, runner: Runner) -> Vec<String> {
+/// The longest single argument Linux passes to a program (`MAX_ARG_STRLEN` is 128 KiB), with room.
+pub const MAX_ARG_BYTES: usize = 120_000;
+
+/// The arguments for `runner`, and a warning when they are not the usual form: the tests to skip
+/// do not fit in one argument, so the tests to run are named instead (tests seer has never seen
+/// then do not run), or neither fits and every test runs.
+pub fn runner_args(selection: &Selection, runner: Runner) -> (Vec<String>, Option<String>) {
     let quarantined = &selection.quarantined;
     let running: Vec<&TestRef> = selection.selected.iter().map(|s| &s.test).collect();
+    let fits = |args: &[String]| args.iter().all(|a| a.len() <= MAX_ARG_BYTES);
+    let everything = || {
+        let args = if runner == Runner::Nextest { vec!["-E".to_string(), "all()".to_string()] } else { vec![] };
+        let warning = format!(
+            "the {runner:?} arguments for this selection would be longer than one command-line argument may be: \
+             every test runs"
+        );
+        (args, Some(warning))
+    };
     if selection.shard.is_some() || runner == Runner::Gradle {
         if runner == Runner::Gradle && selection.runs_everything() && selection.shard.is_none() {
             // Gradle runs everything without filters (quarantined tests included: it cannot exclude).
-            return vec![];
+            return (vec![], None);
         }
-        return include(runner, &running);
+        let args = include(runner, &running);
+        return if fits(&args) { (args, None) } else { everything() };
     }
     let mut excluded: Vec<&TestRef> = quarantined.iter().collect();
     if !selection.runs_everything() {
-        excluded.extend(&selection.skipped);
+        excluded.extend(selection.skipped.iter().map(|s| &s.test));
     }
-    exclude(runner, &excluded, &running)
+    let args = exclude(runner, &excluded, &running);
+    if fits(&args) {
+        return (args, None);
+    }
+    let args = include(runner, &running);
+    if selection.runs_everything() || !fits(&args) {
+        return everything();
+    }
+    let warning = format!(
+        "the {} tests to skip do not fit in one command-line argument: the {} selected tests are named instead, \
+         so tests seer has never seen do not run",
+        excluded.len(),
+        running.len()
+    );
+    (args, Some(warning))
 }
 
 /// A filterset leaf matching one test exactly.
@@ -132,7 +161,8 @@ pub fn pytest_node_id(t: &TestRef) -> String {
     id
 }
 
-/// Names in `names` that no running test shares (`key` says what the runner matches on).
+/// The excluded tests whose name no running test shares, each name once (`key` is the name the
+/// runner matches on).
 fn distinct<'a>(excluded: &[&'a TestRef], running: &[&TestRef], key: impl Fn(&TestRef) -> String) -> Vec<&'a TestRef> {
     let kept: HashSet<String> = running.iter().map(|t| key(t)).collect();
     let mut seen = HashSet::new();
@@ -309,9 +339,11 @@ mod tests {
         let mut s = Selection::all(String::new(), vec![]);
         s.mode = Mode::Subset;
         s.reason = None;
-        s.selected =
-            run.into_iter().map(|test| Selected { test, score: 1.0, reasons: vec![], estimated_s: 1.0 }).collect();
-        s.skipped = skip;
+        let tests = |list: Vec<TestRef>| {
+            list.into_iter().map(|test| Selected { test, score: 1.0, reasons: vec![], estimated_s: 1.0 }).collect()
+        };
+        s.selected = tests(run);
+        s.skipped = tests(skip);
         s
     }
 
@@ -322,13 +354,26 @@ mod tests {
             vec![t("semver::test_version::test_eq", Some("semver::test_version")), t("odd::a(b)", None)],
         );
         assert_eq!(
-            runner_args(&s, Runner::Nextest),
+            runner_args(&s, Runner::Nextest).0,
             ["-E", r"not ((binary_id(=semver::test_version) & test(=test_eq)) | test(/^odd::a\(b\)$/))"]
         );
         let all = Selection::all("why".into(), vec![]);
-        assert_eq!(runner_args(&all, Runner::Nextest), ["-E", "all()"]);
+        assert_eq!(runner_args(&all, Runner::Nextest).0, ["-E", "all()"]);
         let shard = selection(vec![t("b::x", Some("b"))], vec![]).keep_shard(Shard { index: 1, count: 1 });
-        assert_eq!(runner_args(&shard, Runner::Nextest), ["-E", "(binary_id(=b) & test(=x))"]);
+        assert_eq!(runner_args(&shard, Runner::Nextest).0, ["-E", "(binary_id(=b) & test(=x))"]);
+    }
+
+    #[test]
+    fn a_skip_list_too_long_for_one_argument_names_the_tests_to_run_instead() {
+        let skip: Vec<TestRef> =
+            (0..3000).map(|i| t(&format!("crate::module::test_number_{i}"), Some("crate"))).collect();
+        let s = selection(vec![t("crate::module::kept", Some("crate"))], skip);
+        let (args, warning) = runner_args(&s, Runner::Nextest);
+        assert_eq!(args, ["-E", "(binary_id(=crate) & test(=module::kept))"]);
+        assert!(warning.unwrap().contains("tests seer has never seen do not run"));
+        let (args, warning) = runner_args(&s, Runner::Pytest);
+        assert_eq!(args.len(), 6000, "pytest takes one argument per test: no limit applies");
+        assert!(warning.is_none());
     }
 
     #[test]
@@ -337,9 +382,9 @@ mod tests {
             vec![t("a::tests::works", Some("a"))],
             vec![t("b::tests::works", Some("b")), t("b::tests::other", Some("b"))],
         );
-        assert_eq!(runner_args(&s, Runner::Cargo), ["--exact", "--skip", "tests::other"]);
+        assert_eq!(runner_args(&s, Runner::Cargo).0, ["--exact", "--skip", "tests::other"]);
         let shard = selection(vec![], vec![]).keep_shard(Shard { index: 1, count: 2 });
-        assert_eq!(runner_args(&shard, Runner::Cargo), ["--exact", "seer_selected_no_tests"]);
+        assert_eq!(runner_args(&shard, Runner::Cargo).0, ["--exact", "seer_selected_no_tests"]);
     }
 
     #[test]
@@ -356,7 +401,7 @@ mod tests {
         with_file.file = Some("pkg/mod.py".into());
         assert_eq!(pytest_node_id(&with_file), "pkg/mod.py::Case::test_x");
         let s = selection(vec![], vec![t("t.test_a::test_one", Some("t.test_a"))]);
-        assert_eq!(runner_args(&s, Runner::Pytest), ["--deselect", "t/test_a.py::test_one"]);
+        assert_eq!(runner_args(&s, Runner::Pytest).0, ["--deselect", "t/test_a.py::test_one"]);
     }
 
     #[test]
@@ -369,9 +414,9 @@ mod tests {
                 t("example.com/m::TestB", Some("example.com/m")),
             ],
         );
-        assert_eq!(runner_args(&s, Runner::Gotest), ["-skip", "^(?:TestB)$"]);
+        assert_eq!(runner_args(&s, Runner::Gotest).0, ["-skip", "^(?:TestB)$"]);
         let shard = s.clone().keep_shard(Shard { index: 1, count: 1 });
-        assert_eq!(runner_args(&shard, Runner::Gotest), ["-run", "^(?:TestA)$", "example.com/m"]);
+        assert_eq!(runner_args(&shard, Runner::Gotest).0, ["-run", "^(?:TestA)$", "example.com/m"]);
     }
 
     #[test]
@@ -383,7 +428,7 @@ mod tests {
                 t("x::Calculator Adds Numbers", Some("x")),
             ],
         );
-        assert_eq!(runner_args(&s, Runner::Jest), ["--testNamePattern", r"^(?!(?:calculator divides \(rounded\))$)"]);
+        assert_eq!(runner_args(&s, Runner::Jest).0, ["--testNamePattern", r"^(?!(?:calculator divides \(rounded\))$)"]);
     }
 
     #[test]
@@ -397,12 +442,12 @@ mod tests {
             ],
         );
         assert_eq!(
-            runner_args(&s, Runner::Maven),
+            runner_args(&s, Runner::Maven).0,
             [
                 "-Dtest=!org.acme.ParserTest#parsesEmptyInput,!org.acme.LexerTest#lexes",
                 "-Dsurefire.failIfNoSpecifiedTests=false"
             ]
         );
-        assert_eq!(runner_args(&s, Runner::Gradle), ["--tests", "org.acme.ParserTest.parsesUnicode"]);
+        assert_eq!(runner_args(&s, Runner::Gradle).0, ["--tests", "org.acme.ParserTest.parsesUnicode"]);
     }
 }

@@ -12,13 +12,13 @@ use std::time::Duration;
 use hashbrown::{HashMap, HashSet};
 
 use super::config::SelectConfig;
-use super::score::{Candidate, Scored, fallback_duration, score};
+use super::score::{Candidate, Scored, evidence, fallback_duration, score};
 use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef};
 use super::state::refresh;
 use super::workspace;
 use crate::collect::git::ChangeSet;
 use crate::collect::{read_changes, read_worktree_changes};
-use crate::features::{CoFailure, change_keys, matches_pattern};
+use crate::features::{ChangeContext, CoFailure, change_keys, matches_pattern};
 use crate::model::{COLD_START_NAME, ModelFile, cold_start, latest};
 use crate::store::{NewSelection, ReplayFile, Store};
 
@@ -55,6 +55,9 @@ pub struct SelectRequest {
     pub observe: bool,
     /// Keep the selection in the store for the bookkeeping of misses.
     pub keep: bool,
+    /// How many of the selected (or, for `predict`, the highest-ranked) tests get the evidence
+    /// behind their scores in words (`usize::MAX` for all; runner arguments need none).
+    pub reasons_for: usize,
     /// Unix seconds.
     pub now: i64,
 }
@@ -66,9 +69,22 @@ struct FailOpen {
 }
 
 impl FailOpen {
-    fn new(reason: impl Into<String>, every: &[Selected]) -> FailOpen {
-        FailOpen { reason: reason.into(), every: every.to_vec() }
+    fn new(reason: impl Into<String>, every: Vec<Selected>) -> FailOpen {
+        FailOpen { reason: reason.into(), every }
     }
+}
+
+/// Every candidate, to run (when no subset can be chosen).
+fn every(candidates: &[Candidate], fallback_s: f64) -> Vec<Selected> {
+    candidates
+        .iter()
+        .map(|c| Selected {
+            test: c.test.clone(),
+            score: 1.0,
+            reasons: vec![],
+            estimated_s: crate::features::mean_duration(&c.state).unwrap_or(fallback_s),
+        })
+        .collect()
 }
 
 /// Everything known before choosing: the scored candidates and what the rules need.
@@ -82,9 +98,21 @@ struct Scoring {
     failed_on_base: HashSet<i64>,
     /// Candidates the workspace graph says the change cannot reach.
     unreachable: HashSet<i64>,
-    /// Files in the change.
-    files: usize,
+    /// The changed files (`None` without git) and their co-failure counts, for reasons.
+    changed: Option<Vec<ReplayFile>>,
+    past: CoFailure,
     notes: Vec<String>,
+}
+
+impl Scoring {
+    /// The evidence behind a test's score, in words.
+    fn reasons(&self, t: &Scored, context: Option<&ChangeContext<'_>>) -> Vec<String> {
+        evidence(t, context, &self.past)
+    }
+
+    fn context(&self) -> Option<ChangeContext<'_>> {
+        self.changed.as_deref().map(ChangeContext::new)
+    }
 }
 
 /// Selects the tests for `request` from the store at `db`; never an error (see the module docs).
@@ -105,11 +133,12 @@ pub fn select(db: &Path, request: &SelectRequest) -> Selection {
 fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
     let mut store = match Store::open_existing(db) {
         Ok(store) => store,
-        Err(e) => return Selection::all(format!("no usable store: {e}"), vec![]),
+        Err(e) => return Selection::all(format!("no usable store: {}", chain(&e)), vec![]),
     };
     let (selection, kept) = match prepare(&mut store, request) {
         Ok(s) => {
-            let mut selection = choose(&s, request.target, &request.config.always);
+            let mut s = s;
+            let mut selection = choose(&mut s, request.target, &request.config.always, request.reasons_for);
             selection.notes.splice(0..0, s.notes.iter().cloned());
             let kept = NewSelection {
                 commit: s.commit.clone(),
@@ -124,7 +153,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
                 estimated_s: selection.estimated_s,
                 total_s: selection.total_s,
                 selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
-                skipped: selection.skipped.iter().map(|t| t.store_id).collect(),
+                skipped: selection.skipped.iter().map(|t| t.test.store_id).collect(),
             };
             (selection, Some(kept))
         }
@@ -155,26 +184,25 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
     let mut selection = selection;
     if let (true, Some(kept)) = (request.keep, kept) {
         if let Err(e) = store.save_selection(&kept, WRITE_WAIT) {
-            selection.notes.push(format!("the selection was not kept for bookkeeping: {e}"));
+            selection.notes.push(format!("the selection was not kept for bookkeeping: {}", chain(&e)));
         }
     }
     if request.observe && selection.mode == Mode::Subset {
         let would_run = selection.selected.len();
         let total = would_run + selection.skipped.len();
-        let mut every: Vec<Selected> = selection.selected.clone();
-        every.extend(selection.skipped.iter().map(|t| Selected {
-            test: t.clone(),
-            score: 0.0,
-            reasons: vec!["observe mode: every test runs".into()],
-            estimated_s: 0.0,
-        }));
+        let skipped = std::mem::take(&mut selection.skipped);
+        let would_skip: Vec<TestRef> = skipped.iter().map(|t| t.test.clone()).collect();
+        let mut every: Vec<Selected> = std::mem::take(&mut selection.selected);
+        every.extend(
+            skipped.into_iter().map(|t| Selected { reasons: vec!["observe mode: every test runs".into()], ..t }),
+        );
         let reason = format!("observe mode: seer would have run {would_run} of {total} tests; every test runs");
         let mut answer = Selection::all(reason, every);
         answer.model = selection.model.clone();
         answer.threshold = selection.threshold;
         answer.quarantined = std::mem::take(&mut selection.quarantined);
         answer.notes = std::mem::take(&mut selection.notes);
-        answer.would_skip = Some(std::mem::take(&mut selection.skipped));
+        answer.would_skip = Some(would_skip);
         selection = answer;
     }
     match request.shard {
@@ -209,11 +237,15 @@ pub struct Predicted {
 pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, String> {
     let mut store = Store::open_existing(db).map_err(|e| e.to_string())?;
     let s = prepare(&mut store, request).map_err(|f| f.reason)?;
-    let mut predictions: Vec<Prediction> = s
-        .scored
-        .iter()
-        .map(|c| {
-            let mut reasons = c.evidence.clone();
+    let mut order: Vec<&Scored> = s.scored.iter().collect();
+    order.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.test.id.cmp(&b.test.id)));
+    let context = s.context();
+    let predictions: Vec<Prediction> = order
+        .into_iter()
+        .enumerate()
+        .map(|(rank, c)| {
+            // Reasons for the ones a person will read.
+            let mut reasons = if rank < request.reasons_for { s.reasons(c, context.as_ref()) } else { vec![] };
             if c.own_file_changed {
                 reasons.insert(0, "its own file changed".into());
             }
@@ -223,8 +255,19 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, String> 
             Prediction { test: c.test.clone(), score: c.score, probability: c.probability, reasons }
         })
         .collect();
-    predictions.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.test.id.cmp(&b.test.id)));
-    Ok(Predicted { commit: s.commit, model: s.model_name, files: s.files, predictions, notes: s.notes })
+    let files = s.changed.as_ref().map_or(0, Vec::len);
+    Ok(Predicted { commit: s.commit.clone(), model: s.model_name.clone(), files, predictions, notes: s.notes.clone() })
+}
+
+/// An error and its causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
@@ -284,21 +327,17 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
     let mut notes = Vec::new();
     if let Err(e) = refresh(store, WRITE_WAIT) {
         match store.state_meta() {
-            Ok(Some(_)) => notes.push(format!("the selection state could not take in the newest runs ({e})")),
-            _ => return Err(FailOpen::new(format!("cannot build the selection state: {e}"), &[])),
+            Ok(Some(_)) => notes.push(format!("the selection state could not take in the newest runs ({})", chain(&e))),
+            _ => return Err(FailOpen::new(format!("cannot build the selection state: {}", chain(&e)), vec![])),
         }
     }
-    let read = |e: crate::store::StoreError| FailOpen::new(format!("cannot read the store: {e}"), &[]);
-    let rows = store.test_rows().map_err(read)?;
-    let mut states = store.test_states().map_err(read)?;
-    let latest_runs: HashSet<i64> =
+    let read = |e: crate::store::StoreError| FailOpen::new(format!("cannot read the store: {}", chain(&e)), vec![]);
+    let latest_runs: Vec<i64> =
         store.latest_runs_with_results(request.config.candidate_runs).map_err(read)?.iter().map(|k| k.id).collect();
-    let fallback_s = fallback_duration(states.values());
     let quarantine: HashSet<i64> = store.quarantined().map_err(read)?.into_iter().map(|(t, _, _)| t).collect();
     let (mut candidates, mut quarantined) = (Vec::new(), Vec::new());
-    for row in rows {
-        let Some(state) = states.remove(&row.id) else { continue };
-        if state.execs == 0 || !latest_runs.contains(&state.last_run.id) {
+    for (row, state) in store.tests_last_run_in(&latest_runs).map_err(read)? {
+        if state.execs == 0 {
             continue;
         }
         let test = TestRef { store_id: row.id, suite: row.suite().map(str::to_string), file: row.file, id: row.name };
@@ -308,16 +347,8 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
             candidates.push(Candidate { test, state });
         }
     }
-    let every: Vec<Selected> = candidates
-        .iter()
-        .map(|c| Selected {
-            test: c.test.clone(),
-            score: 1.0,
-            reasons: vec![],
-            estimated_s: crate::features::mean_duration(&c.state).unwrap_or(fallback_s),
-        })
-        .collect();
-    let fail = |reason: String| FailOpen::new(reason, &every);
+    let fallback_s = fallback_duration(candidates.iter().map(|c| &c.state));
+    let fail = |reason: String| FailOpen::new(reason, every(&candidates, fallback_s));
     if let Some(problem) = &request.config_problem {
         return Err(fail(format!("the configuration is unusable: {problem}")));
     }
@@ -339,7 +370,9 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
     }
     let base = change.as_ref().and_then(|c| c.base.clone());
     let failed_on_base: HashSet<i64> = match &base {
-        Some(b) => store.failed_in_latest_run_of(b).map_err(|e| fail(format!("cannot read the store: {e}")))?,
+        Some(b) => {
+            store.failed_in_latest_run_of(b).map_err(|e| fail(format!("cannot read the store: {}", chain(&e))))?
+        }
         None => vec![],
     }
     .into_iter()
@@ -357,19 +390,20 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
     });
     let past = match &changed {
         Some(files) => {
-            let rows =
-                store.cofail_rows(&change_keys(files)).map_err(|e| fail(format!("cannot read the store: {e}")))?;
+            let rows = store
+                .cofail_rows(&change_keys(files))
+                .map_err(|e| fail(format!("cannot read the store: {}", chain(&e))))?;
             let test_runs =
                 candidates.iter().map(|c| (c.test.store_id as u32, (c.state.change_runs, c.state.change_failures)));
             CoFailure::from_counts(rows.keys, rows.failed.into_iter().map(|(k, t, f)| (k, t as u32, f)), test_runs)
         }
         None => CoFailure::default(),
     };
-    let scored = score(&candidates, &model, changed.as_deref(), &past, fallback_s);
     let unreachable = match (&changed, request.config.workspace_filter) {
         (Some(files), true) => unreachable_tests(request, files, &candidates, &mut notes),
         _ => HashSet::new(),
     };
+    let scored = score(candidates, &model, changed.as_deref(), &past, fallback_s);
     Ok(Scoring {
         scored,
         quarantined,
@@ -379,7 +413,8 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         model_name,
         failed_on_base,
         unreachable,
-        files: changed.as_ref().map_or(0, Vec::len),
+        changed,
+        past,
         notes,
     })
 }
@@ -423,9 +458,11 @@ fn unreachable_tests(
 }
 
 /// The subset for `target`: the model's choice plus the tests that always run.
-fn choose(s: &Scoring, target: Target, always: &[String]) -> Selection {
-    let mut order: Vec<&Scored> = s.scored.iter().collect();
+fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize) -> Selection {
+    let mut order: Vec<Scored> = std::mem::take(&mut s.scored);
     order.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let s: &Scoring = s;
+    let context = s.context();
     let threshold = match target {
         Target::Model => Some(s.model.threshold),
         Target::Recall(r) => Some(s.model.threshold_for(r)),
@@ -444,11 +481,12 @@ fn choose(s: &Scoring, target: Target, always: &[String]) -> Selection {
     };
     budget -= order.iter().filter(|t| must(t) && !unreachable(t)).map(|t| t.estimated_s).sum::<f64>();
     let (mut selected, mut skipped) = (Vec::new(), Vec::new());
+    let skip = |t: Scored| Selected { score: t.score, estimated_s: t.estimated_s, reasons: vec![], test: t.test };
     let mut filtered = 0;
     for (rank, t) in order.into_iter().enumerate() {
-        if unreachable(t) {
+        if unreachable(&t) {
             filtered += 1;
-            skipped.push(t.test.clone());
+            skipped.push(skip(t));
             continue;
         }
         let mut reasons = Vec::new();
@@ -456,7 +494,7 @@ fn choose(s: &Scoring, target: Target, always: &[String]) -> Selection {
             Some(th) if t.score >= th => {
                 reasons.push(format!("predicted failure score {:.3} ≥ threshold {th:.3}", t.score));
             }
-            None if !must(t) && t.estimated_s <= budget => {
+            None if !must(&t) && t.estimated_s <= budget => {
                 budget -= t.estimated_s;
                 reasons.push(format!(
                     "rank {} by predicted failure score {:.3}, within the time budget",
@@ -469,18 +507,20 @@ fn choose(s: &Scoring, target: Target, always: &[String]) -> Selection {
         if t.own_file_changed {
             reasons.push("its own file changed".into());
         }
-        if failed_on_base(t) {
+        if failed_on_base(&t) {
             reasons.push("it failed in the latest run of the base commit".into());
         }
-        if always_matches(t) {
+        if always_matches(&t) {
             reasons.push("it matches --always".into());
         }
         if reasons.is_empty() {
-            skipped.push(t.test.clone());
+            skipped.push(skip(t));
             continue;
         }
-        reasons.extend(t.evidence.iter().cloned());
-        selected.push(Selected { test: t.test.clone(), score: t.score, reasons, estimated_s: t.estimated_s });
+        if selected.len() < reasons_for {
+            reasons.extend(s.reasons(&t, context.as_ref()));
+        }
+        selected.push(Selected { score: t.score, reasons, estimated_s: t.estimated_s, test: t.test });
     }
     let mut notes = Vec::new();
     if filtered > 0 {

@@ -6,8 +6,7 @@ use ndarray::Array2;
 
 use super::selection::TestRef;
 use crate::features::{
-    CHANGE_FEATURES, ChangeContext, CoFailure, Evidence, FEATURES, TestName, history_row, mean_duration,
-    recent_failures,
+    CHANGE_FEATURES, ChangeContext, CoFailure, FEATURES, TestName, history_row, mean_duration, recent_failures,
 };
 use crate::model::ModelFile;
 use crate::store::{ReplayFile, TestState};
@@ -19,7 +18,7 @@ pub struct Candidate {
     pub state: TestState,
 }
 
-/// A candidate with its score and what the score rests on.
+/// A candidate with its score.
 #[derive(Debug, Clone)]
 pub struct Scored {
     pub test: TestRef,
@@ -29,11 +28,10 @@ pub struct Scored {
     pub probability: Option<f64>,
     pub estimated_s: f64,
     pub own_file_changed: bool,
-    /// The evidence behind the score, most telling first.
-    pub evidence: Vec<String>,
+    pub state: TestState,
 }
 
-/// The mean known duration over every test (1 s when none is known): the estimate of a test
+/// The mean of the candidates' known durations (1 s when none is known): the estimate of a test
 /// that never recorded one.
 pub fn fallback_duration<'a>(states: impl Iterator<Item = &'a TestState>) -> f64 {
     let (sum, n) = states.fold((0.0, 0u64), |(s, n), t| (s + t.known_duration_sum, n + u64::from(t.known_durations)));
@@ -69,70 +67,67 @@ pub fn feature_rows(candidates: &[Candidate], changed: Option<&[ReplayFile]>, pa
 
 /// Scores `candidates` as the tests of one more run whose change is `changed` (`None`: unknown,
 /// for a history-only model). `past` holds the co-failure counts of the changed keys, with every
-/// candidate's runs and failures as its prior.
+/// candidate's runs and failures as its prior. Reasons are left to [`evidence`], for the tests
+/// that need them.
 pub fn score(
-    candidates: &[Candidate],
+    candidates: Vec<Candidate>,
     model: &ModelFile,
     changed: Option<&[ReplayFile]>,
     past: &CoFailure,
     fallback_s: f64,
 ) -> Vec<Scored> {
-    let x = feature_rows(candidates, changed, past);
+    let x = feature_rows(&candidates, changed, past);
     let own_column =
         FEATURES.len() + CHANGE_FEATURES.iter().position(|(n, _)| *n == "own_file_changed").expect("feature");
     let own: Vec<bool> = x.column(own_column).iter().map(|v| *v > 0.5).collect();
-    let context = changed.map(ChangeContext::new);
-    let evidence: Vec<(Option<Evidence>, Option<Evidence>)> = candidates
-        .iter()
-        .map(|c| match &context {
-            Some(context) => {
-                let index = c.test.store_id as u32;
-                (context.file_evidence(past, index), context.symbol_evidence(past, index))
-            }
-            None => (None, None),
-        })
-        .collect();
     let x = x.slice(ndarray::s![.., ..model.feature_set.width()]);
     let scores = model.predictor.failure_probability(x);
     candidates
-        .iter()
+        .into_iter()
         .zip(scores)
         .zip(own)
-        .zip(evidence)
-        .map(|(((c, score), own_file_changed), (file, symbol))| {
-            let s = &c.state;
-            let mut why = Vec::new();
-            for e in [file, symbol].into_iter().flatten().filter(|e| e.failures > 0) {
-                why.push(format!(
-                    "failed in {} of the {} past {} touching {}",
-                    e.failures,
-                    e.changes,
-                    change_word(e.changes),
-                    e.key
-                ));
-            }
-            if s.execs == 0 {
-                why.push("it has never run: nothing is known of it".into());
-            } else {
-                let window = s.execs.min(20);
-                let recent = recent_failures(s, window);
-                if s.recent & 1 == 1 {
-                    why.push("it failed in its previous run".into());
-                }
-                if recent > 0 {
-                    why.push(format!("failed in {recent} of its last {window} {}", runs_word(window)));
-                } else if s.failures > 0 {
-                    why.push(format!("failed {} times in {} {}, not lately", s.failures, s.execs, runs_word(s.execs)));
-                }
-            }
-            Scored {
-                test: c.test.clone(),
-                score,
-                probability: model.probability(score),
-                estimated_s: mean_duration(s).unwrap_or(fallback_s),
-                own_file_changed,
-                evidence: why,
-            }
+        .map(|((c, score), own_file_changed)| Scored {
+            test: c.test,
+            score,
+            probability: model.probability(score),
+            estimated_s: mean_duration(&c.state).unwrap_or(fallback_s),
+            own_file_changed,
+            state: c.state,
         })
         .collect()
+}
+
+/// What a score rests on, in words a person can check, most telling first: co-failure with the
+/// changed files and functions, then the test's own recent history.
+pub fn evidence(t: &Scored, context: Option<&ChangeContext<'_>>, past: &CoFailure) -> Vec<String> {
+    let mut why = Vec::new();
+    if let Some(context) = context {
+        let index = t.test.store_id as u32;
+        let found = [context.file_evidence(past, index), context.symbol_evidence(past, index)];
+        for e in found.into_iter().flatten().filter(|e| e.failures > 0) {
+            why.push(format!(
+                "failed in {} of the {} past {} touching {}",
+                e.failures,
+                e.changes,
+                change_word(e.changes),
+                e.key
+            ));
+        }
+    }
+    let s = &t.state;
+    if s.execs == 0 {
+        why.push("it has never run: nothing is known of it".into());
+        return why;
+    }
+    let window = s.execs.min(20);
+    let recent = recent_failures(s, window);
+    if s.recent & 1 == 1 {
+        why.push("it failed in its previous run".into());
+    }
+    if recent > 0 {
+        why.push(format!("failed in {recent} of its last {window} {}", runs_word(window)));
+    } else if s.failures > 0 {
+        why.push(format!("failed {} times in {} {}, not lately", s.failures, s.execs, runs_word(s.execs)));
+    }
+    why
 }

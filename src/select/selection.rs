@@ -76,7 +76,8 @@ pub struct Selection {
     pub model: Option<String>,
     pub threshold: Option<f64>,
     pub selected: Vec<Selected>,
-    pub skipped: Vec<TestRef>,
+    /// Known tests left out (with their scores and estimates; no reasons).
+    pub skipped: Vec<Selected>,
     /// Quarantined tests: neither selected nor skipped, for a separate non-blocking step.
     pub quarantined: Vec<TestRef>,
     /// Set when the answer is one shard: `selected` holds this shard's tests only.

@@ -25,6 +25,10 @@ pub struct Refreshed {
 /// Takes every run stored since the state's last one into the state, waiting at most `busy` for
 /// other writers to let go of the store.
 pub fn refresh(store: &mut Store, busy: Duration) -> Result<Refreshed, StoreError> {
+    // The common case, read-only: nothing new since the last refresh.
+    if store.state_is_current()? {
+        return Ok(Refreshed::default());
+    }
     let tx = store.state_transaction(busy)?;
     let meta = tx.meta()?;
     let current = match meta {

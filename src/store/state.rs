@@ -121,37 +121,79 @@ pub fn unpack(blob: &[u8]) -> Vec<u32> {
     blob.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-fn recent_blob(recent: u128) -> [u8; 16] {
-    recent.to_le_bytes()
+/// Version byte of a packed [`TestState`].
+const STATE_VERSION: u8 = 1;
+/// Bytes of a packed [`TestState`].
+const STATE_BYTES: usize = 81;
+
+/// A test's counters as the `test_state.state` column holds them: a version byte, then the fields
+/// little-endian in declaration order (`last_failure` as -1 for none).
+fn encode_state(s: &TestState) -> [u8; STATE_BYTES] {
+    let mut out = [0u8; STATE_BYTES];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        out[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    put(&[STATE_VERSION]);
+    put(&s.execs.to_le_bytes());
+    put(&s.failures.to_le_bytes());
+    put(&s.recent.to_le_bytes());
+    put(&s.flips.to_le_bytes());
+    put(&s.last_failure.map_or(-1, i64::from).to_le_bytes());
+    put(&s.duration_sum.to_le_bytes());
+    put(&s.known_duration_sum.to_le_bytes());
+    put(&s.known_durations.to_le_bytes());
+    put(&s.change_runs.to_le_bytes());
+    put(&s.change_failures.to_le_bytes());
+    put(&s.last_run.time.to_le_bytes());
+    put(&s.last_run.id.to_le_bytes());
+    out
 }
 
-fn recent_of(blob: &[u8]) -> u128 {
-    let mut b = [0u8; 16];
-    let n = blob.len().min(16);
-    b[..n].copy_from_slice(&blob[..n]);
-    u128::from_le_bytes(b)
+/// The counters of a packed state; `None` for bytes this seer did not write.
+fn decode_state(b: &[u8]) -> Option<TestState> {
+    if b.len() != STATE_BYTES || b[0] != STATE_VERSION {
+        return None;
+    }
+    let mut at = 1;
+    let mut take = |n: usize| {
+        let part = &b[at..at + n];
+        at += n;
+        part
+    };
+    let u32_ = |p: &[u8]| u32::from_le_bytes(p.try_into().expect("4 bytes"));
+    let i64_ = |p: &[u8]| i64::from_le_bytes(p.try_into().expect("8 bytes"));
+    let f64_ = |p: &[u8]| f64::from_le_bytes(p.try_into().expect("8 bytes"));
+    let execs = u32_(take(4));
+    let failures = u32_(take(4));
+    let recent = u128::from_le_bytes(take(16).try_into().expect("16 bytes"));
+    let flips = u32_(take(4));
+    let last_failure = u32::try_from(i64_(take(8))).ok();
+    Some(TestState {
+        execs,
+        failures,
+        recent,
+        flips,
+        last_failure,
+        duration_sum: f64_(take(8)),
+        known_duration_sum: f64_(take(8)),
+        known_durations: u32_(take(4)),
+        change_runs: u32_(take(4)),
+        change_failures: u32_(take(4)),
+        last_run: RunKey { time: i64_(take(8)), id: i64_(take(8)) },
+    })
 }
 
-const TEST_STATE_COLUMNS: &str = "test, execs, failures, recent, flips, last_failure, duration_sum, \
-     known_duration_sum, known_durations, change_runs, change_failures, last_time, last_run";
+/// A stored state that does not decode: the store was written by something else.
+fn bad_state(test: i64) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(0, format!("test_state.state of test {test}"), rusqlite::types::Type::Blob)
+}
 
 fn test_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, TestState)> {
-    Ok((
-        r.get(0)?,
-        TestState {
-            execs: r.get(1)?,
-            failures: r.get(2)?,
-            recent: recent_of(&r.get::<_, Vec<u8>>(3)?),
-            flips: r.get(4)?,
-            last_failure: r.get(5)?,
-            duration_sum: r.get(6)?,
-            known_duration_sum: r.get(7)?,
-            known_durations: r.get(8)?,
-            change_runs: r.get(9)?,
-            change_failures: r.get(10)?,
-            last_run: RunKey { time: r.get(11)?, id: r.get(12)? },
-        },
-    ))
+    let test: i64 = r.get(0)?;
+    let state = decode_state(r.get_ref(1)?.as_blob()?).ok_or_else(|| bad_state(test))?;
+    Ok((test, state))
 }
 
 fn meta_of(conn: &rusqlite::Connection) -> rusqlite::Result<Option<StateMeta>> {
@@ -330,8 +372,31 @@ impl Store {
 
     /// Every test's counters, by `tests.id`.
     pub fn test_states(&self) -> Result<HashMap<i64, TestState>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!("SELECT {TEST_STATE_COLUMNS} FROM test_state"))?;
+        let mut stmt = self.conn.prepare_cached("SELECT test, state FROM test_state")?;
         let rows = stmt.query_map([], test_state_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The tests whose last execution was in one of `runs` (`runs.id`), with their counters, by id.
+    pub fn tests_last_run_in(&self, runs: &[i64]) -> Result<Vec<(TestRow, TestState)>, StoreError> {
+        if runs.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = runs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT t.id, t.name, t.suite_len, t.file, s.state
+             FROM test_state s JOIN tests t ON t.id = s.test WHERE s.last_run IN ({list}) ORDER BY t.id"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            let row = TestRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                suite_len: r.get::<_, Option<i64>>(2)?.map(|n| n as usize),
+                file: r.get(3)?,
+            };
+            let state = decode_state(r.get_ref(4)?.as_blob()?).ok_or_else(|| bad_state(row.id))?;
+            Ok((row, state))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -537,31 +602,16 @@ impl StateTx<'_> {
 
     /// Every test's counters, by `tests.id`.
     pub fn test_states(&self) -> Result<HashMap<i64, TestState>, StoreError> {
-        let mut stmt = self.tx.prepare(&format!("SELECT {TEST_STATE_COLUMNS} FROM test_state"))?;
+        let mut stmt = self.tx.prepare("SELECT test, state FROM test_state")?;
         let rows = stmt.query_map([], test_state_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn put_test_states<'s>(&self, states: impl Iterator<Item = (i64, &'s TestState)>) -> Result<(), StoreError> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO test_state ({TEST_STATE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-        ))?;
+        let mut stmt =
+            self.tx.prepare_cached("INSERT OR REPLACE INTO test_state (test, last_run, state) VALUES (?1, ?2, ?3)")?;
         for (test, s) in states {
-            stmt.execute(params![
-                test,
-                s.execs,
-                s.failures,
-                recent_blob(s.recent).as_slice(),
-                s.flips,
-                s.last_failure,
-                s.duration_sum,
-                s.known_duration_sum,
-                s.known_durations,
-                s.change_runs,
-                s.change_failures,
-                s.last_run.time,
-                s.last_run.id
-            ])?;
+            stmt.execute(params![test, s.last_run.id, encode_state(s).as_slice()])?;
         }
         Ok(())
     }
@@ -641,5 +691,34 @@ impl StateTx<'_> {
     pub fn commit(self) -> Result<(), StoreError> {
         self.tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_state_decodes_to_itself_and_foreign_bytes_do_not() {
+        let s = TestState {
+            execs: 7,
+            failures: 3,
+            recent: (1u128 << 100) | 0b101,
+            flips: 4,
+            last_failure: Some(6),
+            duration_sum: 2.5,
+            known_duration_sum: 2.25,
+            known_durations: 6,
+            change_runs: 5,
+            change_failures: 2,
+            last_run: RunKey { time: -3, id: 99 },
+        };
+        assert_eq!(decode_state(&encode_state(&s)), Some(s));
+        let none = TestState { last_failure: None, ..s };
+        assert_eq!(decode_state(&encode_state(&none)), Some(none));
+        assert_eq!(decode_state(&encode_state(&s)[..80]), None);
+        let mut other = encode_state(&s);
+        other[0] = 2;
+        assert_eq!(decode_state(&other), None);
     }
 }
