@@ -2,8 +2,9 @@
 """Check `seer select --format nextest` against the real cargo-nextest.
 
 After replay.py, for the last N changes of the benchmark: ask seer for the selection as a list and
-as a nextest filterset, run `cargo nextest list -E FILTER` in the crate at that commit, and compare
-the tests nextest matches with the list. Exits 1 on any difference.
+as nextest arguments (a filterset excluding the skipped tests), run `cargo nextest list ARGS` in
+the crate at that commit, and compare the tests nextest matches with the list. Exits 1 on any
+difference.
 
 Usage: check-nextest-filter.py [--bench DIR] [--seer PATH] [--last N]
 """
@@ -25,11 +26,12 @@ def main():
     changes = [json.loads(line) for line in open(args.bench / "changes.jsonl")]
     bad = 0
     for c in [c for c in changes if c["junit"]][-args.last:]:
-        select = [args.seer, "--db", str(db), "select", "--commit", c["sha"], "--repo", str(repo)]
+        select = [args.seer, "--db", str(db), "select", "--commit", c["sha"], "--repo", str(repo), "--dry-run"]
         listed = sorted(subprocess.run(select, capture_output=True, text=True, check=True).stdout.split())
-        expr = subprocess.run(select + ["--format", "nextest"], capture_output=True, text=True, check=True).stdout
+        nextest_args = subprocess.run(select + ["--format", "nextest"], capture_output=True, text=True,
+                                      check=True).stdout.splitlines()
         subprocess.run(["git", "checkout", "-q", c["sha"]], cwd=repo, check=True)
-        out = subprocess.run(["cargo", "nextest", "list", "-E", expr.strip(), "--message-format", "json"],
+        out = subprocess.run(["cargo", "nextest", "list", *nextest_args, "--message-format", "json"],
                              cwd=repo, capture_output=True, text=True, check=True).stdout
         doc = json.loads(out)
         matched = sorted(f"{binary}::{name}" for binary, suite in doc["rust-suites"].items()

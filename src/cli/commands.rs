@@ -397,29 +397,28 @@ fn model_show(db: &Path, args: ModelShowArgs, out: &mut impl Write) -> Result<()
     print::model(out, &file, &place, source, args.json)
 }
 
-/// A duration: seconds (`90`, `90s`), minutes (`10m`), hours (`1h`), or a sum (`1h30m`).
+/// A duration: seconds (`90`, `90s`), milliseconds (`500ms`), minutes (`10m`), hours (`1h`), or
+/// a sum (`1h30m`).
 fn parse_duration(text: &str) -> Result<f64> {
-    let bad = || anyhow::anyhow!("--time-budget {text:?} is not a duration (e.g. 90s, 10m, 1h30m)");
+    let bad = || anyhow::anyhow!("--time-budget {text:?} is not a duration (e.g. 90s, 10m, 1h30m, 500ms)");
     if let Ok(seconds) = text.parse::<f64>() {
         return if seconds > 0.0 { Ok(seconds) } else { Err(bad()) };
     }
-    let (mut total, mut number) = (0.0, String::new());
-    for c in text.chars() {
-        match c {
-            '0'..='9' | '.' => number.push(c),
-            'h' | 'm' | 's' => {
-                let n: f64 = number.parse().map_err(|_| bad())?;
-                total += n * match c {
-                    'h' => 3600.0,
-                    'm' => 60.0,
-                    _ => 1.0,
-                };
-                number.clear();
-            }
-            _ => return Err(bad()),
-        }
+    let (mut total, mut rest) = (0.0, text);
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let n: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = ["ms", "h", "m", "s"].into_iter().find(|u| rest.starts_with(u)).ok_or_else(bad)?;
+        total += n * match unit {
+            "ms" => 0.001,
+            "h" => 3600.0,
+            "m" => 60.0,
+            _ => 1.0,
+        };
+        rest = &rest[unit.len()..];
     }
-    if !number.is_empty() || total <= 0.0 {
+    if total <= 0.0 {
         return Err(bad());
     }
     Ok(total)
@@ -444,5 +443,21 @@ fn resolve_db(db: Option<PathBuf>) -> Result<PathBuf> {
     match db {
         Some(db) => Ok(db),
         None => Ok(store::default_path(&std::env::current_dir().context("cannot read the current directory")?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_read_units_and_sums() {
+        assert_eq!(parse_duration("90").unwrap(), 90.0);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400.0);
+        assert_eq!(parse_duration("500ms").unwrap(), 0.5);
+        assert_eq!(parse_duration("2m1s").unwrap(), 121.0);
+        for bad in ["", "soon", "10x", "m", "0s", "-1", "1.2.3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }
