@@ -1,18 +1,39 @@
 #!/usr/bin/env bash
 # seer's main job on the bundled data, with the default embedded store (.seer/seer.db at the
 # repository root): import the real ABB IOF/ROL CI history, show what the store holds, train the
-# failure predictor (saved under .seer/models/), and replay the history in time order to measure
-# test selection against the baselines, at the model's calibrated threshold and at a fixed budget.
+# failure predictor (saved under .seer/models/), let seer select (in observe mode) for the last
+# 20 cycles before each is recorded, as a CI pre-test step would, and see what it caught and
+# missed; list flaky tests; and replay the whole history in time order to measure test selection
+# against the baselines, at the model's calibrated threshold and at a fixed budget.
 # Running it again is safe: runs already stored are recognised and left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 seer=target/release/seer
+work=target/main-job
+mkdir -p "$work"
 
-echo "== import: ABB IOF/ROL history (data/iofrol.csv)"
-"$seer" import data/iofrol.csv
+# The history up to cycle 300, and each of the last 20 cycles on its own (same run ids as the
+# whole file: iofrol-CYCLE).
+awk -F';' -v dir="$work" 'NR == 1 { header = $0; print > (dir "/iofrol-upto-300.csv"); next }
+    $8 <= 300 { print > (dir "/iofrol-upto-300.csv"); next }
+    { f = dir "/iofrol-cycle-" $8 ".csv"; if (!(f in seen)) { print header > f; seen[f] = 1 } print > f }' \
+    data/iofrol.csv
+
+echo "== import: ABB IOF/ROL history up to cycle 300 (data/iofrol.csv)"
+"$seer" import --run-prefix iofrol "$work/iofrol-upto-300.csv"
 echo
-echo "== the store"
+echo "== train the failure predictor on it (the live model for seer select)"
+"$seer" train
+echo
+echo "== cycles 301-320: seer select (observe mode: it keeps what it would have run, every test runs), then the cycle's real results are recorded"
+for cycle in $(seq 301 320); do
+    "$seer" select --commit "iofrol-cycle-$cycle" --no-git --observe --format list > /dev/null 2> "$work/select-$cycle.log"
+    "$seer" import --run-prefix iofrol "$work/iofrol-cycle-$cycle.csv" > /dev/null
+done
+sed -n 1p "$work/select-320.log"
+echo
+echo "== the store, and what the selections came to (misses: failing tests seer would have skipped)"
 "$seer" stats
 echo
 echo "== the newest runs"
@@ -21,8 +42,11 @@ echo
 echo "== one test's history"
 "$seer" history 78082 --limit 5
 echo
-echo "== train the failure predictor on the whole history (the live model for seer select)"
-"$seer" train
+echo "== the tests seer would pick for the next cycle, with reasons (the first 10)"
+"$seer" select --commit next-cycle --no-git --dry-run --explain --format list 2>&1 > /dev/null | head -11
+echo
+echo "== flaky tests (the first 10)"
+"$seer" flaky list | head -12
 echo
 echo "== test selection replayed in time order: the model at its calibrated threshold (95% recall)"
 "$seer" eval

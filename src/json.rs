@@ -404,9 +404,12 @@ pub struct SelectionStatsJson {
     pub estimated_total_s: f64,
     /// Runs measured against the selection made for their commit.
     pub runs_measured: u64,
-    /// Failing tests in those runs, and of them the ones the selection had selected.
+    /// Failing tests in those runs, and of them the ones the selection had selected, and the ones
+    /// it did not know (new, or not run lately: not candidates; a runner format runs them, a
+    /// `list` of the selected ids does not).
     pub failing: u64,
     pub caught: u64,
+    pub unknown: u64,
     /// Failing results of tests a selection had skipped (see the README).
     pub misses: u64,
     pub misses_same_commit: u64,

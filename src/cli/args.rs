@@ -104,6 +104,10 @@ pub struct SelectArgs {
     /// Do not keep this selection in the store (no bookkeeping of misses)
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the arguments that run only the quarantined tests (nothing when there are none),
+    /// for a separate non-blocking step; implies --dry-run
+    #[arg(long)]
+    pub quarantined: bool,
 }
 
 /// The values of `seer select --format`.
@@ -323,4 +327,59 @@ pub struct ShowRunArgs {
     pub all: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    /// Every `seer …` command of a CI recipe, joined across `\` line ends, with shell variables
+    /// and `${{ … }}` expressions replaced by a word and array expansions dropped.
+    fn seer_commands(recipe: &str) -> Vec<Vec<String>> {
+        let mut joined = recipe.replace("\\\n", " ");
+        while let Some(start) = joined.find("${{") {
+            let end = joined[start..].find("}}").map_or(joined.len(), |e| start + e + 2);
+            joined.replace_range(start..end, "$X");
+        }
+        let mut commands = Vec::new();
+        for line in joined.lines() {
+            let Some(at) = line.find("seer ").filter(|&at| {
+                line[..at].trim_start().is_empty() || line[..at].ends_with("&& ") || line[..at].ends_with("then ")
+            }) else {
+                continue;
+            };
+            let text = line[at..].split(" && ").next().unwrap_or("").split(';').next().unwrap_or("");
+            let mut words = Vec::new();
+            for word in text.split_whitespace() {
+                if word.starts_with("\"${") && word.contains("[@]") {
+                    continue;
+                }
+                let word = word.trim_matches('"');
+                words.push(if word.contains('$') { "X".to_string() } else { word.to_string() });
+            }
+            commands.push(words);
+        }
+        commands
+    }
+
+    #[test]
+    fn the_ci_recipes_use_only_real_flags() {
+        for (name, recipe) in [
+            ("github-actions.yml", include_str!("../../scripts/ci/github-actions.yml")),
+            ("gitlab-ci.yml", include_str!("../../scripts/ci/gitlab-ci.yml")),
+        ] {
+            let commands = seer_commands(recipe);
+            let verbs: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+            for verb in ["select", "record", "train"] {
+                assert!(verbs.contains(&verb), "{name} runs seer {verb}: {verbs:?}");
+            }
+            for command in &commands {
+                if let Err(e) = Cli::try_parse_from(command) {
+                    panic!("{name}: {command:?} does not parse:\n{e}");
+                }
+            }
+        }
+    }
 }

@@ -252,7 +252,7 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
     request.target = target;
     request.shard = shard;
     request.observe = args.observe;
-    request.keep = !args.dry_run;
+    request.keep = !args.dry_run && !args.quarantined;
     let format = if args.json { "json" } else { args.format.as_str() };
     // Only JSON and --explain show reasons; runner arguments need none.
     request.reasons_for = if format == "json" || args.explain { usize::MAX } else { 0 };
@@ -267,13 +267,18 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
         let mut err = std::io::stderr().lock();
         print::explain(&mut err, &selection)?;
     }
-    match args.output {
-        Some(path) => {
-            let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-            print::selection(&mut file, &selection, format)
-        }
-        None => print::selection(out, &selection, format),
+    let mut file = match &args.output {
+        Some(path) => Some(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?),
+        None => None,
+    };
+    let out: &mut dyn Write = match &mut file {
+        Some(f) => f,
+        None => out,
+    };
+    if args.quarantined {
+        return print::quarantined(out, &selection, format);
     }
+    print::selection(out, &selection, format)
 }
 
 /// `seer predict`: the working tree's change (or a commit's), ranked.

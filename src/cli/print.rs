@@ -16,10 +16,10 @@ use crate::json::{
     QuarantineChangeJson, QuarantinedJson, RecordJson, RunJson, RunSummaryJson, RunsJson, SelectedJson, SelectionJson,
     SelectionStatsJson, ShardJson, ShowRunJson, StatsJson, TestJson, TimeJson,
 };
-use crate::select::{FlakyTest, Predicted, Runner, Selection, TestRef, runner_args};
+use crate::select::{FlakyTest, Predicted, Runner, Selection, TestRef, quarantined_args, runner_args};
 use crate::store::{Counts, HistoryEntry, Miss, RecordStatus, RunSummary, SelectionStats, Store, StoredRun};
 
-fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()> {
+fn write_json(out: &mut (impl Write + ?Sized), value: &impl serde::Serialize) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)?;
     Ok(())
@@ -395,8 +395,14 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
     let recall = sel.observed_recall.map_or("-".to_string(), pct);
     writeln!(
         out,
-        "outcomes       {} runs measured: {} failing tests, {} caught by the selection; {} misses ({} on the same commit, {} in observe mode); observed recall {recall}",
-        sel.runs_measured, sel.failing, sel.caught, sel.misses, sel.misses_same_commit, sel.misses_observed
+        "outcomes       {} runs measured: {} failing tests, {} selected, {} not known to the selection (new or not run lately: runner arguments run them); {} misses ({} on the same commit, {} in observe mode); observed recall {recall}",
+        sel.runs_measured,
+        sel.failing,
+        sel.caught,
+        sel.unknown,
+        sel.misses,
+        sel.misses_same_commit,
+        sel.misses_observed
     )?;
     if !sel.recent_misses.is_empty() {
         let mut t = table(&["MISSED TEST", "FAILED IN RUN", "COMMIT", "SKIPPED FOR", ""]);
@@ -428,6 +434,7 @@ fn selection_stats_json(s: &SelectionStats, misses: &[Miss]) -> SelectionStatsJs
         runs_measured: s.runs_measured,
         failing: s.failing,
         caught: s.caught,
+        unknown: s.unknown,
         misses: s.misses,
         misses_same_commit: s.misses_same_commit,
         misses_observed: s.misses_observed,
@@ -583,7 +590,7 @@ pub fn model(out: &mut impl Write, m: &crate::model::ModelFile, place: &str, sou
 }
 
 /// A selection: JSON, a list of the selected ids, or a test runner's arguments (one per line).
-pub fn selection(out: &mut impl Write, s: &Selection, format: &str) -> Result<()> {
+pub fn selection(out: &mut dyn Write, s: &Selection, format: &str) -> Result<()> {
     let ids = |tests: &[TestRef]| tests.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
     if format == "json" {
         let doc = SelectionJson {
@@ -625,6 +632,22 @@ pub fn selection(out: &mut impl Write, s: &Selection, format: &str) -> Result<()
         eprintln!("seer select: warning: {w}");
     }
     for arg in args {
+        writeln!(out, "{arg}")?;
+    }
+    Ok(())
+}
+
+/// The quarantined tests of a selection, as a runner's arguments (or ids, for `list` and `json`).
+pub fn quarantined(out: &mut dyn Write, s: &Selection, format: &str) -> Result<()> {
+    if matches!(format, "list" | "json") {
+        for t in &s.quarantined {
+            writeln!(out, "{}", t.id)?;
+        }
+        return Ok(());
+    }
+    let runner = <Runner as clap::ValueEnum>::from_str(format, true)
+        .map_err(|e| anyhow::anyhow!("unknown format {format:?}: {e}"))?;
+    for arg in quarantined_args(s, runner).unwrap_or_default() {
         writeln!(out, "{arg}")?;
     }
     Ok(())

@@ -96,6 +96,10 @@ pub struct Forest {
     trees: Vec<Tree>,
 }
 
+/// The weight of a passing row: 1 - 2^-11, so that sums of up to 8,192 weights are exact in f32
+/// and equal a sum of failing weights (each 1) only for 2,048 or more passing rows in one node.
+const PASSING_WEIGHT: f32 = 1.0 - 1.0 / 2048.0;
+
 /// Fits a balanced random forest of `failed` on the rows of `x`.
 pub fn train_forest(x: ArrayView2<'_, f64>, failed: &[bool], params: ForestParams) -> Result<Forest, ModelError> {
     let failing: Vec<usize> = (0..failed.len()).filter(|&i| failed[i]).collect();
@@ -117,8 +121,12 @@ pub fn train_forest(x: ArrayView2<'_, f64>, failed: &[bool], params: ForestParam
         features.sort_unstable();
         let xs: Array2<f64> = x.select(Axis(0), &rows).select(Axis(1), &features);
         let ys: Array1<bool> = rows.iter().map(|&i| failed[i]).collect();
-        let fitted =
-            DecisionTree::params().max_depth(Some(params.max_depth)).min_weight_leaf(5.0).fit(&Dataset::new(xs, ys))?;
+        // linfa prunes subtrees whose leaves predict one class, and breaks a tie between the
+        // classes' weights through a randomly seeded HashMap: weigh passing rows a hair less, so
+        // that class weights never tie and the same data always grows the same tree.
+        let weights: Array1<f32> = ys.iter().map(|&f| if f { 1.0 } else { PASSING_WEIGHT }).collect();
+        let data = Dataset::new(xs, ys).with_weights(weights);
+        let fitted = DecisionTree::params().max_depth(Some(params.max_depth)).min_weight_leaf(5.0).fit(&data)?;
         let mut nodes = Vec::new();
         copy_tree(fitted.root_node(), &features, &mut nodes);
         let mut tree = Tree { nodes };
@@ -166,6 +174,23 @@ mod tests {
         let p = forest.failure_probability(probe.view());
         assert!(p[0] > 0.7 && p[1] > 0.7, "{p}");
         assert!(p[2] < 0.3 && p[3] < 0.3, "{p}");
+    }
+
+    /// Regression: linfa's pruning broke class-weight ties through a randomly seeded HashMap, so
+    /// two fits of the same data grew different forests (and `seer eval` moved by points).
+    #[test]
+    fn the_same_data_grows_the_same_forest() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let n = 4000;
+        let x = Array2::from_shape_fn((n, 6), |(_, j)| (rng.random::<f64>() * 10.0).floor() / (1.0 + j as f64));
+        let failed: Vec<bool> =
+            (0..n).map(|i| (x[[i, 0]] + x[[i, 1]] * 0.5 + rng.random::<f64>() * 3.0) > 7.0).collect();
+        let params = ForestParams { trees: 16, ..ForestParams::default() };
+        let fit = || train_forest(x.view(), &failed, params).unwrap().failure_probability(x.view());
+        let first = fit();
+        for _ in 0..2 {
+            assert_eq!(fit(), first);
+        }
     }
 
     #[test]

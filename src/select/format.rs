@@ -82,6 +82,13 @@ pub fn runner_args(selection: &Selection, runner: Runner) -> (Vec<String>, Optio
     (args, Some(warning))
 }
 
+/// The arguments that run exactly the quarantined tests of `selection` (for a separate,
+/// non-blocking step); `None` when there are none.
+pub fn quarantined_args(selection: &Selection, runner: Runner) -> Option<Vec<String>> {
+    let tests: Vec<&TestRef> = selection.quarantined.iter().collect();
+    (!tests.is_empty()).then(|| include(runner, &tests))
+}
+
 /// A filterset leaf matching one test exactly.
 fn nextest_term(t: &TestRef) -> String {
     let plain = |s: &str| s.chars().all(|c| c.is_alphanumeric() || "_:-.$/".contains(c));

@@ -12,7 +12,7 @@ mod workspace;
 
 pub use config::{CONFIG_PATH, ConfigError, SelectConfig};
 pub use flaky::{FlakyOptions, FlakyTest, detect_flaky};
-pub use format::{Runner, pytest_node_id, runner_args};
+pub use format::{Runner, pytest_node_id, quarantined_args, runner_args};
 pub use pipeline::{ChangeSource, Predicted, Prediction, SelectRequest, default_models_dir, predict, select};
 pub use selection::{Mode, Selected, Selection, Shard, Target, TestRef};
 pub use state::{Refreshed, refresh};

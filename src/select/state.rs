@@ -11,7 +11,7 @@ use std::time::Duration;
 use hashbrown::{HashMap, HashSet};
 
 use crate::features::{change_keys, observe};
-use crate::store::{RunKey, SelectionRow, StateMeta, StateRun, StateTx, Store, StoreError, TestState};
+use crate::store::{Judged, RunKey, SelectionRow, StateMeta, StateRun, StateTx, Store, StoreError, TestState};
 
 /// What a refresh did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -125,15 +125,10 @@ impl Bookkeeping {
         if let Some(s) = &own {
             let (selected, skipped) = self.tests_of(tx, s.id)?;
             let has = |list: &[u32], t: i64| list.binary_search(&(t as u32)).is_ok();
-            let (caught, missed) = if s.subset {
-                (
-                    failing.iter().filter(|&&t| has(selected, t)).count(),
-                    failing.iter().filter(|&&t| has(skipped, t)).count(),
-                )
-            } else {
-                (failing.len(), 0)
-            };
-            tx.put_selection_run(run.key.id, s.id, failing.len(), caught, missed)?;
+            let caught = failing.iter().filter(|&&t| has(selected, t)).count();
+            let missed = if s.subset { failing.iter().filter(|&&t| has(skipped, t)).count() } else { 0 };
+            let judged = Judged { failing: failing.len(), caught, missed, unknown: failing.len() - caught - missed };
+            tx.put_selection_run(run.key.id, s.id, judged)?;
         }
         for &test in &failing {
             // Selections made after the test last ran, and before this run.

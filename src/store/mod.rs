@@ -16,8 +16,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use error::StoreError;
 pub use read::{Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun};
 pub use state::{
-    CoFailRows, Miss, NewSelection, RunKey, SelectionRow, SelectionStats, StateMeta, StateRun, StateTx, TestRow,
-    TestState, unpack,
+    CoFailRows, Judged, Miss, NewSelection, RunKey, SelectionRow, SelectionStats, StateMeta, StateRun, StateTx,
+    TestRow, TestState, unpack,
 };
 pub use write::{RecordError, RecordStatus, content_hash};
 

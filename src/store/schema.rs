@@ -146,7 +146,8 @@ pub const MIGRATIONS: &[&str] = &[
         selection INTEGER NOT NULL REFERENCES selections(id),
         failing   INTEGER NOT NULL,             -- failing tests in the run
         caught    INTEGER NOT NULL,             -- of them, selected
-        missed    INTEGER NOT NULL              -- of them, skipped (seen because the run ran them)
+        missed    INTEGER NOT NULL,             -- of them, skipped (seen because the run ran them)
+        unknown   INTEGER NOT NULL              -- of them, neither: not a candidate of the selection
     );
     -- Derived with the state: a failing result of a test that a selection skipped since the
     -- test's previous execution.

@@ -97,6 +97,18 @@ pub struct NewSelection {
     pub skipped: Vec<i64>,
 }
 
+/// A run's failing tests against the selection made for its commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Judged {
+    pub failing: usize,
+    /// Selected by it.
+    pub caught: usize,
+    /// Skipped by it.
+    pub missed: usize,
+    /// Neither: not among its candidates (new, or not run lately).
+    pub unknown: usize,
+}
+
 /// A kept selection, as the bookkeeping reads it.
 #[derive(Debug, Clone)]
 pub struct SelectionRow {
@@ -249,6 +261,8 @@ pub struct SelectionStats {
     pub runs_measured: u64,
     pub failing: u64,
     pub caught: u64,
+    /// Failing tests the selection did not know (neither selected nor skipped).
+    pub unknown: u64,
     pub misses: u64,
     pub misses_same_commit: u64,
     pub misses_observed: u64,
@@ -293,11 +307,14 @@ impl Store {
                 })
             },
         )?;
-        (s.runs_measured, s.failing, s.caught) = self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(x.failing), 0), COALESCE(SUM(x.caught), 0)
+        (s.runs_measured, s.failing, s.caught, s.unknown) = self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(x.failing), 0), COALESCE(SUM(x.caught), 0), COALESCE(SUM(x.unknown), 0)
              FROM selection_runs x JOIN selections s ON s.id = x.selection WHERE s.created_at >= ?1",
             [since],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
+            |r| {
+                let n = |i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                Ok((n(0)?, n(1)?, n(2)?, n(3)?))
+            },
         )?;
         (s.misses, s.misses_same_commit, s.misses_observed) = self.conn.query_row(
             "SELECT COUNT(*), COALESCE(SUM(m.same_commit), 0), COALESCE(SUM(s.observe), 0)
@@ -665,17 +682,20 @@ impl StateTx<'_> {
         Ok((unpack(&selected), unpack(&skipped)))
     }
 
-    pub fn put_selection_run(
-        &self,
-        run: i64,
-        selection: i64,
-        failing: usize,
-        caught: usize,
-        missed: usize,
-    ) -> Result<(), StoreError> {
+    /// A run measured against the selection for its commit: its failing tests, and how many of
+    /// them the selection selected, skipped, or did not know.
+    pub fn put_selection_run(&self, run: i64, selection: i64, judged: Judged) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT OR REPLACE INTO selection_runs (run, selection, failing, caught, missed) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![run, selection, failing as i64, caught as i64, missed as i64],
+            "INSERT OR REPLACE INTO selection_runs (run, selection, failing, caught, missed, unknown)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                run,
+                selection,
+                judged.failing as i64,
+                judged.caught as i64,
+                judged.missed as i64,
+                judged.unknown as i64
+            ],
         )?;
         Ok(())
     }
