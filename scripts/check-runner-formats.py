@@ -110,6 +110,15 @@ def ids(doc):
     return {t["id"] for t in doc["selected"]}
 
 
+def check_patterns(seer, runner, flag, ran, patterns):
+    """Checks that `runner` runs exactly the selection for each --always pattern; returns the
+    first pattern's selection and arguments."""
+    for pattern in patterns:
+        compare(f"{runner}: {flag} runs exactly the selection ({pattern})", ran(seer.select(pattern, runner)),
+                ids(seer.select(pattern, "json")))
+    return seer.select(patterns[0], "json"), seer.select(patterns[0], runner)
+
+
 # --- Rust: cargo-nextest and cargo test -------------------------------------------------------
 
 LIB = """pub fn add(a: u32, b: u32) -> u32 { a + b }
@@ -231,11 +240,7 @@ def check_pytest(seer, work):
 
     ran([])
     seer.record(p / "junit.xml")
-    for pattern in ["*alpha*", "*test_param*"]:
-        doc = seer.select(pattern, "json")
-        compare(f"pytest: --deselect runs exactly the selection ({pattern})", ran(seer.select(pattern, "pytest")), ids(doc))
-    doc = seer.select("*alpha*", "json")
-    args = seer.select("*alpha*", "pytest")
+    doc, args = check_patterns(seer, "pytest", "--deselect", ran, ["*alpha*", "*test_param*"])
     (p / "tests/test_calc.py").write_text(PYTEST.replace("NEW", "def test_new_one():\n    pass\n"))
     compare("pytest: a test seer never saw runs", ran(args), ids(doc) | {"tests.test_calc::test_new_one"},
             must={"tests.test_calc::test_new_one"})
@@ -323,11 +328,7 @@ def check_jest(seer, work):
 
     ran([])
     seer.record(p / "junit.xml")
-    for pattern in ["*adds*", "*division*"]:
-        doc = seer.select(pattern, "json")
-        compare(f"jest: --testNamePattern runs exactly the selection ({pattern})", ran(seer.select(pattern, "jest")), ids(doc))
-    doc = seer.select("*adds*", "json")
-    args = seer.select("*adds*", "jest")
+    doc, args = check_patterns(seer, "jest", "--testNamePattern", ran, ["*adds*", "*division*"])
     (p / "__tests__/calc.test.js").write_text(JEST.replace("NEW", "test('is new', () => {});"))
     new = {i for i in ran([]) if i.endswith("is new")}
     compare("jest: a test seer never saw runs", ran(args), ids(doc) | new, must=new)

@@ -109,8 +109,9 @@ pub fn read_reports(opts: &RecordOptions, set: &mut ResultSet) -> Result<Reports
     Ok(ReportsRead { source: formats.join("+"), repeated, warnings })
 }
 
-/// An error with its chain of causes, as one line.
-fn chain(e: &dyn std::error::Error) -> String {
+/// An error with its chain of causes, as one line (for reasons and warnings that must stand
+/// alone, such as `seer select`'s).
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -13,7 +13,7 @@ mod text;
 pub mod time;
 
 pub use collector::{
-    Collected, Prepared, RecordOptions, ReportsRead, prepare, read_changes, read_reports, read_worktree_changes,
+    Collected, Prepared, RecordOptions, ReportsRead, chain, prepare, read_changes, read_reports, read_worktree_changes,
 };
 pub use error::{InputError, Location};
 pub use report::{Outcome, ReportFormat, ResultSet, TAP_BATCH, TestResult, put_digest_field, read_report};

@@ -17,7 +17,7 @@ use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef};
 use super::state::refresh;
 use super::workspace;
 use crate::collect::git::ChangeSet;
-use crate::collect::{read_changes, read_worktree_changes};
+use crate::collect::{chain, read_changes, read_worktree_changes};
 use crate::features::{ChangeContext, CoFailure, change_keys, matches_pattern};
 use crate::model::{COLD_START_NAME, ModelFile, cold_start, latest};
 use crate::store::{NewSelection, ReplayFile, Store};
@@ -257,17 +257,6 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, String> 
         .collect();
     let files = s.changed.as_ref().map_or(0, Vec::len);
     Ok(Predicted { commit: s.commit.clone(), model: s.model_name.clone(), files, predictions, notes: s.notes.clone() })
-}
-
-/// An error and its causes, as one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 /// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
