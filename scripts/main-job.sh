@@ -3,8 +3,10 @@
 # repository root): import the real ABB IOF/ROL CI history, show what the store holds, train the
 # failure predictor (saved under .seer/models/), let seer select (in observe mode) for the last
 # 20 cycles before each is recorded, as a CI pre-test step would, and see what it caught and
-# missed; list flaky tests; and replay the whole history in time order to measure test selection
-# against the baselines, at the model's calibrated threshold and at a fixed budget.
+# missed; list flaky tests; record real profiles of seer's own workload (bundled fixtures) and find
+# the function a commit slowed down, and the commit; and replay the whole history in time order
+# to measure test selection against the baselines, at the model's calibrated threshold and at a
+# fixed budget.
 # Running it again is safe: runs already stored are recognised and left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +49,24 @@ echo "== the tests seer would pick for the next cycle, with reasons (the first 1
 echo
 echo "== flaky tests (the first 10)"
 "$seer" flaky list | head -12
+echo
+echo "== profiles: real perf profiles of seer's own workload (tests/fixtures/profiles/), 12 commits of 2 runs;"
+echo "   from commit c07 on, one function (checksum, ~3% of the samples) does 10% more work"
+fixtures=tests/fixtures/profiles
+for c in $(seq 1 12); do
+    if [ "$c" -lt 7 ]; then kind=base; k=$(( 2 * c - 1 )); else kind=slow; k=$(( 2 * (c - 6) - 1 )); fi
+    files=("$fixtures/$kind-$(printf %02d $k).folded.gz" "$fixtures/$kind-$(printf %02d $(( k + 1 ))).folded.gz")
+    "$seer" profile record --name workload --commit "c$(printf %02d "$c")" --time "$(( 1700000000 + 3600 * c ))" \
+        "${files[@]}" > /dev/null
+done
+"$seer" profile list --name workload
+echo
+echo "== which functions got slower from c06 to c07 (differential flame graph: $work/diff-c06-c07.svg)"
+"$seer" profile diff --name workload --base c06 --head c07 --svg "$work/diff-c06-c07.svg"
+echo
+echo "== and from which commit, over the whole history"
+"$seer" profile trend --name workload
+"$seer" profile flamegraph --name workload --commit c12 --svg "$work/flamegraph-c12.svg"
 echo
 echo "== test selection replayed in time order: the model at its calibrated threshold (95% recall)"
 "$seer" eval

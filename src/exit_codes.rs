@@ -14,3 +14,5 @@ pub const RUN_CONFLICT: i32 = 4;
 pub const NOT_FOUND: i32 = 5;
 /// The store is newer than this seer, or cannot be opened.
 pub const STORE_UNUSABLE: i32 = 6;
+/// `seer profile diff --fail-on-regression` found a significant regression.
+pub const REGRESSION: i32 = 7;

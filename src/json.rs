@@ -433,3 +433,265 @@ pub struct MissJson {
     /// The selection was in observe mode (the test ran anyway).
     pub observed: bool,
 }
+
+/// One profile in `seer profile record --json`.
+#[derive(Debug, Serialize)]
+pub struct ProfileRecordedJson {
+    pub run_id: String,
+    /// `inserted`, `unchanged` or `replaced`.
+    pub status: String,
+    pub samples: u64,
+    pub stacks: u64,
+    pub source: String,
+}
+
+/// `seer profile record --json`.
+#[derive(Debug, Serialize)]
+pub struct ProfileRecordJson {
+    pub format_version: u32,
+    pub bench: String,
+    pub commit: String,
+    pub profiles: Vec<ProfileRecordedJson>,
+}
+
+/// A bench in `seer profile list --json`.
+#[derive(Debug, Serialize)]
+pub struct BenchJson {
+    pub bench: String,
+    pub profiles: u64,
+    pub commits: u64,
+    /// With `--name`: the commits in history order, with their runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<BenchHistoryJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchHistoryJson {
+    /// `git`, `time` or `recorded`.
+    pub order: String,
+    pub commits: Vec<CommitRunsJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommitRunsJson {
+    pub commit: String,
+    pub runs: Vec<String>,
+    pub samples: u64,
+}
+
+/// `seer profile list --json`.
+#[derive(Debug, Serialize)]
+pub struct ProfileListJson {
+    pub format_version: u32,
+    pub benches: Vec<BenchJson>,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Serialize)]
+pub struct DiffSideJson {
+    pub commit: String,
+    pub runs: u64,
+    /// Mean samples per run.
+    pub samples: f64,
+}
+
+/// A function that changed, in `seer profile diff --json`.
+#[derive(Debug, Serialize)]
+pub struct FrameChangeJson {
+    pub frame: String,
+    /// Mean over runs of the function's self share (samples with it on top), base and head.
+    pub base_share: f64,
+    pub head_share: f64,
+    /// Mean over runs of its inclusive share (samples with it anywhere on the stack).
+    pub base_inclusive: f64,
+    pub head_inclusive: f64,
+    /// head_share / base_share - 1; null for a function new in head.
+    pub change: Option<f64>,
+    /// Welch's t-test of the per-run self shares, and the Benjamini–Hochberg q-value.
+    pub p_value: f64,
+    pub q_value: f64,
+}
+
+/// The runs' sample totals in `seer profile diff --json`.
+#[derive(Debug, Serialize)]
+pub struct TotalChangeJson {
+    pub base_samples: f64,
+    pub head_samples: f64,
+    pub change: f64,
+    pub p_value: f64,
+}
+
+/// `seer profile diff --json`.
+#[derive(Debug, Serialize)]
+pub struct ProfileDiffJson {
+    pub format_version: u32,
+    pub bench: String,
+    pub base: DiffSideJson,
+    pub head: DiffSideJson,
+    pub min_share: f64,
+    pub min_change: f64,
+    pub fdr: f64,
+    /// Functions tested.
+    pub tested: u64,
+    /// Most costly first (the largest share added).
+    pub regressions: Vec<FrameChangeJson>,
+    /// The largest share saved first.
+    pub improvements: Vec<FrameChangeJson>,
+    pub total: TotalChangeJson,
+}
+
+/// A change point in `seer profile trend --json`.
+#[derive(Debug, Serialize)]
+pub struct ChangePointJson {
+    /// The first commit after the shift.
+    pub commit: String,
+    /// The function; `(samples per run)` for the runs' sample totals.
+    pub frame: String,
+    /// Mean self share (or samples per run) before and after the shift.
+    pub before: f64,
+    pub after: f64,
+    pub change: f64,
+    pub p_value: f64,
+}
+
+/// `seer profile trend --json`.
+#[derive(Debug, Serialize)]
+pub struct ProfileTrendJson {
+    pub format_version: u32,
+    pub bench: String,
+    /// How the commits were ordered: `git`, `time` or `recorded`.
+    pub order: String,
+    pub commits: Vec<String>,
+    /// Series tested (functions above the minimum share, and the sample totals).
+    pub tested: u64,
+    pub change_points: Vec<ChangePointJson>,
+}
+
+/// One day in `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct DayJson {
+    /// The day (UTC), `YYYY-MM-DD`.
+    pub day: String,
+    pub runs: u64,
+    pub failing_runs: u64,
+    pub tests_selected: u64,
+    pub tests_skipped: u64,
+    pub misses: u64,
+}
+
+/// The test-selection part of `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct ReportSelectionJson {
+    pub runs: u64,
+    pub failing_runs: u64,
+    pub selections: u64,
+    pub subsets: u64,
+    pub observed: u64,
+    pub fell_open: u64,
+    pub tests_selected: u64,
+    pub tests_skipped: u64,
+    pub estimated_selected_s: f64,
+    pub estimated_total_s: f64,
+    /// Estimated seconds the subsets left out.
+    pub saved_s: f64,
+    /// The window's runs measured against their commit's selection.
+    pub runs_measured: u64,
+    pub faulty_runs: u64,
+    pub faulty_runs_caught: u64,
+    pub failing: u64,
+    pub caught: u64,
+    pub unknown: u64,
+    pub misses: u64,
+    pub observed_recall: Option<f64>,
+    pub target_recall: Option<f64>,
+    pub recent_misses: Vec<MissJson>,
+    pub days: Vec<DayJson>,
+}
+
+/// A test and a count, in `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct TestCountJson {
+    pub test: String,
+    pub count: u64,
+    pub runs: u64,
+}
+
+/// A slow test, in `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct SlowTestJson {
+    pub test: String,
+    pub mean_s: f64,
+    pub runs: u64,
+    /// Its mean in the window of the same length before.
+    pub previous_mean_s: Option<f64>,
+}
+
+/// A flaky test, in `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct ReportFlakyJson {
+    pub test: String,
+    pub reasons: Vec<String>,
+    pub first_evidence: String,
+    pub last_evidence: String,
+}
+
+/// The tests part of `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct ReportTestsJson {
+    pub most_failing: Vec<TestCountJson>,
+    /// Passes after a retry: failures a retry hid.
+    pub retried: Vec<TestCountJson>,
+    pub slowest: Vec<SlowTestJson>,
+    pub new_flaky: Vec<ReportFlakyJson>,
+    pub known_flaky: Vec<ReportFlakyJson>,
+    pub quarantined: Vec<QuarantinedJson>,
+}
+
+/// The model part of `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct ReportModelJson {
+    pub path: String,
+    /// `project` or `bundled`.
+    pub source: String,
+    pub kind: String,
+    pub created_at: String,
+    pub trained_runs: u64,
+    pub threshold: f64,
+    pub target_recall: f64,
+    pub validation_recall: f64,
+    pub validation_time_share: f64,
+    /// Its selections' recall on the window's real runs, and that minus the validation recall.
+    pub observed_recall: Option<f64>,
+    pub drift: Option<f64>,
+}
+
+/// One bench in `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct ReportBenchJson {
+    pub bench: String,
+    pub order: String,
+    pub commits: u64,
+    pub commits_in_window: u64,
+    /// The newest commit in the window, and the one it was compared with.
+    pub latest: Option<String>,
+    pub baseline: Option<String>,
+    pub regressions: Vec<FrameChangeJson>,
+    pub improvements: Vec<FrameChangeJson>,
+    pub total: Option<TotalChangeJson>,
+    pub change_points: Vec<ChangePointJson>,
+    pub notes: Vec<String>,
+}
+
+/// `seer report --json`.
+#[derive(Debug, Serialize)]
+pub struct ReportJson {
+    pub format_version: u32,
+    pub from: String,
+    pub to: String,
+    pub generated_at: String,
+    pub store: String,
+    pub selection: ReportSelectionJson,
+    pub tests: ReportTestsJson,
+    pub model: Option<ReportModelJson>,
+    pub profiling: Vec<ReportBenchJson>,
+}

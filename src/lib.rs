@@ -11,5 +11,8 @@ pub mod exit_codes;
 pub mod features;
 pub mod json;
 pub mod model;
+pub mod profile;
+pub mod regress;
+pub mod report;
 pub mod select;
 pub mod store;

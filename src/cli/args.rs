@@ -44,6 +44,11 @@ pub enum Command {
     /// Flaky tests and their quarantine
     #[command(subcommand)]
     Flaky(FlakyCommand),
+    /// Profiles: record stack samples per bench and commit, draw flame graphs, find regressions
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// The weekly report: what the selections saved and missed, tests, the model, what got slower
+    Report(ReportArgs),
     /// Inspect models
     #[command(subcommand)]
     Model(ModelCommand),
@@ -142,6 +147,159 @@ pub enum FlakyCommand {
     Quarantine(QuarantineArgs),
     /// Release a test from quarantine
     Release(ReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The window: this long before now (e.g. 7d, 24h, 2w)
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
+    pub since: Option<String>,
+    /// The window's start: RFC 3339, "YYYY-MM-DD[ HH:MM[:SS]]" (UTC) or Unix seconds
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// The window's end (exclusive) [default: now]
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// Write the HTML page here
+    #[arg(long, value_name = "FILE.html")]
+    pub out: Option<PathBuf>,
+    /// Write the Markdown summary here
+    #[arg(long, value_name = "FILE.md")]
+    pub markdown: Option<PathBuf>,
+    /// Print the report's numbers as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// The git repository that orders the profiles' commits [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Rows in each "most" table
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Store profiles (one per file) of a bench at a commit: perf script, DTrace or folded stacks, .gz too
+    Record(ProfileRecordArgs),
+    /// The benches with profiles, and their commits in history order
+    List(ProfileListArgs),
+    /// A flame graph of a bench at a commit, its runs merged
+    Flamegraph(ProfileFlamegraphArgs),
+    /// Functions that got slower or faster between two commits, with a differential flame graph
+    Diff(ProfileDiffArgs),
+    /// Change points in a bench's history, per function, with the commit that shifted it
+    Trend(ProfileTrendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileRecordArgs {
+    /// The bench (workload) profiled
+    #[arg(long = "name", value_name = "BENCH")]
+    pub bench: String,
+    /// The commit the profiled build came from (need not be in a local repository)
+    #[arg(long)]
+    pub commit: String,
+    /// Run id for one file (RID.1, RID.2, … for several) [default: COMMIT/FILE-NAME]
+    #[arg(long, value_name = "RID")]
+    pub run_id: Option<String>,
+    /// When the profile was taken: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or Unix seconds [default: now]
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+    /// Read every file in this format instead of detecting it
+    #[arg(long, value_enum)]
+    pub format: Option<crate::profile::ProfileFormat>,
+    /// Fold generic arguments into their function (`Vec<T>::push` → `Vec::push`)
+    #[arg(long)]
+    pub strip_generics: bool,
+    /// Fold closures into their function (`parse::{{closure}}` → `parse`)
+    #[arg(long)]
+    pub strip_closures: bool,
+    /// Overwrite a stored profile with the same bench and run id but different content
+    #[arg(long)]
+    pub replace: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileListArgs {
+    /// Only this bench, with its commits
+    #[arg(long = "name", value_name = "BENCH")]
+    pub bench: Option<String>,
+    /// The git repository that orders the commits [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileFlamegraphArgs {
+    #[arg(long = "name", value_name = "BENCH")]
+    pub bench: String,
+    #[arg(long)]
+    pub commit: String,
+    /// Write the SVG here
+    #[arg(long, value_name = "FILE")]
+    pub svg: PathBuf,
+}
+
+/// When a difference in a profile is an alert.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct DetectorArgs {
+    /// Functions holding less than this share of the samples (pooled over both sides) are not tested
+    #[arg(long, default_value_t = 0.005, value_name = "SHARE")]
+    pub min_share: f64,
+    /// Relative change of a function's share below which a significant change is not reported
+    #[arg(long, default_value_t = 0.05, value_name = "CHANGE")]
+    pub min_change: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileDiffArgs {
+    #[arg(long = "name", value_name = "BENCH")]
+    pub bench: String,
+    /// The commit compared against
+    #[arg(long, value_name = "COMMIT")]
+    pub base: String,
+    /// The commit compared
+    #[arg(long, value_name = "COMMIT")]
+    pub head: String,
+    /// Write a differential flame graph here
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
+    /// False discovery rate over the functions tested
+    #[arg(long, default_value_t = 0.05, value_name = "Q")]
+    pub fdr: f64,
+    /// Exit with code 7 when a significant regression is found (a CI gate)
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileTrendArgs {
+    #[arg(long = "name", value_name = "BENCH")]
+    pub bench: String,
+    /// The git repository that orders the commits [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
+    /// Family-wise error rate over the functions tested (each split's t-test is held to it divided
+    /// by the number of functions)
+    #[arg(long, default_value_t = 0.05, value_name = "ALPHA")]
+    pub alpha: f64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -350,7 +508,8 @@ mod tests {
             }) else {
                 continue;
             };
-            let text = line[at..].split(" && ").next().unwrap_or("").split(';').next().unwrap_or("");
+            let text = line[at..].split(" && ").next().unwrap_or("").split(" || ").next().unwrap_or("");
+            let text = text.split(';').next().unwrap_or("");
             let mut words = Vec::new();
             for word in text.split_whitespace() {
                 if word.starts_with("\"${") && word.contains("[@]") {
@@ -366,13 +525,18 @@ mod tests {
 
     #[test]
     fn the_ci_recipes_use_only_real_flags() {
-        for (name, recipe) in [
-            ("github-actions.yml", include_str!("../../scripts/ci/github-actions.yml")),
-            ("gitlab-ci.yml", include_str!("../../scripts/ci/gitlab-ci.yml")),
+        for (name, recipe, expected) in [
+            (
+                "github-actions.yml",
+                include_str!("../../scripts/ci/github-actions.yml"),
+                &["select", "record", "train"][..],
+            ),
+            ("gitlab-ci.yml", include_str!("../../scripts/ci/gitlab-ci.yml"), &["select", "record", "train"][..]),
+            ("weekly-report.yml", include_str!("../../scripts/ci/weekly-report.yml"), &["profile", "report"][..]),
         ] {
             let commands = seer_commands(recipe);
             let verbs: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
-            for verb in ["select", "record", "train"] {
+            for &verb in expected {
                 assert!(verbs.contains(&verb), "{name} runs seer {verb}: {verbs:?}");
             }
             for command in &commands {

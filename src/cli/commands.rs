@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::NotFound;
 use super::args::{
     Cli, Command, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs, ModelCommand, ModelShowArgs, PredictArgs,
-    RecordArgs, RunsArgs, SelectArgs, ShowCommand, ShowRunArgs, TrainArgs,
+    ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs,
+    ShowCommand, ShowRunArgs, TrainArgs,
 };
 use super::print;
+use super::{NotFound, RegressionFound};
 use crate::collect::import::read_history;
 use crate::collect::time::parse_time;
 use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, prepare, read_reports};
@@ -35,6 +36,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Select(args) => select_tests(&db, args, &mut out),
         Command::Predict(args) => predict(&db, args, &mut out),
         Command::Flaky(command) => flaky(&db, command, &mut out),
+        Command::Profile(command) => profile(&db, command, &mut out),
+        Command::Report(args) => report(&db, args, &mut out),
         Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
         Command::Stats(args) => {
             let mut store = Store::open_existing(&db)?;
@@ -327,6 +330,284 @@ fn flaky(db: &Path, command: FlakyCommand, out: &mut impl Write) -> Result<()> {
             print::quarantine_change(out, &args.test_id, status, args.json)
         }
     }
+}
+
+fn profile(db: &Path, command: ProfileCommand, out: &mut impl Write) -> Result<()> {
+    match command {
+        ProfileCommand::Record(args) => profile_record(db, args, out),
+        ProfileCommand::List(args) => {
+            let store = Store::open_existing(db)?;
+            let repo = repo_or_cwd(args.repo)?;
+            let benches = store.benches()?;
+            let histories = match &args.bench {
+                Some(bench) => {
+                    if !benches.iter().any(|(b, _, _)| b == bench) {
+                        return Err(
+                            NotFound(format!("no profiles of bench {bench:?} in the store {}", db.display())).into()
+                        );
+                    }
+                    vec![(bench.clone(), crate::profile::history(&store, bench, Some(&repo))?)]
+                }
+                None => vec![],
+            };
+            print::benches(out, &benches, &histories, args.json)
+        }
+        ProfileCommand::Flamegraph(args) => {
+            let store = Store::open_existing(db)?;
+            let runs = runs_of(&store, db, &args.bench, &args.commit)?;
+            let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+            let stacks = store.merged_stacks(&ids)?;
+            let samples: u64 = runs.iter().map(|r| r.samples).sum();
+            let options = crate::profile::FlamegraphOptions {
+                title: format!("{} at {}", args.bench, crate::collect::git::short(&args.commit)),
+                subtitle: Some(format!("{} runs merged, {samples} samples", runs.len())),
+                static_svg: false,
+            };
+            let svg = crate::profile::flamegraph_svg(&stacks, &options).context("cannot draw the flame graph")?;
+            std::fs::write(&args.svg, svg).with_context(|| format!("cannot write {}", args.svg.display()))?;
+            writeln!(out, "wrote {} ({} runs, {samples} samples)", args.svg.display(), runs.len())?;
+            Ok(())
+        }
+        ProfileCommand::Diff(args) => profile_diff(db, args, out),
+        ProfileCommand::Trend(args) => profile_trend(db, args, out),
+    }
+}
+
+fn repo_or_cwd(repo: Option<PathBuf>) -> Result<PathBuf> {
+    match repo {
+        Some(r) => Ok(r),
+        None => std::env::current_dir().context("cannot read the current directory"),
+    }
+}
+
+/// The profiles of `bench` at `commit` (a full sha or a unique prefix of one).
+fn runs_of(store: &Store, db: &Path, bench: &str, commit: &str) -> Result<Vec<crate::store::ProfileRun>> {
+    let runs = store.profile_runs(bench)?;
+    let mut matching: Vec<_> = runs.iter().filter(|r| r.commit == commit).cloned().collect();
+    if matching.is_empty() {
+        let prefixed: Vec<_> = runs.iter().filter(|r| r.commit.starts_with(commit)).collect();
+        let commits: std::collections::BTreeSet<&str> = prefixed.iter().map(|r| r.commit.as_str()).collect();
+        if commits.len() > 1 {
+            bail!("{commit:?} names {} commits of bench {bench:?}: give more of the sha", commits.len());
+        }
+        matching = prefixed.into_iter().cloned().collect();
+    }
+    if matching.is_empty() {
+        return Err(NotFound(format!(
+            "no profiles of bench {bench:?} at commit {commit:?} in the store {}",
+            db.display()
+        ))
+        .into());
+    }
+    Ok(matching)
+}
+
+fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> Result<()> {
+    let time = match args.time.as_deref() {
+        Some(raw) => Some(parse_time(raw).with_context(|| {
+            format!("--time {raw:?} is not a time (RFC 3339, \"YYYY-MM-DD HH:MM[:SS]\" or Unix seconds)")
+        })?),
+        None => None,
+    };
+    for (flag, value) in [("--name", &args.bench), ("--commit", &args.commit)] {
+        if value.trim().is_empty() {
+            bail!("{flag} must not be empty");
+        }
+    }
+    let normalize =
+        crate::profile::NormalizeOptions { strip_generics: args.strip_generics, strip_closures: args.strip_closures };
+    let mut profiles = Vec::with_capacity(args.files.len());
+    for (k, path) in args.files.iter().enumerate() {
+        let folded = crate::profile::read_profile(path, args.format, normalize).context("nothing recorded")?;
+        let run_id = match (&args.run_id, args.files.len()) {
+            (Some(rid), 1) => rid.clone(),
+            (Some(rid), _) => format!("{rid}.{}", k + 1),
+            (None, _) => format!(
+                "{}/{}",
+                args.commit,
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+            ),
+        };
+        profiles.push(crate::store::NewProfile {
+            bench: args.bench.clone(),
+            run_id,
+            commit: args.commit.clone(),
+            time,
+            source: folded.source,
+            stacks: folded.stacks,
+        });
+    }
+    let mut store = Store::open(db)?;
+    let statuses = store.record_profiles(&profiles, args.replace).context("nothing recorded")?;
+    print::profiles_recorded(out, &profiles, &statuses, args.json)
+}
+
+/// Each run's per-frame samples.
+fn run_frames(store: &Store, runs: &[crate::store::ProfileRun]) -> Result<Vec<crate::regress::RunFrames>> {
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let mut by_run: std::collections::HashMap<i64, crate::regress::RunFrames> = runs
+        .iter()
+        .map(|r| (r.id, crate::regress::RunFrames { samples: r.samples, frames: Default::default() }))
+        .collect();
+    for f in store.frame_samples(&ids)? {
+        if let Some(run) = by_run.get_mut(&f.profile) {
+            run.frames.insert(f.frame, (f.self_samples, f.total_samples));
+        }
+    }
+    Ok(ids.iter().filter_map(|id| by_run.remove(id)).collect())
+}
+
+fn check_share(flag: &str, v: f64) -> Result<f64> {
+    if !(0.0..1.0).contains(&v) {
+        bail!("{flag} {v} is not a share (0 <= S < 1)");
+    }
+    Ok(v)
+}
+
+fn profile_diff(db: &Path, args: ProfileDiffArgs, out: &mut impl Write) -> Result<()> {
+    let options = crate::regress::CompareOptions {
+        min_share: check_share("--min-share", args.detector.min_share)?,
+        min_change: check_share("--min-change", args.detector.min_change)?,
+        fdr: check_share("--fdr", args.fdr)?,
+    };
+    let store = Store::open_existing(db)?;
+    let base_runs = runs_of(&store, db, &args.bench, &args.base)?;
+    let head_runs = runs_of(&store, db, &args.bench, &args.head)?;
+    let comparison =
+        crate::regress::compare(&run_frames(&store, &base_runs)?, &run_frames(&store, &head_runs)?, options)
+            .with_context(|| format!("cannot compare {} with {}", args.head, args.base))?;
+    let shown: Vec<i64> = comparison.regressions.iter().chain(&comparison.improvements).map(|c| c.frame).collect();
+    let names = store.frame_names(&shown)?;
+    if let Some(path) = &args.svg {
+        let before = store.merged_stacks(&base_runs.iter().map(|r| r.id).collect::<Vec<_>>())?;
+        let after = store.merged_stacks(&head_runs.iter().map(|r| r.id).collect::<Vec<_>>())?;
+        let o = crate::profile::FlamegraphOptions {
+            title: format!(
+                "{}: {} against {}",
+                args.bench,
+                crate::collect::git::short(&args.head),
+                crate::collect::git::short(&args.base)
+            ),
+            subtitle: Some("red: a larger share of the samples than before; blue: smaller".into()),
+            static_svg: false,
+        };
+        let svg = crate::profile::differential_svg(&before, &after, &o).context("cannot draw the flame graph")?;
+        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let view = print::DiffView { bench: &args.bench, base: &base_runs, head: &head_runs, options };
+    print::diff(out, &view, &comparison, &names, args.json)?;
+    if args.fail_on_regression && !comparison.regressions.is_empty() {
+        return Err(RegressionFound(comparison.regressions.len()).into());
+    }
+    Ok(())
+}
+
+fn profile_trend(db: &Path, args: ProfileTrendArgs, out: &mut impl Write) -> Result<()> {
+    let min_share = check_share("--min-share", args.detector.min_share)?;
+    let min_change = check_share("--min-change", args.detector.min_change)?;
+    let alpha = check_share("--alpha", args.alpha)?;
+    let store = Store::open_existing(db)?;
+    let repo = repo_or_cwd(args.repo)?;
+    let history = crate::profile::history(&store, &args.bench, Some(&repo))?;
+    if history.commits.is_empty() {
+        return Err(NotFound(format!("no profiles of bench {:?} in the store {}", args.bench, db.display())).into());
+    }
+    let mut groups: Vec<Vec<crate::regress::RunFrames>> = Vec::with_capacity(history.commits.len());
+    for (_, runs) in &history.commits {
+        groups.push(run_frames(&store, runs)?);
+    }
+    let trend =
+        crate::regress::trend_by_frame(&groups, crate::regress::TrendFramesOptions { min_share, min_change, alpha });
+    let frames: Vec<i64> = trend.points.iter().filter_map(|p| p.frame).collect();
+    let names = store.frame_names(&frames)?;
+    print::trend(out, &args.bench, &history, &trend, &names, args.json)
+}
+
+/// A time flag's value, or a clear refusal naming the flag.
+fn time_flag(flag: &str, raw: &str) -> Result<i64> {
+    let day = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
+    let raw = if day { format!("{raw} 00:00") } else { raw.to_string() };
+    parse_time(&raw).with_context(|| {
+        format!("{flag} {raw:?} is not a time (RFC 3339, \"YYYY-MM-DD[ HH:MM[:SS]]\" or Unix seconds)")
+    })
+}
+
+/// A window length: `7d`, `24h`, `2w`, `90m`, or seconds.
+fn parse_window(text: &str) -> Result<i64> {
+    let bad = || anyhow::anyhow!("--since {text:?} is not a duration (e.g. 7d, 24h, 2w)");
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    if n <= 0 {
+        return Err(bad());
+    }
+    Ok(n * seconds)
+}
+
+fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let to = match &args.to {
+        Some(raw) => time_flag("--to", raw)?,
+        // The window ends after this second, so that what was recorded just now is in it.
+        None => now + 1,
+    };
+    let from = match (&args.from, &args.since) {
+        (Some(raw), _) => time_flag("--from", raw)?,
+        (None, Some(since)) => to - parse_window(since)?,
+        (None, None) => to - 7 * 86_400,
+    };
+    if from >= to {
+        bail!("the window is empty: --from must be before --to");
+    }
+    if args.out.is_none() && args.markdown.is_none() && !args.json {
+        bail!("say where the report goes: --out FILE.html, --markdown FILE.md, or --json");
+    }
+    let mut store = Store::open_existing(db)?;
+    refresh_after_write(&mut store);
+    let options = crate::report::ReportOptions {
+        from,
+        to,
+        models: models_dir(db, args.models),
+        repo: Some(repo_or_cwd(args.repo)?),
+        top: args.top.max(1),
+        generated_at: now,
+    };
+    let data = crate::report::ReportData::collect(&store, &options)?;
+    let command = format!(
+        "seer report --from {} --to {}",
+        crate::collect::time::format_time(from),
+        crate::collect::time::format_time(to)
+    );
+    if let Some(path) = &args.out {
+        std::fs::write(path, crate::report::render_html(&data, &command))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, crate::report::render_markdown(&data, &command))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &print::report_json(&data))?;
+        writeln!(out)?;
+    } else {
+        let written: Vec<String> =
+            [&args.out, &args.markdown].iter().filter_map(|p| p.as_ref()).map(|p| p.display().to_string()).collect();
+        writeln!(
+            out,
+            "wrote {} ({} to {})",
+            written.join(" and "),
+            crate::collect::time::format_time(from),
+            crate::collect::time::format_time(to)
+        )?;
+    }
+    Ok(())
 }
 
 fn known_test(store: &Store, db: &Path, name: &str) -> Result<i64> {

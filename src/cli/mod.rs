@@ -19,6 +19,11 @@ pub use args::Cli;
 #[error("{0}")]
 pub struct NotFound(pub String);
 
+/// `seer profile diff --fail-on-regression` found regressions (after printing them).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} significant regression(s) (--fail-on-regression)")]
+pub struct RegressionFound(pub usize);
+
 /// Runs seer with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -53,6 +58,9 @@ fn exit_code(err: &anyhow::Error) -> i32 {
         }
         if cause.downcast_ref::<NotFound>().is_some() {
             return exit_codes::NOT_FOUND;
+        }
+        if cause.downcast_ref::<RegressionFound>().is_some() {
+            return exit_codes::REGRESSION;
         }
         if let Some(store) = cause.downcast_ref::<StoreError>() {
             return match store {

@@ -11,10 +11,12 @@ use crate::collect::time::format_time;
 use crate::collect::{Collected, CollectedRun, Outcome, TestResult};
 use crate::eval::Evaluation;
 use crate::json::{
-    ChangeSummaryJson, ChangesJson, CommitJson, ContenderJson, CountsJson, EvalJson, FORMAT_VERSION, FileJson,
-    FlakyJson, FlakyListJson, HistoryEntryJson, HistoryJson, ImportJson, MissJson, PredictJson, PredictionJson,
-    QuarantineChangeJson, QuarantinedJson, RecordJson, RunJson, RunSummaryJson, RunsJson, SelectedJson, SelectionJson,
-    SelectionStatsJson, ShardJson, ShowRunJson, StatsJson, TestJson, TimeJson,
+    BenchHistoryJson, BenchJson, ChangePointJson, ChangeSummaryJson, ChangesJson, CommitJson, CommitRunsJson,
+    ContenderJson, CountsJson, DiffSideJson, EvalJson, FORMAT_VERSION, FileJson, FlakyJson, FlakyListJson,
+    FrameChangeJson, HistoryEntryJson, HistoryJson, ImportJson, MissJson, PredictJson, PredictionJson, ProfileDiffJson,
+    ProfileListJson, ProfileRecordJson, ProfileRecordedJson, ProfileTrendJson, QuarantineChangeJson, QuarantinedJson,
+    RecordJson, RunJson, RunSummaryJson, RunsJson, SelectedJson, SelectionJson, SelectionStatsJson, ShardJson,
+    ShowRunJson, StatsJson, TestJson, TimeJson, TotalChangeJson,
 };
 use crate::select::{FlakyTest, Predicted, Runner, Selection, TestRef, quarantined_args, runner_args};
 use crate::store::{Counts, HistoryEntry, Miss, RecordStatus, RunSummary, SelectionStats, Store, StoredRun};
@@ -354,7 +356,7 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
         failing_runs: s.failing_runs,
         tests_ever_failed: s.tests_ever_failed,
         tests_ever_flaky: s.tests_ever_flaky,
-        selection: selection_stats_json(&store.selection_stats(None)?, &store.misses(None, 10)?),
+        selection: selection_stats_json(&store.selection_stats(None, None)?, &store.misses(None, None, 10)?),
     };
     if json {
         return write_json(out, &doc);
@@ -806,4 +808,409 @@ pub fn quarantine_change(out: &mut impl Write, id: &str, status: &str, json: boo
     }
     writeln!(out, "{id}: {status}")?;
     Ok(())
+}
+
+/// `seer profile record`.
+pub fn profiles_recorded(
+    out: &mut impl Write,
+    profiles: &[crate::store::NewProfile],
+    statuses: &[RecordStatus],
+    json: bool,
+) -> Result<()> {
+    let rows: Vec<ProfileRecordedJson> = profiles
+        .iter()
+        .zip(statuses)
+        .map(|(p, s)| ProfileRecordedJson {
+            run_id: p.run_id.clone(),
+            status: s.as_str().into(),
+            samples: p.stacks.iter().map(|(_, n)| n).sum(),
+            stacks: p.stacks.len() as u64,
+            source: p.source.clone(),
+        })
+        .collect();
+    if json {
+        let (bench, commit) = profiles.first().map(|p| (p.bench.clone(), p.commit.clone())).unwrap_or_default();
+        return write_json(out, &ProfileRecordJson { format_version: FORMAT_VERSION, bench, commit, profiles: rows });
+    }
+    for (p, r) in profiles.iter().zip(&rows) {
+        let verb = match r.status.as_str() {
+            "inserted" => "recorded",
+            "unchanged" => "already recorded (unchanged)",
+            _ => "replaced",
+        };
+        writeln!(
+            out,
+            "{verb} profile {} of {} at {}: {} samples in {} stacks ({})",
+            r.run_id,
+            p.bench,
+            short(&p.commit),
+            r.samples,
+            r.stacks,
+            r.source
+        )?;
+    }
+    Ok(())
+}
+
+/// `seer profile list`.
+pub fn benches(
+    out: &mut impl Write,
+    benches: &[(String, u64, u64)],
+    histories: &[(String, crate::profile::History)],
+    json: bool,
+) -> Result<()> {
+    let history_json = |h: &crate::profile::History| BenchHistoryJson {
+        order: h.order.as_str().into(),
+        commits: h
+            .commits
+            .iter()
+            .map(|(c, runs)| CommitRunsJson {
+                commit: c.clone(),
+                runs: runs.iter().map(|r| r.run_id.clone()).collect(),
+                samples: runs.iter().map(|r| r.samples).sum(),
+            })
+            .collect(),
+    };
+    if json {
+        let doc = ProfileListJson {
+            format_version: FORMAT_VERSION,
+            benches: benches
+                .iter()
+                .filter(|(b, _, _)| histories.is_empty() || histories.iter().any(|(h, _)| h == b))
+                .map(|(b, profiles, commits)| BenchJson {
+                    bench: b.clone(),
+                    profiles: *profiles,
+                    commits: *commits,
+                    history: histories.iter().find(|(h, _)| h == b).map(|(_, h)| history_json(h)),
+                })
+                .collect(),
+        };
+        return write_json(out, &doc);
+    }
+    if histories.is_empty() {
+        if benches.is_empty() {
+            writeln!(out, "no profiles recorded")?;
+            return Ok(());
+        }
+        let mut t = table(&["BENCH", "PROFILES", "COMMITS"]);
+        for (b, p, c) in benches {
+            t.add_row(vec![b.clone(), p.to_string(), c.to_string()]);
+        }
+        writeln!(out, "{t}")?;
+        return Ok(());
+    }
+    for (bench, h) in histories {
+        writeln!(out, "{bench}: {} commits in {} order", h.commits.len(), h.order.as_str())?;
+        let mut t = table(&["COMMIT", "RUNS", "SAMPLES"]);
+        for (c, runs) in &h.commits {
+            t.add_row(vec![
+                short(c).to_string(),
+                runs.len().to_string(),
+                runs.iter().map(|r| r.samples).sum::<u64>().to_string(),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+/// What a diff compared.
+pub struct DiffView<'a> {
+    pub bench: &'a str,
+    pub base: &'a [crate::store::ProfileRun],
+    pub head: &'a [crate::store::ProfileRun],
+    pub options: crate::regress::CompareOptions,
+}
+
+fn change_json(c: &crate::regress::FrameChange, names: &hashbrown::HashMap<i64, String>) -> FrameChangeJson {
+    FrameChangeJson {
+        frame: names.get(&c.frame).cloned().unwrap_or_else(|| format!("(frame {})", c.frame)),
+        base_share: c.base_self,
+        head_share: c.head_self,
+        base_inclusive: c.base_inclusive,
+        head_inclusive: c.head_inclusive,
+        change: c.change.is_finite().then_some(c.change),
+        p_value: c.p_value,
+        q_value: c.q_value,
+    }
+}
+
+fn signed_pct(x: Option<f64>) -> String {
+    x.map_or("new".to_string(), |x| format!("{:+.1}%", 100.0 * x))
+}
+
+/// `seer profile diff`.
+pub fn diff(
+    out: &mut impl Write,
+    v: &DiffView<'_>,
+    c: &crate::regress::Comparison,
+    names: &hashbrown::HashMap<i64, String>,
+    json: bool,
+) -> Result<()> {
+    let side = |runs: &[crate::store::ProfileRun]| DiffSideJson {
+        commit: runs.first().map(|r| r.commit.clone()).unwrap_or_default(),
+        runs: runs.len() as u64,
+        samples: runs.iter().map(|r| r.samples as f64).sum::<f64>() / runs.len().max(1) as f64,
+    };
+    let doc = ProfileDiffJson {
+        format_version: FORMAT_VERSION,
+        bench: v.bench.into(),
+        base: side(v.base),
+        head: side(v.head),
+        min_share: v.options.min_share,
+        min_change: v.options.min_change,
+        fdr: v.options.fdr,
+        tested: c.tested as u64,
+        regressions: c.regressions.iter().map(|x| change_json(x, names)).collect(),
+        improvements: c.improvements.iter().map(|x| change_json(x, names)).collect(),
+        total: TotalChangeJson {
+            base_samples: c.total.base_mean,
+            head_samples: c.total.head_mean,
+            change: c.total.change,
+            p_value: c.total.p_value,
+        },
+    };
+    if json {
+        return write_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "{}: {} ({} runs) against {} ({} runs); {} functions tested (self share >= {}), false discovery rate {:.0}%",
+        doc.bench,
+        short(&doc.head.commit),
+        doc.head.runs,
+        short(&doc.base.commit),
+        doc.base.runs,
+        doc.tested,
+        pct(doc.min_share),
+        100.0 * doc.fdr
+    )?;
+    writeln!(
+        out,
+        "samples per run: {:.0} -> {:.0} ({:+.1}%, p = {:.3})",
+        doc.total.base_samples,
+        doc.total.head_samples,
+        100.0 * doc.total.change,
+        doc.total.p_value
+    )?;
+    for (title, list) in [("regressions", &doc.regressions), ("improvements", &doc.improvements)] {
+        if list.is_empty() {
+            writeln!(out, "no significant {title} (at least {} change)", pct(doc.min_change))?;
+            continue;
+        }
+        writeln!(out, "{title}:")?;
+        let mut t = table(&["FUNCTION", "SELF BASE", "SELF HEAD", "CHANGE", "INCL BASE", "INCL HEAD", "Q"]);
+        for x in list {
+            t.add_row(vec![
+                x.frame.clone(),
+                format!("{:.2}%", 100.0 * x.base_share),
+                format!("{:.2}%", 100.0 * x.head_share),
+                signed_pct(x.change),
+                format!("{:.2}%", 100.0 * x.base_inclusive),
+                format!("{:.2}%", 100.0 * x.head_inclusive),
+                format!("{:.2e}", x.q_value),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+/// `seer profile trend`.
+pub fn trend(
+    out: &mut impl Write,
+    bench: &str,
+    h: &crate::profile::History,
+    t: &crate::regress::Trend,
+    names: &hashbrown::HashMap<i64, String>,
+    json: bool,
+) -> Result<()> {
+    let points: Vec<ChangePointJson> = t
+        .points
+        .iter()
+        .map(|p| ChangePointJson {
+            commit: h.commits[p.point.at].0.clone(),
+            frame: match p.frame {
+                Some(f) => names.get(&f).cloned().unwrap_or_else(|| format!("(frame {f})")),
+                None => "(samples per run)".into(),
+            },
+            before: p.point.before,
+            after: p.point.after,
+            change: if p.point.before != 0.0 { p.point.after / p.point.before - 1.0 } else { 0.0 },
+            p_value: p.point.p_value,
+        })
+        .collect();
+    if json {
+        return write_json(
+            out,
+            &ProfileTrendJson {
+                format_version: FORMAT_VERSION,
+                bench: bench.into(),
+                order: h.order.as_str().into(),
+                commits: h.commits.iter().map(|(c, _)| c.clone()).collect(),
+                tested: t.tested as u64,
+                change_points: points,
+            },
+        );
+    }
+    writeln!(out, "{bench}: {} commits in {} order, {} series tested", h.commits.len(), h.order.as_str(), t.tested)?;
+    if points.is_empty() {
+        writeln!(out, "no change points")?;
+        return Ok(());
+    }
+    let mut table = table(&["FIRST COMMIT", "FUNCTION", "BEFORE", "AFTER", "CHANGE", "P"]);
+    for p in &points {
+        let value =
+            |v: f64| if p.frame == "(samples per run)" { format!("{v:.0}") } else { format!("{:.2}%", 100.0 * v) };
+        table.add_row(vec![
+            short(&p.commit).to_string(),
+            p.frame.clone(),
+            value(p.before),
+            value(p.after),
+            format!("{:+.1}%", 100.0 * p.change),
+            format!("{:.2e}", p.p_value),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
+/// The report's numbers as JSON.
+pub fn report_json(r: &crate::report::ReportData) -> crate::json::ReportJson {
+    use crate::json::*;
+    let s = &r.selection;
+    let flaky = |list: &[crate::select::FlakyTest]| -> Vec<ReportFlakyJson> {
+        list.iter()
+            .map(|f| ReportFlakyJson {
+                test: f.id.clone(),
+                reasons: f.reasons.clone(),
+                first_evidence: format_time(f.first_evidence),
+                last_evidence: format_time(f.last_evidence),
+            })
+            .collect()
+    };
+    let counts = |list: &[crate::store::TestCount]| -> Vec<TestCountJson> {
+        list.iter().map(|t| TestCountJson { test: t.test.clone(), count: t.count, runs: t.runs }).collect()
+    };
+    ReportJson {
+        format_version: FORMAT_VERSION,
+        from: format_time(r.from),
+        to: format_time(r.to),
+        generated_at: format_time(r.generated_at),
+        store: r.store.clone(),
+        selection: ReportSelectionJson {
+            runs: s.runs,
+            failing_runs: s.failing_runs,
+            selections: s.stats.selections,
+            subsets: s.stats.subsets,
+            observed: s.stats.observed,
+            fell_open: s.stats.fell_open,
+            tests_selected: s.stats.tests_selected,
+            tests_skipped: s.stats.tests_skipped,
+            estimated_selected_s: s.stats.estimated_selected_s,
+            estimated_total_s: s.stats.estimated_total_s,
+            saved_s: s.saved_s,
+            runs_measured: s.judged.runs,
+            faulty_runs: s.judged.faulty,
+            faulty_runs_caught: s.judged.faulty_caught,
+            failing: s.judged.failing,
+            caught: s.judged.caught,
+            unknown: s.judged.unknown,
+            misses: s.stats.misses,
+            observed_recall: s.observed_recall,
+            target_recall: r.model.as_ref().map(|m| m.target_recall),
+            recent_misses: selection_stats_json(&s.stats, &s.misses).recent_misses,
+            days: s
+                .days
+                .iter()
+                .map(|d| DayJson {
+                    day: format_time(d.start)[..10].to_string(),
+                    runs: d.runs,
+                    failing_runs: d.failing_runs,
+                    tests_selected: d.selected,
+                    tests_skipped: d.skipped,
+                    misses: d.misses,
+                })
+                .collect(),
+        },
+        tests: ReportTestsJson {
+            most_failing: counts(&r.most_failing),
+            retried: counts(&r.most_retried),
+            slowest: r
+                .slowest
+                .iter()
+                .map(|t| SlowTestJson {
+                    test: t.test.clone(),
+                    mean_s: t.mean_s,
+                    runs: t.runs,
+                    previous_mean_s: t.previous_mean_s,
+                })
+                .collect(),
+            new_flaky: flaky(&r.new_flaky),
+            known_flaky: flaky(&r.known_flaky),
+            quarantined: r
+                .quarantined
+                .iter()
+                .map(|(t, since, reason)| QuarantinedJson {
+                    id: t.clone(),
+                    since: format_time(*since),
+                    reason: reason.clone(),
+                })
+                .collect(),
+        },
+        model: r.model.as_ref().map(|m| ReportModelJson {
+            path: m.name.clone(),
+            source: m.source.into(),
+            kind: m.kind.clone(),
+            created_at: format_time(m.created_at),
+            trained_runs: m.trained_runs as u64,
+            threshold: m.threshold,
+            target_recall: m.target_recall,
+            validation_recall: m.validation_recall,
+            validation_time_share: m.validation_time_share,
+            observed_recall: s.observed_recall,
+            drift: r.drift,
+        }),
+        profiling: r
+            .benches
+            .iter()
+            .map(|b| ReportBenchJson {
+                bench: b.bench.clone(),
+                order: b.order.as_str().into(),
+                commits: b.commits.len() as u64,
+                commits_in_window: b.in_window.iter().filter(|w| **w).count() as u64,
+                latest: b.latest.clone(),
+                baseline: b.baseline.clone(),
+                regressions: b
+                    .comparison
+                    .iter()
+                    .flat_map(|c| c.regressions.iter().map(|x| change_json(x, &b.names)))
+                    .collect(),
+                improvements: b
+                    .comparison
+                    .iter()
+                    .flat_map(|c| c.improvements.iter().map(|x| change_json(x, &b.names)))
+                    .collect(),
+                total: b.comparison.as_ref().map(|c| TotalChangeJson {
+                    base_samples: c.total.base_mean,
+                    head_samples: c.total.head_mean,
+                    change: c.total.change,
+                    p_value: c.total.p_value,
+                }),
+                change_points: b
+                    .change_points
+                    .iter()
+                    .map(|(commit, frame, before, after, p)| ChangePointJson {
+                        commit: commit.clone(),
+                        frame: frame.clone(),
+                        before: *before,
+                        after: *after,
+                        change: if *before != 0.0 { after / before - 1.0 } else { 0.0 },
+                        p_value: *p,
+                    })
+                    .collect(),
+                notes: b.notes.clone(),
+            })
+            .collect(),
+    }
 }

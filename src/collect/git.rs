@@ -354,6 +354,28 @@ fn enclosing_function(lines: &[&str], line: usize) -> Option<String> {
     })
 }
 
+/// `shas` in history order (ancestors first; unrelated commits by commit time), when the
+/// repository holding `dir` knows every one of them; `None` otherwise.
+pub fn history_order(dir: &Path, shas: &[String]) -> Option<Vec<String>> {
+    let repo = Repository::discover(dir).ok()?;
+    let mut oids = Vec::with_capacity(shas.len());
+    for sha in shas {
+        let oid = repo.revparse_single(sha).and_then(|o| o.peel_to_commit()).ok()?.id();
+        oids.push((oid, sha.clone()));
+    }
+    let mut walk = repo.revwalk().ok()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME | git2::Sort::REVERSE).ok()?;
+    for (oid, _) in &oids {
+        walk.push(*oid).ok()?;
+    }
+    let position: std::collections::HashMap<Oid, usize> =
+        walk.filter_map(Result::ok).enumerate().map(|(i, oid)| (oid, i)).collect();
+    let mut ordered: Vec<(usize, String)> =
+        oids.into_iter().map(|(oid, sha)| (position.get(&oid).copied().unwrap_or(usize::MAX), sha)).collect();
+    ordered.sort();
+    Some(ordered.into_iter().map(|(_, sha)| sha).collect())
+}
+
 /// What to add to a message about a missing commit: in a shallow clone, the likely cause.
 fn shallow_hint(repo: &Repository) -> &'static str {
     if repo.is_shallow() { " (the clone is shallow: fetch more history)" } else { "" }

@@ -3,7 +3,9 @@
 //! Invariant: a run is stored whole or not at all, and recording the same run twice stores it once.
 
 mod error;
+mod profiles;
 mod read;
+mod report;
 mod schema;
 mod state;
 mod write;
@@ -14,7 +16,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
+pub use profiles::{FrameSamples, NewProfile, ProfileRun};
 pub use read::{Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun};
+pub use report::{Day, Judgements, SlowTest, TestCount};
 pub use state::{
     CoFailRows, Judged, Miss, NewSelection, RunKey, SelectionRow, SelectionStats, StateMeta, StateRun, StateTx,
     TestRow, TestState, unpack,

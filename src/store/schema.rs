@@ -165,6 +165,45 @@ pub const MIGRATIONS: &[&str] = &[
         reason TEXT
     );
     "#,
+    // 4: profiles: stack samples per bench and commit, frames and stacks interned.
+    r#"
+    CREATE TABLE frames (
+        id   INTEGER PRIMARY KEY,
+        name TEXT    NOT NULL UNIQUE            -- normalised (profile/normalize.rs)
+    );
+    CREATE TABLE stacks (
+        id     INTEGER PRIMARY KEY,
+        frames BLOB    NOT NULL UNIQUE          -- frames.id of each frame, u32 little-endian, root first
+    );
+    CREATE TABLE profiles (
+        id           INTEGER PRIMARY KEY,       -- in recording order
+        bench        TEXT    NOT NULL,
+        run_id       TEXT    NOT NULL,
+        commit_sha   TEXT    NOT NULL,
+        time         INTEGER NOT NULL,          -- Unix seconds: --time, else when recorded
+        time_given   INTEGER NOT NULL,          -- 1: --time was given
+        recorded_at  INTEGER NOT NULL,
+        source       TEXT    NOT NULL,          -- perf, dtrace or folded (+gz)
+        samples      INTEGER NOT NULL,
+        content_hash TEXT    NOT NULL,          -- what makes recording the same profile again a no-op
+        UNIQUE (bench, run_id)
+    );
+    CREATE INDEX profiles_by_commit ON profiles(bench, commit_sha);
+    CREATE TABLE profile_stacks (
+        profile INTEGER NOT NULL REFERENCES profiles(id),
+        stack   INTEGER NOT NULL REFERENCES stacks(id),
+        samples INTEGER NOT NULL,
+        PRIMARY KEY (profile, stack)
+    ) WITHOUT ROWID;
+    -- Each frame's samples per profile, counted once per stack: what a diff or a trend reads.
+    CREATE TABLE profile_frames (
+        profile       INTEGER NOT NULL REFERENCES profiles(id),
+        frame         INTEGER NOT NULL REFERENCES frames(id),
+        self_samples  INTEGER NOT NULL,         -- samples with the frame on top
+        total_samples INTEGER NOT NULL,         -- samples with the frame anywhere in the stack
+        PRIMARY KEY (profile, frame)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this seer writes.

@@ -281,18 +281,18 @@ pub struct Miss {
 }
 
 impl Store {
-    /// Totals of the kept selections made at or after `since` (Unix seconds; all for `None`),
+    /// Totals of the kept selections made in `[from, to)` (Unix seconds; unbounded for `None`),
     /// and of the runs and misses measured against them.
-    pub fn selection_stats(&self, since: Option<i64>) -> Result<SelectionStats, StoreError> {
-        let since = since.unwrap_or(i64::MIN);
+    pub fn selection_stats(&self, from: Option<i64>, to: Option<i64>) -> Result<SelectionStats, StoreError> {
+        let (since, until) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
         let mut s = self.conn.query_row(
             "SELECT COUNT(*), COALESCE(SUM(mode = 'subset'), 0), COALESCE(SUM(mode = 'all'), 0), COALESCE(SUM(observe), 0),
                     COALESCE(SUM(CASE WHEN mode = 'subset' THEN n_selected END), 0),
                     COALESCE(SUM(CASE WHEN mode = 'subset' THEN n_skipped END), 0),
                     COALESCE(SUM(CASE WHEN mode = 'subset' THEN estimated_s END), 0),
                     COALESCE(SUM(CASE WHEN mode = 'subset' THEN total_s END), 0)
-             FROM selections WHERE created_at >= ?1",
-            [since],
+             FROM selections WHERE created_at >= ?1 AND created_at < ?2",
+            [since, until],
             |r| {
                 Ok(SelectionStats {
                     selections: r.get::<_, i64>(0)? as u64,
@@ -309,8 +309,8 @@ impl Store {
         )?;
         (s.runs_measured, s.failing, s.caught, s.unknown) = self.conn.query_row(
             "SELECT COUNT(*), COALESCE(SUM(x.failing), 0), COALESCE(SUM(x.caught), 0), COALESCE(SUM(x.unknown), 0)
-             FROM selection_runs x JOIN selections s ON s.id = x.selection WHERE s.created_at >= ?1",
-            [since],
+             FROM selection_runs x JOIN selections s ON s.id = x.selection WHERE s.created_at >= ?1 AND s.created_at < ?2",
+            [since, until],
             |r| {
                 let n = |i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
                 Ok((n(0)?, n(1)?, n(2)?, n(3)?))
@@ -318,22 +318,22 @@ impl Store {
         )?;
         (s.misses, s.misses_same_commit, s.misses_observed) = self.conn.query_row(
             "SELECT COUNT(*), COALESCE(SUM(m.same_commit), 0), COALESCE(SUM(s.observe), 0)
-             FROM misses m JOIN selections s ON s.id = m.selection WHERE s.created_at >= ?1",
-            [since],
+             FROM misses m JOIN selections s ON s.id = m.selection WHERE s.created_at >= ?1 AND s.created_at < ?2",
+            [since, until],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
         )?;
         Ok(s)
     }
 
-    /// The newest `limit` misses of selections made at or after `since`, newest first.
-    pub fn misses(&self, since: Option<i64>, limit: usize) -> Result<Vec<Miss>, StoreError> {
+    /// The newest `limit` misses of selections made in `[from, to)`, newest first.
+    pub fn misses(&self, from: Option<i64>, to: Option<i64>, limit: usize) -> Result<Vec<Miss>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.name, r.run_id, r.commit_sha, r.time, s.commit_sha, m.same_commit, s.observe
              FROM misses m JOIN runs r ON r.id = m.run JOIN tests t ON t.id = m.test
                  JOIN selections s ON s.id = m.selection
-             WHERE s.created_at >= ?1 ORDER BY r.time DESC, r.id DESC, t.name LIMIT ?2",
+             WHERE s.created_at >= ?1 AND s.created_at < ?2 ORDER BY r.time DESC, r.id DESC, t.name LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![since.unwrap_or(i64::MIN), limit as i64], |r| {
+        let rows = stmt.query_map(params![from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX), limit as i64], |r| {
             Ok(Miss {
                 test: r.get(0)?,
                 run_id: r.get(1)?,

@@ -1,0 +1,12 @@
+//! The weekly report: what seer's selections saved and missed, the tests that failed, flaked or
+//! slowed, the live model and its drift, and what got slower in the profiles, as one HTML page,
+//! a Markdown summary and JSON, all from the same numbers.
+
+mod data;
+mod html;
+mod markdown;
+mod plot;
+
+pub use data::{BenchSection, ModelSection, ReportData, ReportOptions, SelectionSection};
+pub use html::render_html;
+pub use markdown::render_markdown;
