@@ -5,8 +5,8 @@
 From the pool of real runs (base-NN: the workload as it is; slow-NN: the same with one function,
 `profile_workload::checksum`, about 3% of the samples, doing 10% more work), with a seeded
 random choice of runs per trial:
-  - A/A: 5 base runs against 5 other base runs: any regression or improvement reported is a false
-    alarm (goal: at most 1% of comparisons);
+  - A/A (--aa-trials): 5 base runs against 5 other base runs: any regression or improvement
+    reported is a false alarm (goal: at most 1% of comparisons);
   - detection: 5 base runs against 5 slow runs: found when the first regression reported is
     checksum (goal: at least 95%);
   - history: 12 commits of 2 runs each, base before a shift at a random commit (4th to 9th),
@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--pool", default="/tmp/seer-profile-pool", type=Path)
     ap.add_argument("--seer", default=str(Path(__file__).resolve().parents[1] / "target/release/seer"))
     ap.add_argument("--trials", type=int, default=200)
+    ap.add_argument("--aa-trials", type=int, default=1000)
     ap.add_argument("--histories", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", default="/tmp/seer-bench-detector", type=Path)
@@ -65,7 +66,7 @@ def main():
         return doc, time.perf_counter() - started
 
     alarms, diff_times = 0, []
-    for t in range(args.trials):
+    for t in range(args.aa_trials):
         runs = rng.sample(base, 10)
         record(f"aa{t}-a", runs[:5])
         record(f"aa{t}-b", runs[5:])
@@ -87,7 +88,7 @@ def main():
             ranked_first += 1
         else:
             print(f"detection trial {t}: regressions {frames}")
-    right, other_points, placed = 0, 0, []
+    right, other_points, elsewhere, placed = 0, 0, 0, []
     for h in range(args.histories):
         hist_db = args.work / f"history-{h}.db"
         rng_h = random.Random(args.seed * 1000 + h)
@@ -105,6 +106,7 @@ def main():
         ok = len(target) == 1 and target[0]["commit"] == f"c{shift:02}"
         right += ok
         other_points += len(points) - len(target)
+        elsewhere += sum(1 for p in points if p["frame"] != TARGET and p["commit"] != f"c{shift:02}")
         placed.append({"shift": f"c{shift:02}", "found": [p["commit"] for p in target],
                        "others": [(p["frame"], p["commit"]) for p in points if p["frame"] != TARGET]})
         if not ok or len(points) != len(target):
@@ -112,22 +114,25 @@ def main():
     diff_times.sort()
     figures = {
         "trials": args.trials,
-        "aa_false_alarm_rate": alarms / args.trials,
+        "aa_trials": args.aa_trials,
+        "aa_false_alarm_rate": alarms / args.aa_trials,
         "detection_rate": found / args.trials,
         "ranked_first_rate": ranked_first / args.trials,
         "median_detected_change": sorted(changes)[len(changes) // 2] if changes else None,
         "histories": args.histories,
         "shift_at_right_commit_rate": right / args.histories,
         "other_change_points": other_points,
+        "other_change_points_elsewhere": elsewhere,
         "median_diff_s": diff_times[len(diff_times) // 2],
     }
-    print(f"A/A (5 vs 5 runs of the same build): {alarms} of {args.trials} comparisons raised an alarm "
+    print(f"A/A (5 vs 5 runs of the same build): {alarms} of {args.aa_trials} comparisons raised an alarm "
           f"({100 * figures['aa_false_alarm_rate']:.1f}%; goal <= 1%)")
     print(f"+10% self time of checksum (5 vs 5): found in {found} of {args.trials} "
           f"({100 * figures['detection_rate']:.1f}%; goal >= 95%), ranked first in {ranked_first}; "
           f"median change measured {100 * (figures['median_detected_change'] or 0):+.1f}%")
     print(f"history of 12 commits x 2 runs, +10% from a random commit: the shift placed at its commit in {right} "
-          f"of {args.histories} ({100 * figures['shift_at_right_commit_rate']:.0f}%); {other_points} other change points")
+          f"of {args.histories} ({100 * figures['shift_at_right_commit_rate']:.0f}%); {other_points} change points of "
+          f"other functions, {elsewhere} of them at another commit")
     print(f"seer profile diff: median {1000 * figures['median_diff_s']:.0f} ms per comparison (process)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -4,7 +4,8 @@
 # failure predictor (saved under .seer/models/), let seer select (in observe mode) for the last
 # 20 cycles before each is recorded, as a CI pre-test step would, and see what it caught and
 # missed; list flaky tests; record real profiles of seer's own workload (bundled fixtures) and find
-# the function a commit slowed down, and the commit; and replay the whole history in time order
+# the function a commit slowed down, and the commit; write the report of those weeks (HTML and
+# Markdown); and replay the whole history in time order
 # to measure test selection against the baselines, at the model's calibrated threshold and at a
 # fixed budget.
 # Running it again is safe: runs already stored are recognised and left as they are.
@@ -15,11 +16,13 @@ seer=target/release/seer
 work=target/main-job
 mkdir -p "$work"
 
-# The history up to cycle 300, and each of the last 20 cycles on its own (same run ids as the
-# whole file: iofrol-CYCLE).
+# The history up to cycle 300, each of the last 20 cycles on its own (same run ids as the whole
+# file: iofrol-CYCLE), and each cycle's time (its latest LastRun, as the import dates it).
 awk -F';' -v dir="$work" 'NR == 1 { header = $0; print > (dir "/iofrol-upto-300.csv"); next }
+    { if ($5 > last[$8]) last[$8] = $5 }
     $8 <= 300 { print > (dir "/iofrol-upto-300.csv"); next }
-    { f = dir "/iofrol-cycle-" $8 ".csv"; if (!(f in seen)) { print header > f; seen[f] = 1 } print > f }' \
+    { f = dir "/iofrol-cycle-" $8 ".csv"; if (!(f in seen)) { print header > f; seen[f] = 1 } print > f }
+    END { for (c in last) if (c > 300) print c ";" last[c] > (dir "/cycle-times.txt") }' \
     data/iofrol.csv
 
 echo "== import: ABB IOF/ROL history up to cycle 300 (data/iofrol.csv)"
@@ -30,7 +33,9 @@ echo "== train the failure predictor on it (the live model for seer select)"
 echo
 echo "== cycles 301-320: seer select (observe mode: it keeps what it would have run, every test runs), then the cycle's real results are recorded"
 for cycle in $(seq 301 320); do
-    "$seer" select --commit "iofrol-cycle-$cycle" --no-git --observe --format list > /dev/null 2> "$work/select-$cycle.log"
+    when=$(awk -F';' -v c="$cycle" '$1 == c { print $2 }' "$work/cycle-times.txt")
+    "$seer" select --commit "iofrol-cycle-$cycle" --no-git --observe --time "$when" --format list \
+        > /dev/null 2> "$work/select-$cycle.log"
     "$seer" import --run-prefix iofrol "$work/iofrol-cycle-$cycle.csv" > /dev/null
 done
 sed -n 1p "$work/select-320.log"
@@ -50,23 +55,29 @@ echo
 echo "== flaky tests (the first 10)"
 "$seer" flaky list | head -12
 echo
-echo "== profiles: real perf profiles of seer's own workload (tests/fixtures/profiles/), 12 commits of 2 runs;"
-echo "   from commit c07 on, one function (checksum, ~3% of the samples) does 10% more work"
+echo "== profiles: real perf profiles of seer's own workload (tests/fixtures/profiles/), 4 commits of 5 runs;"
+echo "   from commit c03 on, one function (checksum, ~3% of the samples) does 10% more work"
 fixtures=tests/fixtures/profiles
-for c in $(seq 1 12); do
-    if [ "$c" -lt 7 ]; then kind=base; k=$(( 2 * c - 1 )); else kind=slow; k=$(( 2 * (c - 6) - 1 )); fi
-    files=("$fixtures/$kind-$(printf %02d $k).folded.gz" "$fixtures/$kind-$(printf %02d $(( k + 1 ))).folded.gz")
-    "$seer" profile record --name workload --commit "c$(printf %02d "$c")" --time "$(( 1700000000 + 3600 * c ))" \
+for c in 1 2 3 4; do
+    if [ "$c" -le 2 ]; then kind=base; first=$(( 5 * c - 4 )); else kind=slow; first=$(( 5 * (c - 2) - 4 )); fi
+    files=()
+    for k in $(seq "$first" $(( first + 4 ))); do files+=("$fixtures/$kind-$(printf %02d "$k").folded.gz"); done
+    # Dated within the last cycles' weeks (October 2016), so that the report below shows them.
+    "$seer" profile record --name workload --commit "c0$c" --time "$(( 1475280000 + 86400 * c ))" \
         "${files[@]}" > /dev/null
 done
 "$seer" profile list --name workload
 echo
-echo "== which functions got slower from c06 to c07 (differential flame graph: $work/diff-c06-c07.svg)"
-"$seer" profile diff --name workload --base c06 --head c07 --svg "$work/diff-c06-c07.svg"
+echo "== which functions got slower from c02 to c03 (differential flame graph: $work/diff-c02-c03.svg)"
+"$seer" profile diff --name workload --base c02 --head c03 --svg "$work/diff-c02-c03.svg"
 echo
 echo "== and from which commit, over the whole history"
 "$seer" profile trend --name workload
-"$seer" profile flamegraph --name workload --commit c12 --svg "$work/flamegraph-c12.svg"
+"$seer" profile flamegraph --name workload --commit c04 --svg "$work/flamegraph-c04.svg"
+echo
+echo "== the weekly report, for the weeks of the last 20 cycles: $work/report.html (and report.md)"
+"$seer" report --from 2016-09-15 --to 2016-10-26 --out "$work/report.html" --markdown "$work/report.md"
+cat "$work/report.md"
 echo
 echo "== test selection replayed in time order: the model at its calibrated threshold (95% recall)"
 "$seer" eval

@@ -113,6 +113,10 @@ pub struct SelectArgs {
     /// for a separate non-blocking step; implies --dry-run
     #[arg(long)]
     pub quarantined: bool,
+    /// When the selection is made (for replays of history): RFC 3339, "YYYY-MM-DD HH:MM[:SS]"
+    /// (UTC) or Unix seconds [default: now]
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
 }
 
 /// The values of `seer select --format`.
@@ -275,8 +279,8 @@ pub struct ProfileDiffArgs {
     pub svg: Option<PathBuf>,
     #[command(flatten)]
     pub detector: DetectorArgs,
-    /// False discovery rate over the functions tested
-    #[arg(long, default_value_t = 0.05, value_name = "Q")]
+    /// False discovery rate over the functions tested (in an A/A comparison, the chance of any alarm)
+    #[arg(long, default_value_t = 0.02, value_name = "Q")]
     pub fdr: f64,
     /// Exit with code 7 when a significant regression is found (a CI gate)
     #[arg(long)]

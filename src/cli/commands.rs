@@ -256,6 +256,9 @@ fn select_tests(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()>
     request.shard = shard;
     request.observe = args.observe;
     request.keep = !args.dry_run && !args.quarantined;
+    if let Some(raw) = &args.time {
+        request.now = time_flag("--time", raw)?;
+    }
     let format = if args.json { "json" } else { args.format.as_str() };
     // Only JSON and --explain show reasons; runner arguments need none.
     request.reasons_for = if format == "json" || args.explain { usize::MAX } else { 0 };

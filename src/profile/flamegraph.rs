@@ -45,7 +45,7 @@ pub fn differential_svg(
 ) -> Result<Vec<u8>, std::io::Error> {
     let total = |s: &[(Vec<String>, u64)]| s.iter().map(|(_, n)| *n).sum::<u64>().max(1) as f64;
     let scale = total(after) / total(before);
-    let mut merged: std::collections::BTreeMap<String, (u64, u64)> = std::collections::BTreeMap::new();
+    let mut merged: hashbrown::HashMap<String, (u64, u64)> = hashbrown::HashMap::new();
     for (s, n) in before {
         merged.entry(line(s)).or_default().0 += (*n as f64 * scale).round() as u64;
     }

@@ -70,26 +70,39 @@ pub fn read_profile(
     format: Option<ProfileFormat>,
     normalize: NormalizeOptions,
 ) -> Result<Folded, InputError> {
-    let mut bytes = std::fs::read(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
-    let gz = bytes.starts_with(&[0x1f, 0x8b]);
-    if gz {
-        let mut plain = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut plain)
+    let read_error = |source| InputError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let len = file.metadata().map_err(read_error)?.len();
+    // Mapped rather than read: a large `perf script` file is not copied (nor its pages zeroed).
+    // SAFETY: the map is read-only and private to this call; a file truncated by another process
+    // while it is read could fault, as it would for any reader of a file changing under it.
+    let mapped = if len > 0 { Some(unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?) } else { None };
+    let raw: &[u8] = mapped.as_deref().unwrap_or(&[]);
+    let gz = raw.starts_with(&[0x1f, 0x8b]);
+    let plain;
+    let bytes: &[u8] = if gz {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(raw)
+            .read_to_end(&mut out)
             .map_err(|e| InputError::invalid(path, None, format!("not a readable gzip file: {e}")))?;
-        bytes = plain;
-    }
+        plain = out;
+        &plain
+    } else {
+        raw
+    };
     if bytes.is_empty() {
         return Err(InputError::invalid(path, None, "empty file: no samples"));
     }
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Err(InputError::invalid(path, None, "binary data: give the output of `perf script`, not perf.data"));
     }
-    let text = String::from_utf8_lossy(&bytes);
+    // The format from the first lines; the whole text is only decoded when seer reads it itself
+    // (folded stacks): inferno collapses the raw bytes, as its own binaries do.
     let format = format.unwrap_or_else(|| {
-        if looks_folded(&text) {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+        if looks_folded(&head) {
             ProfileFormat::Folded
-        } else if looks_dtrace(&text) {
+        } else if looks_dtrace(&head) {
             ProfileFormat::Dtrace
         } else {
             ProfileFormat::Perf
@@ -97,16 +110,19 @@ pub fn read_profile(
     });
     let folded_text;
     let folded: &str = match format {
-        ProfileFormat::Folded => &text,
+        ProfileFormat::Folded => {
+            folded_text = String::from_utf8_lossy(bytes).into_owned();
+            &folded_text
+        }
         ProfileFormat::Perf | ProfileFormat::Dtrace => {
-            let mut out = Vec::with_capacity(bytes.len() / 8);
+            let mut out = Vec::with_capacity(bytes.len() / 64);
             let result = match format {
                 ProfileFormat::Perf => {
                     inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default())
-                        .collapse(text.as_bytes(), &mut out)
+                        .collapse(bytes, &mut out)
                 }
                 _ => inferno::collapse::dtrace::Folder::from(inferno::collapse::dtrace::Options::default())
-                    .collapse(text.as_bytes(), &mut out),
+                    .collapse(bytes, &mut out),
             };
             result
                 .map_err(|e| InputError::invalid(path, None, format!("cannot collapse as {}: {e}", format.as_str())))?;

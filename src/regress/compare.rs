@@ -44,7 +44,7 @@ pub struct CompareOptions {
 
 impl Default for CompareOptions {
     fn default() -> Self {
-        CompareOptions { min_share: 0.005, min_change: 0.05, fdr: 0.05 }
+        CompareOptions { min_share: 0.005, min_change: 0.05, fdr: 0.02 }
     }
 }
 

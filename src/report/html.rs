@@ -189,7 +189,7 @@ fn selection(o: &mut String, r: &ReportData, report_cmd: &str) {
             Ok(svg) => {
                 let _ = write!(
                     o,
-                    "<figure>{}<figcaption>Per day: CI runs (failing ones darker) and the share of tests the day's selections ran.</figcaption></figure>",
+                    "<figure>{}<figcaption>Per day: CI runs (the failing ones in pink) and the share of tests the day's selections ran (dots).</figcaption></figure>",
                     inline_svg(&svg)
                 );
             }

@@ -244,36 +244,40 @@ impl Store {
         Ok(out)
     }
 
-    /// The stacks of these profiles, their samples added up, with frame names (root first).
+    /// The stacks of these profiles, their samples added up, with frame names (root first), in
+    /// no particular order (inferno sorts what it draws).
     pub fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError> {
-        let mut counts: HashMap<i64, u64> = HashMap::new();
+        let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
         {
-            let mut stmt = self.conn.prepare_cached("SELECT stack, samples FROM profile_stacks WHERE profile = ?1")?;
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT s.frames, p.samples FROM profile_stacks p JOIN stacks s ON s.id = p.stack WHERE p.profile = ?1",
+            )?;
             for &p in profiles {
-                let rows = stmt.query_map([p], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-                for row in rows {
-                    let (stack, n) = row?;
-                    *counts.entry(stack).or_default() += n.max(0) as u64;
+                let mut rows = stmt.query([p])?;
+                while let Some(row) = rows.next()? {
+                    let frames = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                    let n = row.get::<_, i64>(1)?.max(0) as u64;
+                    match counts.get_mut(frames) {
+                        Some(c) => *c += n,
+                        None => {
+                            counts.insert(frames.to_vec(), n);
+                        }
+                    }
                 }
             }
         }
+        // Every frame name once.
         let mut names: HashMap<u32, String> = HashMap::new();
-        let mut frame_stmt = self.conn.prepare_cached("SELECT name FROM frames WHERE id = ?1")?;
-        let mut stack_stmt = self.conn.prepare_cached("SELECT frames FROM stacks WHERE id = ?1")?;
-        let mut out = Vec::with_capacity(counts.len());
-        for (stack, n) in counts {
-            let blob: Vec<u8> = stack_stmt.query_row([stack], |r| r.get(0))?;
-            let mut frames = Vec::new();
-            for id in unpack(&blob) {
-                if !names.contains_key(&id) {
-                    let name: String = frame_stmt.query_row([id], |r| r.get(0))?;
-                    names.insert(id, name);
-                }
-                frames.push(names[&id].clone());
+        {
+            let mut stmt = self.conn.prepare_cached("SELECT id, name FROM frames")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                names.insert(row.get(0)?, row.get(1)?);
             }
-            out.push((frames, n));
         }
-        out.sort();
-        Ok(out)
+        Ok(counts
+            .into_iter()
+            .map(|(blob, n)| (unpack(&blob).iter().map(|id| names.get(id).cloned().unwrap_or_default()).collect(), n))
+            .collect())
     }
 }
