@@ -47,18 +47,22 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn record_options(args: RecordArgs) -> Result<RecordOptions> {
-    let time = match args.time.as_deref() {
-        Some(raw) => Some(parse_time(raw).with_context(|| {
-            format!("--time {raw:?} is not a time (RFC 3339, \"YYYY-MM-DD HH:MM[:SS]\" or Unix seconds)")
-        })?),
-        None => None,
-    };
-    for (flag, value) in [("--run-id", &args.run_id), ("--commit", &args.commit)] {
-        if value.trim().is_empty() {
-            bail!("{flag} must not be empty");
-        }
+/// `--time`, when given.
+fn optional_time(raw: Option<&str>) -> Result<Option<i64>> {
+    raw.map(|raw| time_flag("--time", raw)).transpose()
+}
+
+/// Refuses flags given as empty text.
+fn non_empty(flags: &[(&str, &str)]) -> Result<()> {
+    match flags.iter().find(|(_, value)| value.trim().is_empty()) {
+        Some((flag, _)) => bail!("{flag} must not be empty"),
+        None => Ok(()),
     }
+}
+
+fn record_options(args: RecordArgs) -> Result<RecordOptions> {
+    let time = optional_time(args.time.as_deref())?;
+    non_empty(&[("--run-id", &args.run_id), ("--commit", &args.commit)])?;
     let repo = if args.no_git {
         None
     } else {
@@ -406,17 +410,8 @@ fn runs_of(store: &Store, db: &Path, bench: &str, commit: &str) -> Result<Vec<cr
 }
 
 fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> Result<()> {
-    let time = match args.time.as_deref() {
-        Some(raw) => Some(parse_time(raw).with_context(|| {
-            format!("--time {raw:?} is not a time (RFC 3339, \"YYYY-MM-DD HH:MM[:SS]\" or Unix seconds)")
-        })?),
-        None => None,
-    };
-    for (flag, value) in [("--name", &args.bench), ("--commit", &args.commit)] {
-        if value.trim().is_empty() {
-            bail!("{flag} must not be empty");
-        }
-    }
+    let time = optional_time(args.time.as_deref())?;
+    non_empty(&[("--name", &args.bench), ("--commit", &args.commit)])?;
     let normalize =
         crate::profile::NormalizeOptions { strip_generics: args.strip_generics, strip_closures: args.strip_closures };
     let mut profiles = Vec::with_capacity(args.files.len());

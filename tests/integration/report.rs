@@ -1,13 +1,7 @@
 //! `seer report`: the weekly page, its Markdown summary and JSON, on a week of selections, runs
 //! and profiles, and on a store with nothing to say yet.
 
-use crate::util::{Env, all_eight, commit_edit, fixture, ids, record_file_driven_history, suite_junit};
-
-fn record_now(env: &Env, repo: &std::path::Path, commit: &str, run_id: &str, cases: &[(String, bool)]) {
-    let cases: Vec<(&str, bool)> = cases.iter().map(|(n, f)| (n.as_str(), *f)).collect();
-    let report = env.write(&format!("{run_id}.xml"), suite_junit(&cases));
-    env.ok(&["record", "--repo", repo.to_str().unwrap(), "--commit", commit, "--run-id", run_id, &report]);
-}
+use crate::util::{Env, all_eight, commit_edit, fixture, ids, record_cases, record_file_driven_history};
 
 #[test]
 fn a_store_with_nothing_to_say_yet_gives_a_report_that_says_so() {
@@ -47,16 +41,16 @@ fn a_week_of_selections_runs_and_profiles_is_reported_with_the_same_numbers_ever
     let r = repo.to_str().unwrap();
     // This week: a selection skips b_works, and a later full run shows it failing (a miss).
     let quiet = commit_edit(&repo, "src/c.rs", "// quiet\n");
-    record_now(&env, &repo, &quiet, "quiet", &all_eight(&[]));
+    record_cases(&env, &repo, &quiet, "quiet", &all_eight(&[]));
     let sha = commit_edit(&repo, "src/a.rs", "// this week\n");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r]);
     let ran: Vec<(String, bool)> = ids(&doc)
         .into_iter()
         .map(|id| (id.strip_prefix("suite::").unwrap().to_string(), id.ends_with("a_works")))
         .collect();
-    record_now(&env, &repo, &sha, "subset", &ran);
+    record_cases(&env, &repo, &sha, "subset", &ran);
     let later = commit_edit(&repo, "src/c.rs", "// later\n");
-    record_now(&env, &repo, &later, "nightly", &all_eight(&["b_works"]));
+    record_cases(&env, &repo, &later, "nightly", &all_eight(&["b_works"]));
     // Profiles: the workload, then a commit that made one function 10% slower.
     let now = chrono_now();
     for (commit, kind, at) in [("p1", "base", now - 7200), ("p2", "slow", now - 60)] {

@@ -1,16 +1,7 @@
 //! `seer select`'s bookkeeping (observe mode, misses), runner formats, `seer predict`, flaky
 //! tests and quarantine, the Cargo workspace filter, and the reasons it runs everything.
 
-use std::path::Path;
-
-use crate::util::{Env, all_eight, commit_edit, fixture, git, ids, record_file_driven_history, suite_junit};
-
-/// Records a run of `commit` with the given (test, fails) results.
-fn record(env: &Env, repo: &Path, commit: &str, run_id: &str, cases: &[(String, bool)]) {
-    let cases: Vec<(&str, bool)> = cases.iter().map(|(n, f)| (n.as_str(), *f)).collect();
-    let report = env.write(&format!("{run_id}.xml"), suite_junit(&cases));
-    env.ok(&["record", "--repo", repo.to_str().unwrap(), "--commit", commit, "--run-id", run_id, &report]);
-}
+use crate::util::{Env, all_eight, commit_edit, fixture, git, ids, record_cases, record_file_driven_history};
 
 #[test]
 fn observe_mode_runs_everything_and_the_bookkeeping_finds_what_a_selection_missed() {
@@ -32,7 +23,7 @@ fn observe_mode_runs_everything_and_the_bookkeeping_finds_what_a_selection_misse
         "-E\nall()\n"
     );
     // The full run of that commit: a_works fails (selected) and b_works fails (would have been skipped).
-    record(&env, &repo, &sha, "observed", &all_eight(&["a_works", "b_works"]));
+    record_cases(&env, &repo, &sha, "observed", &all_eight(&["a_works", "b_works"]));
     let sel = &env.json(&["stats"])["selection"];
     assert_eq!(sel["selections"], 1, "the --dry-run selection was not kept: {sel}");
     assert_eq!((sel["observed"].as_u64(), sel["runs_measured"].as_u64()), (Some(1), Some(1)), "{sel}");
@@ -50,7 +41,7 @@ fn observe_mode_runs_everything_and_the_bookkeeping_finds_what_a_selection_misse
 
     // A commit whose full run passes (so nothing failed on the base of the next one)...
     let sha = commit_edit(&repo, "src/c.rs", "// quiet\n");
-    record(&env, &repo, &sha, "quiet", &all_eight(&[]));
+    record_cases(&env, &repo, &sha, "quiet", &all_eight(&[]));
     // ...then a real subset skips b_works; the CI runs only the selection, so b_works is not seen...
     let sha = commit_edit(&repo, "src/a.rs", "// again\n");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r]);
@@ -58,10 +49,10 @@ fn observe_mode_runs_everything_and_the_bookkeeping_finds_what_a_selection_misse
     assert!(doc["skipped"].as_array().unwrap().iter().any(|t| t == "suite::b_works"), "{doc}");
     let ran: Vec<(String, bool)> =
         ids(&doc).into_iter().map(|id| (id.strip_prefix("suite::").unwrap().to_string(), false)).collect();
-    record(&env, &repo, &sha, "subset", &ran);
+    record_cases(&env, &repo, &sha, "subset", &ran);
     // ...until a later full run of another commit shows it failing: a miss of that selection.
     let later = commit_edit(&repo, "src/c.rs", "// later\n");
-    record(&env, &repo, &later, "nightly", &all_eight(&["b_works"]));
+    record_cases(&env, &repo, &later, "nightly", &all_eight(&["b_works"]));
     let sel = &env.json(&["stats"])["selection"];
     assert_eq!(sel["misses"], 2, "{sel}");
     let miss = &sel["recent_misses"][0];

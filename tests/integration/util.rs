@@ -217,3 +217,11 @@ pub fn all_eight(failing: &[&str]) -> Vec<(String, bool)> {
     names.extend((0..6).map(|k| format!("other_{k}")));
     names.into_iter().map(|n| (n.clone(), failing.contains(&n.as_str()))).collect()
 }
+
+/// Records a run of `commit` in `repo` (at the time of recording) with the given (test, fails)
+/// results of the file-driven history's suite.
+pub fn record_cases(env: &Env, repo: &Path, commit: &str, run_id: &str, cases: &[(String, bool)]) {
+    let cases: Vec<(&str, bool)> = cases.iter().map(|(n, f)| (n.as_str(), *f)).collect();
+    let report = env.write(&format!("{run_id}.xml"), suite_junit(&cases));
+    env.ok(&["record", "--repo", repo.to_str().unwrap(), "--commit", commit, "--run-id", run_id, &report]);
+}
