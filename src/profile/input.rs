@@ -192,6 +192,21 @@ mod tests {
     }
 
     #[test]
+    fn dtrace_stack_aggregations_are_detected_and_collapsed() {
+        // `dtrace -n 'profile-997 { @[ustack()] = count(); }'`: stacks leaf first, then a count.
+        let dtrace = "\n\n              prog`app::parse::h0123456789abcdef+0x14\n              prog`main+0x20\n                7\n\n              prog`main+0x24\n                3\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "out.stacks", dtrace.as_bytes());
+        let f = read_profile(&p, None, NormalizeOptions::default()).unwrap();
+        assert_eq!(f.source, "dtrace");
+        assert_eq!(f.samples, 10);
+        assert_eq!(
+            f.stacks,
+            [(vec!["prog`main".to_string()], 3), (vec!["prog`main".into(), "prog`app::parse".into()], 7)]
+        );
+    }
+
+    #[test]
     fn perf_script_is_collapsed_by_inferno_and_gzip_is_read() {
         let perf = "\
 prog 1234 100.000001:     250000 cpu-clock:u:
