@@ -454,6 +454,35 @@ pub struct ProfileRecordJson {
     pub profiles: Vec<ProfileRecordedJson>,
 }
 
+/// `seer coverage record --json`.
+#[derive(Debug, Serialize)]
+pub struct CoverageRecordJson {
+    pub format_version: u32,
+    pub commit: String,
+    pub tests: u64,
+    /// Of them, tests whose coverage at the commit was stored before and is now replaced.
+    pub replaced: u64,
+    pub files: u64,
+    /// Source paths outside the root (stored as written: they match no changed file).
+    pub outside_root: u64,
+}
+
+/// `seer coverage list --json`.
+#[derive(Debug, Serialize)]
+pub struct CoverageListJson {
+    pub format_version: u32,
+    pub commits: Vec<CoverageCommitJson>,
+}
+
+/// A commit in `seer coverage list --json`.
+#[derive(Debug, Serialize)]
+pub struct CoverageCommitJson {
+    pub commit: String,
+    pub tests: u64,
+    pub files: u64,
+    pub recorded_at: String,
+}
+
 /// A bench in `seer profile list --json`.
 #[derive(Debug, Serialize)]
 pub struct BenchJson {

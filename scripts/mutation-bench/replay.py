@@ -17,7 +17,10 @@ catches them whatever is selected. Then `seer eval` replays the same store with 
 and retraining, giving the baselines (run all, random and recently-failed-first at the model's
 time, the history-only model) on the same changes.
 
-Usage: replay.py [--bench DIR] [--seer PATH] [--warmup N] [--train-every K] [--json OUT]
+When coverage.py has written per-test coverage of the base (DIR/coverage/), it is recorded at the
+base first (`seer coverage record`), unless --no-coverage.
+
+Usage: replay.py [--bench DIR] [--seer PATH] [--warmup N] [--train-every K] [--json OUT] [--no-coverage]
 """
 
 import argparse
@@ -43,6 +46,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=100, help="changes recorded before selection starts")
     ap.add_argument("--train-every", type=int, default=25)
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--no-coverage", action="store_true",
+                    help="do not record the per-test coverage of coverage.py (DIR/coverage/) at the base")
     args = ap.parse_args()
 
     changes = [json.loads(line) for line in open(args.bench / "changes.jsonl")]
@@ -52,12 +57,19 @@ def main():
         shutil.rmtree(work)
     work.mkdir()
     db = work / "seer.db"
+    coverage = sorted((args.bench / "coverage").glob("*.lcov"))
+    if coverage and not args.no_coverage:
+        base = subprocess.run(["git", "rev-parse", "base"], cwd=repo, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        seer(args.seer, db, "coverage", "record", "--commit", base, "--root", str(repo), *map(str, coverage))
+        print(f"coverage of {len(coverage)} tests recorded at the base {base[:10]}")
 
     totals = dict(changes=0, build_failures=0, evaluated=0, faulty=0, faulty_caught=0, failing=0,
                   failing_caught=0, tests=0, tests_selected=0, time=0.0, time_selected=0.0, fell_back=0)
     misses = []
     recorded = 0
     scored = []  # (results, chosen, failing) of each evaluated change
+    kinds = {}  # the same, by kind of change (single, pair, benign)
     for c in changes:
         totals["changes"] += 1
         if c["junit"] is None:
@@ -81,6 +93,7 @@ def main():
                 chosen = {t["id"] for t in selection["selected"]}
             failing = {t["id"] for t in results if t["outcome"] in ("fail", "error")}
             scored.append((results, chosen, failing))
+            kinds.setdefault(c["kind"], []).append((results, chosen, failing))
             totals["evaluated"] += 1
             totals["failing"] += len(failing)
             totals["failing_caught"] += len(failing & chosen)
@@ -134,6 +147,19 @@ def main():
     evaluation = json.loads(seer(args.seer, db, "eval", "--warmup", str(args.warmup), "--retrain-every",
                                  str(args.train_every), "--json").stdout)
     figures["eval"] = evaluation
+    by_kind = {}
+    for kind, rows in sorted(kinds.items()):
+        failing = sum(len(f) for _, _, f in rows)
+        by_kind[kind] = {
+            "changes": len(rows),
+            "failing_tests": failing,
+            "failing_test_recall": sum(len(f & ch) for _, ch, f in rows) / max(failing, 1),
+            "test_fraction": sum(len(ch & {r["id"] for r in res}) for res, ch, _ in rows)
+            / max(sum(len(res) for res, _, _ in rows), 1),
+            "typical_time_fraction": sum(cost(r["id"]) for res, ch, _ in rows for r in res if r["id"] in ch)
+            / max(sum(cost(r["id"]) for res, _, _ in rows for r in res), 1e-9),
+        }
+    figures["by_kind"] = by_kind
     print(f"select-driven replay: {t['evaluated']} changes after a warm-up of {args.warmup} "
           f"({t['faulty']} faulty, {t['failing']} failing tests; {t['build_failures']} build failures apart)")
     print(f"  failing tests caught   {100 * figures['failing_test_recall']:.1f}%")
@@ -144,6 +170,10 @@ def main():
     print(f"  time, typical          {100 * figures['typical_time_fraction']:5.1f}%  "
           f"{100 * figures['oracle_typical_time_fraction']:5.1f}%")
     print(f"  fell back to all       {t['fell_back']}")
+    print(f"  by kind of change      {'changes':>7} {'failing':>7} {'caught':>7} {'tests':>7} {'typical time':>12}")
+    for kind, k in by_kind.items():
+        print(f"    {kind:20} {k['changes']:7} {k['failing_tests']:7} {100 * k['failing_test_recall']:6.1f}% "
+              f"{100 * k['test_fraction']:6.1f}% {100 * k['typical_time_fraction']:11.1f}%")
     print(f"seer eval on the same store (warm-up {args.warmup}, retrain every {args.train_every}):")
     print(f"  {'contender':32} {'test recall':>11} {'run recall':>10} {'time':>7} {'APFD':>6}")
     for c in evaluation["contenders"]:

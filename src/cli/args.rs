@@ -47,6 +47,9 @@ pub enum Command {
     /// Profiles: record stack samples per bench and commit, draw flame graphs, find regressions
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Per-test line coverage (LCOV) at a commit: `select` runs the tests that ran a changed line
+    #[command(subcommand)]
+    Coverage(CoverageCommand),
     /// The weekly report: what the selections saved and missed, tests, the model, what got slower
     Report(ReportArgs),
     /// Inspect models
@@ -196,6 +199,34 @@ pub enum ProfileCommand {
     Diff(ProfileDiffArgs),
     /// Change points in a bench's history, per function, with the commit that shifted it
     Trend(ProfileTrendArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoverageCommand {
+    /// Store per-test coverage at a commit from LCOV tracefiles (`TN:` names each record's test)
+    Record(CoverageRecordArgs),
+    /// The commits with coverage, most recently recorded first
+    List(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageRecordArgs {
+    /// The commit the covered build came from (a revision the repository resolves, or a full sha)
+    #[arg(long)]
+    pub commit: String,
+    /// The test of every record, for files without `TN:` lines (one test's coverage per call)
+    #[arg(long, value_name = "ID")]
+    pub test: Option<String>,
+    /// Absolute source paths under this directory are stored relative to it [default: the root of
+    /// the repository holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Print JSON instead of a summary
+    #[arg(long)]
+    pub json: bool,
+    /// LCOV tracefiles
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

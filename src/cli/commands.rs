@@ -7,9 +7,9 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{
-    Cli, Command, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs, ModelCommand, ModelShowArgs, PredictArgs,
-    ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs,
-    ShowCommand, ShowRunArgs, TrainArgs,
+    Cli, Command, CoverageCommand, CoverageRecordArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs, ModelCommand,
+    ModelShowArgs, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs, RecordArgs,
+    ReportArgs, RunsArgs, SelectArgs, ShowCommand, ShowRunArgs, TrainArgs,
 };
 use super::print;
 use super::{NotFound, RegressionFound};
@@ -37,6 +37,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => predict(&db, args, &mut out),
         Command::Flaky(command) => flaky(&db, command, &mut out),
         Command::Profile(command) => profile(&db, command, &mut out),
+        Command::Coverage(CoverageCommand::Record(args)) => coverage_record(&db, args, &mut out),
+        Command::Coverage(CoverageCommand::List(args)) => {
+            let store = Store::open_existing(&db)?;
+            print::coverage_commits(&mut out, &store.coverage_commits()?, args.json)
+        }
         Command::Report(args) => report(&db, args, &mut out),
         Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
         Command::Stats(args) => {
@@ -407,6 +412,38 @@ fn runs_of(store: &Store, db: &Path, bench: &str, commit: &str) -> Result<Vec<cr
         .into());
     }
     Ok(matching)
+}
+
+fn coverage_record(db: &Path, args: CoverageRecordArgs, out: &mut impl Write) -> Result<()> {
+    non_empty(&[("--commit", &args.commit)])?;
+    if let Some(test) = &args.test {
+        non_empty(&[("--test", test)])?;
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let root = match args.root {
+        Some(root) => root,
+        None => crate::collect::git::repository_root(&cwd).unwrap_or(cwd.clone()),
+    };
+    // A revision the repository knows is stored as its full sha, so that `select` finds it.
+    let commit = git2::Repository::discover(&root)
+        .ok()
+        .and_then(|repo| crate::collect::git::resolve_commit(&repo, &args.commit).ok())
+        .map_or_else(|| args.commit.clone(), |oid| oid.to_string());
+    let mut tests: Vec<crate::collect::lcov::TestCoverage> = Vec::new();
+    let mut outside_root = 0;
+    for path in &args.files {
+        let file = crate::collect::lcov::read(path, args.test.as_deref(), &root).context("nothing recorded")?;
+        outside_root += file.outside_root;
+        for t in file.tests {
+            match tests.iter_mut().find(|have| have.test == t.test) {
+                Some(have) => have.merge(t),
+                None => tests.push(t),
+            }
+        }
+    }
+    let mut store = Store::open(db)?;
+    let recorded = store.record_coverage(&commit, &tests).context("nothing recorded")?;
+    print::coverage_recorded(out, &commit, &recorded, outside_root, &root, args.json)
 }
 
 fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> Result<()> {

@@ -12,11 +12,12 @@ use crate::collect::{Collected, CollectedRun, Outcome, TestResult};
 use crate::eval::Evaluation;
 use crate::json::{
     BenchHistoryJson, BenchJson, ChangePointJson, ChangeSummaryJson, ChangesJson, CommitJson, CommitRunsJson,
-    ContenderJson, CountsJson, DiffSideJson, EvalJson, FORMAT_VERSION, FileJson, FlakyJson, FlakyListJson,
-    FrameChangeJson, HistoryEntryJson, HistoryJson, ImportJson, MissJson, PredictJson, PredictionJson, ProfileDiffJson,
-    ProfileListJson, ProfileRecordJson, ProfileRecordedJson, ProfileTrendJson, QuarantineChangeJson, QuarantinedJson,
-    RecordJson, RunJson, RunSummaryJson, RunsJson, SelectedJson, SelectionJson, SelectionStatsJson, ShardJson,
-    ShowRunJson, StatsJson, TestJson, TimeJson, TotalChangeJson,
+    ContenderJson, CountsJson, CoverageCommitJson, CoverageListJson, CoverageRecordJson, DiffSideJson, EvalJson,
+    FORMAT_VERSION, FileJson, FlakyJson, FlakyListJson, FrameChangeJson, HistoryEntryJson, HistoryJson, ImportJson,
+    MissJson, PredictJson, PredictionJson, ProfileDiffJson, ProfileListJson, ProfileRecordJson, ProfileRecordedJson,
+    ProfileTrendJson, QuarantineChangeJson, QuarantinedJson, RecordJson, RunJson, RunSummaryJson, RunsJson,
+    SelectedJson, SelectionJson, SelectionStatsJson, ShardJson, ShowRunJson, StatsJson, TestJson, TimeJson,
+    TotalChangeJson,
 };
 use crate::select::{FlakyTest, Predicted, Runner, Selection, TestRef, quarantined_args, runner_args};
 use crate::store::{Counts, HistoryEntry, Miss, RecordStatus, RunSummary, SelectionStats, Store, StoredRun};
@@ -853,6 +854,79 @@ pub fn profiles_recorded(
 }
 
 /// `seer profile list`.
+/// `seer coverage record`.
+pub fn coverage_recorded(
+    out: &mut impl Write,
+    commit: &str,
+    r: &crate::store::CoverageRecorded,
+    outside_root: usize,
+    root: &std::path::Path,
+    json: bool,
+) -> Result<()> {
+    if json {
+        return write_json(
+            out,
+            &CoverageRecordJson {
+                format_version: FORMAT_VERSION,
+                commit: commit.to_string(),
+                tests: r.tests as u64,
+                replaced: r.replaced as u64,
+                files: r.files as u64,
+                outside_root: outside_root as u64,
+            },
+        );
+    }
+    let replaced = match r.replaced {
+        0 => String::new(),
+        n => format!(" ({n} replacing their earlier coverage there)"),
+    };
+    writeln!(
+        out,
+        "recorded the coverage of {} tests at {}{replaced}: {} source files",
+        r.tests,
+        short(commit),
+        r.files
+    )?;
+    if outside_root > 0 {
+        eprintln!(
+            "warning: {outside_root} source paths lie outside {}: stored as written, they match no changed file (see --root)",
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+/// `seer coverage list`.
+pub fn coverage_commits(out: &mut impl Write, commits: &[crate::store::CoverageCommit], json: bool) -> Result<()> {
+    if json {
+        let commits = commits
+            .iter()
+            .map(|c| CoverageCommitJson {
+                commit: c.commit.clone(),
+                tests: c.tests as u64,
+                files: c.files as u64,
+                recorded_at: format_time(c.recorded_at),
+            })
+            .collect();
+        return write_json(out, &CoverageListJson { format_version: FORMAT_VERSION, commits });
+    }
+    if commits.is_empty() {
+        writeln!(out, "no coverage recorded (seer coverage record)")?;
+        return Ok(());
+    }
+    let mut t = table(&["COMMIT", "TESTS", "FILES", "RECORDED"]);
+    for c in commits {
+        t.add_row(vec![
+            short(&c.commit).to_string(),
+            c.tests.to_string(),
+            c.files.to_string(),
+            format_time(c.recorded_at),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
 pub fn benches(
     out: &mut impl Write,
     benches: &[(String, u64, u64)],

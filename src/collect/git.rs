@@ -80,6 +80,13 @@ pub struct FileChange {
     /// Names of the functions the changed hunks fall in (from the new text; the old for a
     /// deletion), in file order, without repeats, at most [`MAX_SYMBOLS`].
     pub symbols: Vec<String>,
+    /// The lines of the base version the change touches, as inclusive ranges in file order: each
+    /// deleted or replaced line, and for an insertion the lines either side of it. Empty for an
+    /// added or binary file, and for changes read from the store (only git has the hunks).
+    pub base_lines: Vec<(u32, u32)>,
+    /// Hunks that change only blank lines and plain comments (see [`comment_marker`]): they are
+    /// not in `base_lines`, since they cannot change what the code does.
+    pub comment_hunks: u32,
 }
 
 /// Everything a commit changed against its base.
@@ -279,6 +286,7 @@ fn diff_files(repo: &Repository, mut diff: git2::Diff<'_>, warnings: &mut Vec<St
         let mut binary = delta.flags().is_binary();
         let (mut added, mut deleted) = (None, None);
         let mut symbols = Vec::new();
+        let (mut base_lines, mut comment_hunks) = (Vec::new(), 0);
         if !binary {
             match Patch::from_diff(&diff, idx) {
                 Ok(Some(patch)) => {
@@ -289,13 +297,14 @@ fn diff_files(repo: &Repository, mut diff: git2::Diff<'_>, warnings: &mut Vec<St
                             deleted = Some(d as u32);
                         }
                         symbols = hunk_functions(repo, &patch);
+                        (base_lines, comment_hunks) = touched_base_lines(&patch, comment_marker(&path));
                     }
                 }
                 Ok(None) => binary = true,
                 Err(_) => unreadable += 1,
             }
         }
-        files.push(FileChange { path, old_path, kind, added, deleted, binary, symbols });
+        files.push(FileChange { path, old_path, kind, added, deleted, binary, symbols, base_lines, comment_hunks });
     }
     if lossy_paths > 0 {
         warnings.push(format!("{lossy_paths} paths are not UTF-8: stored with U+FFFD in place of bad bytes"));
@@ -339,6 +348,85 @@ fn hunk_functions(repo: &Repository, patch: &Patch<'_>) -> Vec<String> {
     names
 }
 
+/// The line-comment marker of a file's language, by extension: `//` for the C family, Rust, Go,
+/// Java and JavaScript, `#` for Python, Ruby and shell; `None` for the others.
+pub fn comment_marker(path: &str) -> Option<&'static str> {
+    let ext = path.rsplit_once('.')?.1;
+    match ext {
+        "rs" | "c" | "h" | "cc" | "cpp" | "hpp" | "java" | "kt" | "scala" | "go" | "js" | "jsx" | "ts" | "tsx"
+        | "cs" | "swift" | "php" => Some("//"),
+        "py" | "rb" | "sh" => Some("#"),
+        _ => None,
+    }
+}
+
+/// Whether a changed line is blank or a plain comment: not a doc comment (Rust's `///` and `//!`
+/// hold doctests), a Go directive (`//go:`, `// +build`), a shebang or an encoding line.
+fn is_plain_comment(line: &str, marker: &str) -> bool {
+    let t = line.trim();
+    if t.is_empty() {
+        return true;
+    }
+    let Some(rest) = t.strip_prefix(marker) else { return false };
+    if marker == "//" {
+        !(rest.starts_with('/') || rest.starts_with('!') || rest.starts_with("go:") || rest.starts_with(" +build"))
+    } else {
+        !(rest.starts_with('!') || rest.contains("coding"))
+    }
+}
+
+/// [`FileChange::base_lines`] of a patch, and how many hunks change only blank lines and plain
+/// comments (left out of the lines) when `marker` is the file's comment marker.
+fn touched_base_lines(patch: &Patch<'_>, marker: Option<&str>) -> (Vec<(u32, u32)>, u32) {
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    let mut comment_hunks = 0;
+    for h in 0..patch.num_hunks() {
+        let Ok((hunk, _)) = patch.hunk(h) else { continue };
+        let mut touched: Vec<(u32, u32)> = Vec::new();
+        let mut only_comments = marker.is_some();
+        // The base line before the next one read: where an insertion goes. Added lines right
+        // after deleted ones replace them; only a pure insertion touches the lines either side.
+        let mut before = hunk.old_start().saturating_sub(1);
+        let mut replacing = false;
+        for l in 0..patch.num_lines_in_hunk(h).unwrap_or(0) {
+            let Ok(line) = patch.line_in_hunk(h, l) else { continue };
+            let changed = match (line.origin(), line.old_lineno()) {
+                ('-', Some(old)) => {
+                    touched.push((old, old));
+                    (before, replacing) = (old, true);
+                    true
+                }
+                ('+', _) => {
+                    if !replacing {
+                        touched.push((before.max(1), before + 1));
+                    }
+                    true
+                }
+                (_, Some(old)) => {
+                    (before, replacing) = (old, false);
+                    false
+                }
+                _ => false,
+            };
+            if changed && only_comments {
+                let text = String::from_utf8_lossy(line.content());
+                only_comments = marker.is_some_and(|m| is_plain_comment(&text, m));
+            }
+        }
+        if only_comments && !touched.is_empty() {
+            comment_hunks += 1;
+            continue;
+        }
+        for (from, to) in touched {
+            match ranges.last_mut() {
+                Some(last) if from <= last.1 + 1 => last.1 = last.1.max(to),
+                _ => ranges.push((from, to)),
+            }
+        }
+    }
+    (ranges, comment_hunks)
+}
+
 /// The name defined by the nearest definition line at or above 1-based `line`.
 fn enclosing_function(lines: &[&str], line: usize) -> Option<String> {
     let end = line.min(lines.len());
@@ -352,6 +440,42 @@ fn enclosing_function(lines: &[&str], line: usize) -> Option<String> {
         }
         None
     })
+}
+
+/// A commit near a base, found by [`nearest_of`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearCommit {
+    pub sha: String,
+    /// First-parent steps from the base (0: the base itself).
+    pub distance: usize,
+    /// For each path asked about: whether the file is the same blob there as at the base (so that
+    /// line numbers at one are line numbers at the other). A file missing at either is not.
+    pub same: Vec<bool>,
+}
+
+/// The nearest commit that is `wanted` among `base` and its first-parent ancestors, at most
+/// `limit` steps back, in the repository holding `dir`; `None` when there is none or git cannot tell.
+pub fn nearest_of(
+    dir: &Path,
+    base: &str,
+    wanted: impl Fn(&str) -> bool,
+    limit: usize,
+    paths: &[&str],
+) -> Option<NearCommit> {
+    let repo = Repository::discover(dir).ok()?;
+    let base_commit = repo.revparse_single(base).and_then(|o| o.peel_to_commit()).ok()?;
+    let mut commit = base_commit.clone();
+    for distance in 0..=limit {
+        let sha = commit.id().to_string();
+        if wanted(&sha) {
+            let (at, here) = (base_commit.tree().ok()?, commit.tree().ok()?);
+            let blob = |tree: &git2::Tree<'_>, p: &str| tree.get_path(Path::new(p)).ok().map(|e| e.id());
+            let same = paths.iter().map(|p| blob(&at, p).is_some_and(|b| blob(&here, p) == Some(b))).collect();
+            return Some(NearCommit { sha, distance, same });
+        }
+        commit = commit.parent(0).ok()?;
+    }
+    None
 }
 
 /// `shas` in history order (ancestors first; unrelated commits by commit time), when the
@@ -426,5 +550,41 @@ mod tests {
         assert_eq!(enclosing_function(&lines, 5).as_deref(), Some("parse"));
         assert_eq!(enclosing_function(&lines, 9).as_deref(), Some("helper"));
         assert_eq!(enclosing_function(&lines, 99).as_deref(), Some("helper"));
+    }
+
+    fn touched(old: &str, new: &str, path: &str) -> (Vec<(u32, u32)>, u32) {
+        let patch =
+            Patch::from_buffers(old.as_bytes(), Some(Path::new(path)), new.as_bytes(), Some(Path::new(path)), None)
+                .unwrap();
+        touched_base_lines(&patch, comment_marker(path))
+    }
+
+    #[test]
+    fn the_base_lines_a_change_touches_are_its_deleted_lines_and_the_sides_of_its_insertions() {
+        let old: String = (1..=20).map(|i| format!("line{i}\n")).collect();
+        let replaced = old.replace("line5\n", "five\n").replace("line6\n", "six\n");
+        assert_eq!(touched(&old, &replaced, "a.rs"), (vec![(5, 6)], 0));
+        let inserted = old.replace("line12\n", "line12\nnew\n");
+        assert_eq!(touched(&old, &inserted, "a.rs"), (vec![(12, 13)], 0));
+        let both = inserted.replace("line2\n", "");
+        assert_eq!(touched(&old, &both, "a.rs"), (vec![(2, 2), (12, 13)], 0));
+        let at_start = format!("first\n{old}");
+        assert_eq!(touched(&old, &at_start, "a.rs"), (vec![(1, 1)], 0));
+    }
+
+    #[test]
+    fn hunks_of_plain_comments_and_blank_lines_are_counted_apart() {
+        let old: String = (1..=30).map(|i| format!("let x{i} = {i};\n")).collect();
+        let commented = old.replace("let x3 = 3;\n", "let x3 = 3;\n    // why x3\n\n");
+        assert_eq!(touched(&old, &commented, "a.rs"), (vec![], 1));
+        let mixed = commented.replace("let x20 = 20;", "let x20 = 21;");
+        assert_eq!(touched(&old, &mixed, "a.rs"), (vec![(20, 20)], 1));
+        for line in ["/// # Examples", "//! crate docs", "//go:embed x", "let y = 1; // trailing"] {
+            let edited = old.replace("let x3 = 3;\n", &format!("let x3 = 3;\n{line}\n"));
+            assert_eq!(touched(&old, &edited, "a.go").1 + touched(&old, &edited, "a.rs").1, 0, "{line}");
+        }
+        let python = old.replace("let x3 = 3;\n", "let x3 = 3;\n# a note\n");
+        assert_eq!(touched(&old, &python, "a.py"), (vec![], 1));
+        assert_eq!(touched(&old, &python, "a.txt"), (vec![(3, 4)], 0), "unknown languages have no comments");
     }
 }

@@ -276,6 +276,8 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), String> {
                         deleted: f.deleted,
                         binary: f.binary,
                         symbols: f.symbols,
+                        base_lines: vec![],
+                        comment_hunks: 0,
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;

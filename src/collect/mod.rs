@@ -6,6 +6,7 @@ pub mod git;
 pub mod gotest;
 pub mod import;
 pub mod junit;
+pub mod lcov;
 pub mod libtest;
 mod report;
 mod run;

@@ -24,6 +24,14 @@ pub struct SelectConfig {
     pub fail_open_files: Vec<String>,
     /// In a Cargo workspace, skip tests of crates that no changed crate can reach.
     pub workspace_filter: bool,
+    /// Use recorded per-test coverage (`seer coverage record`): a test that ran a changed line
+    /// runs; one that ran none of them is skipped when coverage accounts for every changed line.
+    pub coverage: bool,
+    /// A test counts as running a changed line when it ran a line at most this many lines from it
+    /// (a changed operator's effect starts where its expression does, which can be a line above).
+    pub coverage_margin: u32,
+    /// Coverage is looked for at the base and at most this many first-parent commits before it.
+    pub coverage_max_distance: usize,
 }
 
 impl Default for SelectConfig {
@@ -34,6 +42,9 @@ impl Default for SelectConfig {
             always: vec![],
             fail_open_files: BUILD_FILE_PATTERNS.iter().map(|p| p.to_string()).collect(),
             workspace_filter: true,
+            coverage: true,
+            coverage_margin: 1,
+            coverage_max_distance: 100,
         }
     }
 }
@@ -52,10 +63,22 @@ struct FileSelect {
     fail_open_files: Option<Vec<String>>,
     extra_fail_open_files: Option<Vec<String>>,
     workspace_filter: Option<bool>,
+    coverage: Option<bool>,
+    coverage_margin: Option<u32>,
+    coverage_max_distance: Option<usize>,
 }
 
-const KNOWN: &[&str] =
-    &["candidate_runs", "max_model_age_days", "always", "fail_open_files", "extra_fail_open_files", "workspace_filter"];
+const KNOWN: &[&str] = &[
+    "candidate_runs",
+    "max_model_age_days",
+    "always",
+    "fail_open_files",
+    "extra_fail_open_files",
+    "workspace_filter",
+    "coverage",
+    "coverage_margin",
+    "coverage_max_distance",
+];
 
 /// Why the configuration file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +127,15 @@ impl SelectConfig {
         config.fail_open_files.extend(s.extra_fail_open_files.unwrap_or_default());
         if let Some(w) = s.workspace_filter {
             config.workspace_filter = w;
+        }
+        if let Some(c) = s.coverage {
+            config.coverage = c;
+        }
+        if let Some(m) = s.coverage_margin {
+            config.coverage_margin = m;
+        }
+        if let Some(d) = s.coverage_max_distance {
+            config.coverage_max_distance = d;
         }
         Ok((config, warnings))
     }

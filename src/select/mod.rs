@@ -2,6 +2,7 @@
 //! predict`), the selection state that makes them fast, and flaky-test detection.
 
 mod config;
+mod coverage;
 mod flaky;
 mod format;
 mod pipeline;

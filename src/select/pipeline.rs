@@ -12,11 +12,12 @@ use std::time::Duration;
 use hashbrown::{HashMap, HashSet};
 
 use super::config::SelectConfig;
+use super::coverage::{self, CoverageRule};
 use super::score::{Candidate, Scored, evidence, fallback_duration, score};
 use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef};
 use super::state::refresh;
 use super::workspace;
-use crate::collect::git::ChangeSet;
+use crate::collect::git::{ChangeSet, short};
 use crate::collect::{chain, read_changes, read_worktree_changes};
 use crate::features::{ChangeContext, CoFailure, change_keys, matches_pattern};
 use crate::model::{COLD_START_NAME, ModelFile, cold_start, latest};
@@ -98,6 +99,8 @@ struct Scoring {
     failed_on_base: HashSet<i64>,
     /// Candidates the workspace graph says the change cannot reach.
     unreachable: HashSet<i64>,
+    /// What recorded coverage says of the change, when there is coverage near its base.
+    coverage: Option<CoverageRule>,
     /// The changed files (`None` without git) and their co-failure counts, for reasons.
     changed: Option<Vec<ReplayFile>>,
     past: CoFailure,
@@ -392,6 +395,10 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         (Some(files), true) => unreachable_tests(request, files, &candidates, &mut notes),
         _ => HashSet::new(),
     };
+    let coverage = match (&change, request.config.coverage) {
+        (Some(cs), true) => coverage_rule(store, request, cs, &mut notes),
+        _ => None,
+    };
     let scored = score(candidates, &model, changed.as_deref(), &past, fallback_s);
     Ok(Scoring {
         scored,
@@ -402,10 +409,64 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         model_name,
         failed_on_base,
         unreachable,
+        coverage,
         changed,
         past,
         notes,
     })
+}
+
+/// What the coverage recorded nearest before the change's base says of it (see `coverage`);
+/// `None`, with a note when it matters, when there is none to use.
+fn coverage_rule(
+    store: &Store,
+    request: &SelectRequest,
+    cs: &ChangeSet,
+    notes: &mut Vec<String>,
+) -> Option<CoverageRule> {
+    let base = cs.base.as_deref()?;
+    let commits = match store.coverage_commit_set() {
+        Ok(c) if c.is_empty() => return None,
+        Ok(c) => c,
+        Err(e) => {
+            notes.push(format!("coverage is not used: cannot read it ({})", chain(&e)));
+            return None;
+        }
+    };
+    let paths: Vec<&str> = cs.files.iter().map(coverage::base_path).collect();
+    let limit = request.config.coverage_max_distance;
+    let Some(near) = crate::collect::git::nearest_of(&request.repo, base, |c| commits.contains(c), limit, &paths)
+    else {
+        notes.push(format!(
+            "coverage is not used: none recorded at the base {} or the {limit} commits before it",
+            short(base)
+        ));
+        return None;
+    };
+    let at = match store.coverage_at(&near.sha, &paths) {
+        Ok(at) => at,
+        Err(e) => {
+            notes.push(format!("coverage is not used: cannot read it ({})", chain(&e)));
+            return None;
+        }
+    };
+    let rule = coverage::judge(&cs.files, &near, &at, &request.config);
+    let place = match near.distance {
+        0 => format!("the coverage of the base {}", short(&near.sha)),
+        n => format!("the coverage of {} ({n} commits before the base)", short(&near.sha)),
+    };
+    notes.push(match &rule.incomplete {
+        None => format!(
+            "{place}: {} of its {} tests ran a changed line and run; the others ran none and are skipped",
+            rule.ran.len(),
+            rule.known.len()
+        ),
+        Some(why) => format!(
+            "{place}: {} tests ran a changed line and run; it does not account for the whole change ({why}), so the model decides the rest",
+            rule.ran.len()
+        ),
+    });
+    Some(rule)
 }
 
 /// Candidates of a Cargo workspace that the changed crates cannot reach (see `workspace`).
@@ -459,22 +520,37 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
     };
     let always_matches = |t: &Scored| always.iter().any(|p| matches_pattern(p, &t.test.id));
     let failed_on_base = |t: &Scored| s.failed_on_base.contains(&t.test.store_id);
+    let ran_changed_line = |t: &Scored| s.coverage.as_ref().and_then(|c| c.ran.get(&t.test.id));
     // Tests that run whatever the target, charged to a time budget first.
-    let must = |t: &Scored| t.own_file_changed || failed_on_base(t) || always_matches(t);
-    let unreachable = |t: &Scored| s.unreachable.contains(&t.test.store_id) && !failed_on_base(t) && !always_matches(t);
+    let must =
+        |t: &Scored| t.own_file_changed || failed_on_base(t) || always_matches(t) || ran_changed_line(t).is_some();
+    let kept = |t: &Scored| failed_on_base(t) || always_matches(t);
+    let unreachable = |t: &Scored| s.unreachable.contains(&t.test.store_id) && !kept(t);
+    // Not even for its own file: with every changed line accounted for, a test whose own code
+    // changed ran that code.
+    let not_run_by_change = |t: &Scored| s.coverage.as_ref().is_some_and(|c| c.skips(&t.test.id)) && !kept(t);
     let total_s: f64 = order.iter().map(|t| t.estimated_s).sum();
     let mut budget = match target {
         Target::TimeBudget(seconds) => seconds,
         Target::Fraction(f) => f * total_s,
         Target::Model | Target::Recall(_) => f64::INFINITY,
     };
-    budget -= order.iter().filter(|t| must(t) && !unreachable(t)).map(|t| t.estimated_s).sum::<f64>();
+    budget -= order
+        .iter()
+        .filter(|t| must(t) && !unreachable(t) && !not_run_by_change(t))
+        .map(|t| t.estimated_s)
+        .sum::<f64>();
     let (mut selected, mut skipped) = (Vec::new(), Vec::new());
     let skip = |t: Scored| Selected { score: t.score, estimated_s: t.estimated_s, reasons: vec![], test: t.test };
-    let mut filtered = 0;
+    let (mut filtered, mut not_run) = (0, 0);
     for (rank, t) in order.into_iter().enumerate() {
         if unreachable(&t) {
             filtered += 1;
+            skipped.push(skip(t));
+            continue;
+        }
+        if not_run_by_change(&t) {
+            not_run += 1;
             skipped.push(skip(t));
             continue;
         }
@@ -502,6 +578,9 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
         if always_matches(&t) {
             reasons.push("it matches --always".into());
         }
+        if let (Some(line), Some(c)) = (ran_changed_line(&t), s.coverage.as_ref()) {
+            reasons.push(format!("it ran a changed line ({line}) in the coverage of {}", short(&c.commit)));
+        }
         if reasons.is_empty() {
             skipped.push(skip(t));
             continue;
@@ -516,6 +595,12 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
         notes.push(match filtered {
             1 => "1 test skipped: its crate does not depend on any changed crate".to_string(),
             n => format!("{n} tests skipped: their crates do not depend on any changed crate"),
+        });
+    }
+    if not_run > 0 {
+        notes.push(match not_run {
+            1 => "1 test skipped: its coverage ran none of the changed lines".to_string(),
+            n => format!("{n} tests skipped: their coverage ran none of the changed lines"),
         });
     }
     Selection {

@@ -195,6 +195,8 @@ mod tests {
                     deleted: Some(1),
                     binary: false,
                     symbols: vec![format!("f{}", k % 3)],
+                    base_lines: vec![],
+                    comment_hunks: 0,
                 })
                 .collect(),
             complete: true,

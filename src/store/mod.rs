@@ -2,6 +2,7 @@
 //!
 //! Invariant: a run is stored whole or not at all, and recording the same run twice stores it once.
 
+mod coverage;
 mod error;
 mod profiles;
 mod read;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use coverage::{CoverageAt, CoverageCommit, CoverageRecorded};
 pub use error::StoreError;
 pub use profiles::{FrameSamples, NewProfile, ProfileRun};
 pub use read::{Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun};

@@ -214,6 +214,8 @@ impl Store {
                     deleted: r.get(4)?,
                     binary: r.get(5)?,
                     symbols: symbol_list(r.get::<_, Option<String>>(6)?),
+                    base_lines: vec![],
+                    comment_hunks: 0,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -204,6 +204,42 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (profile, frame)
     ) WITHOUT ROWID;
     "#,
+    // 5: per-test line coverage at a commit (select's coverage rule).
+    r#"
+    CREATE TABLE coverage_files (
+        id   INTEGER PRIMARY KEY,
+        path TEXT    NOT NULL UNIQUE            -- relative to the repository root
+    );
+    CREATE TABLE coverage_commits (
+        commit_sha  TEXT    PRIMARY KEY,
+        recorded_at INTEGER NOT NULL            -- Unix seconds, the latest recording
+    ) WITHOUT ROWID;
+    -- One row per test whose coverage was recorded at a commit; tests are named as in their
+    -- reports (tests.name), and need not have run yet.
+    CREATE TABLE coverage_runs (
+        id          INTEGER PRIMARY KEY,
+        commit_sha  TEXT    NOT NULL,
+        test        TEXT    NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        UNIQUE (commit_sha, test)
+    );
+    -- The lines of a file that a test ran (u32 little-endian, ascending); files it ran no line of
+    -- have no row.
+    CREATE TABLE coverage_hits (
+        coverage INTEGER NOT NULL REFERENCES coverage_runs(id),
+        file     INTEGER NOT NULL REFERENCES coverage_files(id),
+        lines    BLOB    NOT NULL,
+        PRIMARY KEY (coverage, file)
+    ) WITHOUT ROWID;
+    CREATE INDEX coverage_hits_by_file ON coverage_hits(file);
+    -- A file's executable lines at a commit, over every test's record (u32 little-endian, ascending).
+    CREATE TABLE coverage_lines (
+        commit_sha TEXT    NOT NULL,
+        file       INTEGER NOT NULL REFERENCES coverage_files(id),
+        lines      BLOB    NOT NULL,
+        PRIMARY KEY (commit_sha, file)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this seer writes.

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod concurrency;
+mod coverage;
 mod crash;
 mod eval;
 mod git_changes;

@@ -1,0 +1,105 @@
+//! `seer coverage record` and the coverage rule of `seer select`: tests that ran a changed line
+//! run, the others are skipped when coverage accounts for the whole change, and it stays out of
+//! the way when it cannot.
+
+use crate::util::{Env, commit_edit, git, ids, record_file_driven_history};
+
+/// LCOV of the file-driven history's tests at its head: `a_works` runs line 1 of src/a.rs,
+/// `b_works` line 1 of src/b.rs, the others line 1 of src/c.rs; later lines are not executable.
+fn lcov(repo: &std::path::Path) -> String {
+    let mut text = String::new();
+    let mut tests = vec![("a_works", "a"), ("b_works", "b")];
+    let others: Vec<String> = (0..6).map(|k| format!("other_{k}")).collect();
+    tests.extend(others.iter().map(|o| (o.as_str(), "c")));
+    for (test, ran) in tests {
+        text.push_str(&format!("TN:suite::{test}\n"));
+        for f in ["a", "b", "c"] {
+            let hits = u32::from(f == ran);
+            text.push_str(&format!("SF:{}/src/{f}.rs\nDA:1,{hits}\nend_of_record\n", repo.display()));
+        }
+    }
+    text
+}
+
+fn notes(doc: &serde_json::Value) -> String {
+    doc["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
+    let env = Env::new();
+    let repo = record_file_driven_history(&env, 40);
+    env.ok(&["train"]);
+    let r = repo.to_str().unwrap();
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let file = env.write("cov.lcov", lcov(&repo));
+    let recorded = env.json(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
+    assert_eq!((recorded["commit"].as_str(), recorded["tests"].as_u64()), (Some(head.as_str()), Some(8)), "{recorded}");
+    assert_eq!((recorded["files"].as_u64(), recorded["outside_root"].as_u64()), (Some(3), Some(0)));
+    let listed = env.json(&["coverage", "list"]);
+    assert_eq!(listed["commits"][0]["tests"], 8, "{listed}");
+
+    // A code change on the line b_works ran: only b_works runs.
+    let b = repo.join("src/b.rs");
+    let text = std::fs::read_to_string(&b).unwrap().replacen("fn b() {}", "fn b() { let _ = 1; }", 1);
+    std::fs::write(&b, text).unwrap();
+    git(&repo, &["commit", "-q", "-am", "change b"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert_eq!(doc["mode"], "subset", "{doc}");
+    assert_eq!(ids(&doc), ["suite::b_works"], "{doc}");
+    let reasons = doc["selected"][0]["reasons"].to_string();
+    assert!(reasons.contains("it ran a changed line (src/b.rs:1)"), "{reasons}");
+    assert!(notes(&doc).contains("7 tests skipped: their coverage ran none of the changed lines"), "{doc}");
+
+    // Comments only, one commit after the coverage's: nothing runs differently, nothing runs.
+    let sha = commit_edit(&repo, "src/a.rs", "// a note\n\n");
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert_eq!(ids(&doc), Vec::<String>::new(), "{doc}");
+    assert!(notes(&doc).contains("commits before the base"), "{doc}");
+
+    // A declaration (no executable line) leaves the coverage silent: the model decides.
+    let sha = commit_edit(&repo, "src/c.rs", "const LIMIT: u32 = 3;\n");
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert_eq!(doc["mode"], "subset", "{doc}");
+    assert!(notes(&doc).contains("holds no executable line"), "{doc}");
+    assert!(!notes(&doc).contains("skipped: their coverage"), "{doc}");
+
+    // A file changed since the coverage was taken: its line numbers no longer hold.
+    let a = repo.join("src/a.rs");
+    let text = std::fs::read_to_string(&a).unwrap().replacen("fn a() {}", "fn a() { let _ = 2; }", 1);
+    std::fs::write(&a, text).unwrap();
+    git(&repo, &["commit", "-q", "-am", "change a"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert!(notes(&doc).contains("src/a.rs changed between the coverage's commit and the base"), "{doc}");
+
+    // Beyond the lookback, or switched off, coverage is not used.
+    std::fs::create_dir_all(repo.join(".config")).unwrap();
+    std::fs::write(repo.join(".config/seer.toml"), "[select]\ncoverage_max_distance = 1\n").unwrap();
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert!(notes(&doc).contains("coverage is not used: none recorded at the base"), "{doc}");
+    std::fs::write(repo.join(".config/seer.toml"), "[select]\ncoverage = false\n").unwrap();
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert!(!notes(&doc).contains("coverage"), "{doc}");
+}
+
+#[test]
+fn bad_coverage_input_names_the_file_and_line_and_stores_nothing() {
+    let env = Env::new();
+    let good = env.write("good.lcov", "TN:suite::a\nSF:src/a.rs\nDA:1,1\nend_of_record\n");
+    let bad = env.write("bad.lcov", "TN:suite::b\nSF:src/a.rs\nDA:1,lots\nend_of_record\n");
+    let stderr = env.fails(&["coverage", "record", "--commit", "c1", &good, &bad], 3);
+    assert!(stderr.contains("bad.lcov:3: DA:1,lots: expected a line number and an execution count"), "{stderr}");
+    assert!(!env.db.exists(), "input is read whole before the store is opened: nothing of good.lcov was stored");
+    let untitled = env.write("untitled.lcov", "SF:src/a.rs\nDA:1,1\nend_of_record\n");
+    let stderr = env.fails(&["coverage", "record", "--commit", "c1", &untitled], 3);
+    assert!(stderr.contains("give --test"), "{stderr}");
+    let out = env.ok(&["coverage", "record", "--commit", "c1", "--test", "suite::a", &untitled]);
+    assert!(out.starts_with("recorded the coverage of 1 tests at c1"), "{out}");
+    let stderr = env.fails(&["coverage", "record", "--commit", "c1", &good, &bad], 3);
+    assert!(stderr.contains("bad.lcov:3"), "{stderr}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM coverage_runs"), 1, "what was stored before is kept");
+    let stderr = env.fails(&["coverage", "record", "--commit", "", &untitled], 1);
+    assert!(stderr.contains("--commit must not be empty"), "{stderr}");
+}
