@@ -10,6 +10,9 @@ Builds (in --work, default /tmp/seer-bench-select):
 Then runs `seer select --commit HEAD --format json` (and `--format nextest`) --repeat times as
 separate processes, as a CI pre-test step would, and prints the wall time of each process:
 median, 90th percentile, min and max. Each call keeps its selection in the store, as in CI.
+Then it records per-test coverage of the base commit (each test runs one function of its own module,
+one in ten also one function of the next module: 11,000 file records) with `seer coverage record`,
+and times `seer select --format json` again, now with the coverage rule deciding.
 Finally it times `seer record`-equivalent ingestion of one more 10,000-test run with the state
 present (the refresh that keeps `select` fast is part of it) against a store without a state.
 
@@ -130,6 +133,34 @@ def main():
               f"min {s['min_ms']:.1f} ms, max {s['max_ms']:.1f} ms ({s['runs']} processes)")
     sel = results["selection"]
     print(f"  mode {sel['mode']}: {sel['selected']} selected, {sel['skipped']} skipped {sel['reason'] or ''}")
+
+    # Per-test coverage of the base (HEAD~1): the same selection, decided by the coverage rule.
+    base = git(repo, "rev-parse", "HEAD~1")
+    lcov = args.work / "coverage.lcov"
+    with open(lcov, "w") as out:
+        for t in range(TESTS):
+            module, fn = t % FILES, (t // FILES) % 5
+            out.write(f"TN:crate::mod_{module}::test_{t}\n")
+            ran = [(module, fn)] + ([((module + 1) % FILES, 0)] if t % 10 == 0 else [])
+            for m, k in ran:
+                # Each function is 3 executable lines (4k+1 .. 4k+3) of its module's file.
+                lines = "".join(f"DA:{4 * j + i},{int(j == k)}\n" for j in range(5) for i in (1, 2, 3))
+                out.write(f"SF:{repo}/src/mod_{m}.rs\n{lines}end_of_record\n")
+    took, _ = timed([*seer, "coverage", "record", "--commit", base, "--root", str(repo), str(lcov)], cwd=repo)
+    results["coverage_record_s"] = took
+    print(f"recorded the coverage of {TESTS} tests ({lcov.stat().st_size / 1e6:.1f} MB of LCOV) in {took:.2f} s")
+    times = []
+    for _ in range(args.repeat):
+        took, out = timed([*seer, "select", "--commit", "HEAD", "--repo", str(repo), "--format", "json"])
+        times.append(took)
+    results["json_with_coverage"] = summary(times)
+    doc = json.loads(out.stdout)
+    results["selection_with_coverage"] = {"mode": doc["mode"], "selected": len(doc["selected"]),
+                                          "skipped": len(doc["skipped"]), "notes": doc["notes"]}
+    s = results["json_with_coverage"]
+    print(f"seer select --format json with coverage: median {s['median_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, "
+          f"min {s['min_ms']:.1f} ms, max {s['max_ms']:.1f} ms ({s['runs']} processes)")
+    print(f"  {len(doc['selected'])} selected, {len(doc['skipped'])} skipped; " + "; ".join(doc["notes"]))
 
     # One more run stored with the state present (taken in at once) and without one.
     took_state, _ = timed([*seer, "import", str(extra)])

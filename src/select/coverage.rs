@@ -50,8 +50,9 @@ pub fn base_path(f: &FileChange) -> &str {
 
 /// Judges the change `files` against the coverage `at`, recorded at `near` (whose `same` is in
 /// the order of `files`).
-pub fn judge(files: &[FileChange], near: &NearCommit, at: &CoverageAt, config: &SelectConfig) -> CoverageRule {
-    let mut rule = CoverageRule { commit: near.sha.clone(), known: at.tests.clone(), ..Default::default() };
+pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config: &SelectConfig) -> CoverageRule {
+    let known = std::mem::take(&mut at.tests);
+    let mut rule = CoverageRule { commit: near.sha.clone(), known, ..Default::default() };
     let mut incomplete = |why: String| {
         if rule.incomplete.is_none() {
             rule.incomplete = Some(why);
@@ -137,7 +138,7 @@ mod tests {
     }
 
     fn judged(files: &[FileChange], same: &[bool], margin: u32) -> CoverageRule {
-        judge(files, &near(same), &coverage(), &SelectConfig { coverage_margin: margin, ..Default::default() })
+        judge(files, &near(same), coverage(), &SelectConfig { coverage_margin: margin, ..Default::default() })
     }
 
     #[test]

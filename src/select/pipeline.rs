@@ -450,7 +450,7 @@ fn coverage_rule(
             return None;
         }
     };
-    let rule = coverage::judge(&cs.files, &near, &at, &request.config);
+    let rule = coverage::judge(&cs.files, &near, at, &request.config);
     let place = match near.distance {
         0 => format!("the coverage of the base {}", short(&near.sha)),
         n => format!("the coverage of {} ({n} commits before the base)", short(&near.sha)),
