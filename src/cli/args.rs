@@ -564,7 +564,7 @@ mod tests {
             (
                 "github-actions.yml",
                 include_str!("../../scripts/ci/github-actions.yml"),
-                &["select", "record", "train"][..],
+                &["select", "record", "train", "coverage"][..],
             ),
             ("gitlab-ci.yml", include_str!("../../scripts/ci/gitlab-ci.yml"), &["select", "record", "train"][..]),
             ("weekly-report.yml", include_str!("../../scripts/ci/weekly-report.yml"), &["profile", "report"][..]),

@@ -255,6 +255,17 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, String> 
             if s.failed_on_base.contains(&c.test.store_id) {
                 reasons.push("it failed in the latest run of the base commit".into());
             }
+            if let Some(cov) = &s.coverage {
+                if let Some(line) = cov.ran.get(&c.test.id) {
+                    reasons
+                        .insert(0, format!("it ran a changed line ({line}) in the coverage of {}", short(&cov.commit)));
+                } else if cov.skips(&c.test.id) {
+                    reasons.insert(
+                        0,
+                        format!("it ran none of the changed lines in the coverage of {}", short(&cov.commit)),
+                    );
+                }
+            }
             Prediction { test: c.test.clone(), score: c.score, probability: c.probability, reasons }
         })
         .collect();

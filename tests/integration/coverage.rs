@@ -51,6 +51,14 @@ fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
     let reasons = doc["selected"][0]["reasons"].to_string();
     assert!(reasons.contains("it ran a changed line (src/b.rs:1)"), "{reasons}");
     assert!(notes(&doc).contains("7 tests skipped: their coverage ran none of the changed lines"), "{doc}");
+    // predict says the same in its reasons.
+    let predicted = env.json(&["predict", "--commit", &sha, "--repo", r]);
+    let reason = |id: &str| {
+        let p = predicted["predictions"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap();
+        p["reasons"][0].as_str().unwrap().to_string()
+    };
+    assert!(reason("suite::b_works").starts_with("it ran a changed line (src/b.rs:1)"), "{predicted}");
+    assert!(reason("suite::a_works").starts_with("it ran none of the changed lines"), "{predicted}");
 
     // Comments only, one commit after the coverage's: nothing runs differently, nothing runs.
     let sha = commit_edit(&repo, "src/a.rs", "// a note\n\n");
