@@ -162,9 +162,11 @@ impl Store {
             "SELECT l.lines FROM coverage_lines l JOIN coverage_files f ON f.id = l.file
              WHERE l.commit_sha = ?1 AND f.path = ?2",
         )?;
+        // CROSS JOIN fixes the order: the file's few hit rows first, not every test of the commit
+        // (which the planner picks when it cannot see the bound values).
         let mut hits = self.conn.prepare_cached(
             "SELECT r.test, h.lines FROM coverage_files f
-             JOIN coverage_hits h ON h.file = f.id JOIN coverage_runs r ON r.id = h.coverage
+             CROSS JOIN coverage_hits h ON h.file = f.id CROSS JOIN coverage_runs r ON r.id = h.coverage
              WHERE f.path = ?2 AND r.commit_sha = ?1",
         )?;
         for &path in paths {
