@@ -3,7 +3,7 @@
 # repository root): import the real ABB IOF/ROL CI history, show what the store holds, train the
 # failure predictor (saved under .seer/models/), let seer select (in observe mode) for the last
 # 20 cycles before each is recorded, as a CI pre-test step would, and see what it caught and
-# missed; list flaky tests; record real profiles of seer's own workload (bundled fixtures) and find
+# missed; select with per-test coverage in a small repository made here; list flaky tests; record real profiles of seer's own workload (bundled fixtures) and find
 # the function a commit slowed down, and the commit; write the report of those weeks (HTML and
 # Markdown); and replay the whole history in time order
 # to measure test selection against the baselines, at the model's calibrated threshold and at a
@@ -51,6 +51,31 @@ echo "== one test's history"
 echo
 echo "== the tests seer would pick for the next cycle, with reasons (the first 10)"
 "$seer" select --commit next-cycle --no-git --dry-run --explain --format list 2>&1 > /dev/null | head -11
+echo
+echo "== per-test coverage: in a small git repository made here ($work/coverage-demo), tests that ran a"
+echo "   changed line run and, when coverage accounts for the whole change, the others are skipped"
+demo="$PWD/$work/coverage-demo"
+rm -rf "$demo" && mkdir -p "$demo/repo/src"
+g() { git -C "$demo/repo" -c user.name=seer -c user.email=seer@example.com "$@"; }
+g init -q -b main
+for f in parse display eval; do printf 'pub fn %s() -> u32 {\n    1\n}\n' "$f" > "$demo/repo/src/$f.rs"; done
+g add -A && g commit -q -m base
+cases=""
+for f in parse display eval; do cases+="<testcase classname=\"demo\" name=\"${f}_works\" time=\"2.0\"/>"; done
+echo "<testsuites><testsuite name=\"demo\">$cases</testsuite></testsuites>" > "$demo/junit.xml"
+: > "$demo/coverage.lcov"
+for t in parse display eval; do
+    echo "TN:demo::${t}_works" >> "$demo/coverage.lcov"
+    for f in parse display eval; do
+        hit=0; [ "$f" = "$t" ] && hit=1
+        printf 'SF:%s/repo/src/%s.rs\nDA:1,%s\nDA:2,%s\nDA:3,%s\nend_of_record\n' "$demo" "$f" $hit $hit $hit >> "$demo/coverage.lcov"
+    done
+done
+dseer() { "$seer" --db "$demo/seer.db" "$@"; }
+for k in 1 2 3; do dseer record --repo "$demo/repo" --commit HEAD --run-id "demo-$k" "$demo/junit.xml" > /dev/null; done
+dseer coverage record --commit HEAD --root "$demo/repo" "$demo/coverage.lcov"
+sed -i 's/    1/    2/' "$demo/repo/src/display.rs" && g commit -q -am "display: 2"
+dseer select --commit HEAD --repo "$demo/repo" --dry-run --explain --format list 2>&1 > /dev/null
 echo
 echo "== flaky tests (the first 10)"
 "$seer" flaky list | head -12

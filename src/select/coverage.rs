@@ -82,9 +82,13 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
             }
             let (lo, hi) = (from.saturating_sub(config.coverage_margin), to.saturating_add(config.coverage_margin));
             for (test, lines) in hits {
-                if let Some(line) = first_in(lines, lo, hi) {
-                    rule.ran.entry_ref(test.as_str()).or_insert_with(|| format!("{path}:{line}"));
-                }
+                let place = match (first_in(lines, from, to), first_in(lines, lo, hi)) {
+                    (Some(line), _) => format!("{path}:{line}"),
+                    (None, Some(line)) if from == to => format!("{path}:{line}, next to the change at {from}"),
+                    (None, Some(line)) => format!("{path}:{line}, next to the change at {from}-{to}"),
+                    (None, None) => continue,
+                };
+                rule.ran.entry_ref(test.as_str()).or_insert(place);
             }
         }
     }
@@ -154,7 +158,7 @@ mod tests {
     #[test]
     fn the_margin_reaches_the_line_an_expression_starts_on() {
         let rule = judged(&[change("src/lib.rs", &[(22, 22)])], &[true], 1);
-        assert!(rule.ran.contains_key("display"), "line 21 ran, the change is on 22");
+        assert_eq!(rule.ran["display"], "src/lib.rs:21, next to the change at 22", "line 21 ran, the change is on 22");
         assert_eq!(judged(&[change("src/lib.rs", &[(22, 22)])], &[true], 0).ran.len(), 0);
     }
 

@@ -14,7 +14,7 @@ use hashbrown::{HashMap, HashSet};
 use super::config::SelectConfig;
 use super::coverage::{self, CoverageRule};
 use super::score::{Candidate, Scored, evidence, fallback_duration, score};
-use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef};
+use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, seconds};
 use super::state::refresh;
 use super::workspace;
 use crate::collect::git::{ChangeSet, short};
@@ -540,7 +540,7 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
     // Not even for its own file: with every changed line accounted for, a test whose own code
     // changed ran that code.
     let not_run_by_change = |t: &Scored| s.coverage.as_ref().is_some_and(|c| c.skips(&t.test.id)) && !kept(t);
-    let total_s: f64 = order.iter().map(|t| t.estimated_s).sum();
+    let total_s = seconds(order.iter().map(|t| t.estimated_s));
     let mut budget = match target {
         Target::TimeBudget(seconds) => seconds,
         Target::Fraction(f) => f * total_s,
@@ -619,7 +619,7 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
         reason: None,
         model: Some(s.model_name.clone()),
         threshold,
-        estimated_s: selected.iter().map(|t| t.estimated_s).sum(),
+        estimated_s: seconds(selected.iter().map(|t| t.estimated_s)),
         total_s,
         selected,
         skipped,

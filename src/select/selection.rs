@@ -94,6 +94,11 @@ pub struct Selection {
     pub notes: Vec<String>,
 }
 
+/// The sum of some tests' seconds: 0.0 for none (an empty float sum is -0.0, printed "-0.0").
+pub fn seconds(each: impl Iterator<Item = f64>) -> f64 {
+    each.sum::<f64>() + 0.0
+}
+
 impl Selection {
     /// Every test, with the reason.
     pub fn all(reason: String, tests: Vec<Selected>) -> Selection {
@@ -102,8 +107,8 @@ impl Selection {
             reason: Some(reason),
             model: None,
             threshold: None,
-            estimated_s: tests.iter().map(|t| t.estimated_s).sum(),
-            total_s: tests.iter().map(|t| t.estimated_s).sum(),
+            estimated_s: seconds(tests.iter().map(|t| t.estimated_s)),
+            total_s: seconds(tests.iter().map(|t| t.estimated_s)),
             selected: tests,
             skipped: vec![],
             quarantined: vec![],
@@ -136,7 +141,7 @@ impl Selection {
                 kept.push(s);
             }
         }
-        self.estimated_s = kept.iter().map(|s| s.estimated_s).sum();
+        self.estimated_s = seconds(kept.iter().map(|s| s.estimated_s));
         self.selected = kept;
         self.shard = Some(shard);
         self
