@@ -566,7 +566,11 @@ mod tests {
                 include_str!("../../scripts/ci/github-actions.yml"),
                 &["select", "record", "train", "coverage"][..],
             ),
-            ("gitlab-ci.yml", include_str!("../../scripts/ci/gitlab-ci.yml"), &["select", "record", "train"][..]),
+            (
+                "gitlab-ci.yml",
+                include_str!("../../scripts/ci/gitlab-ci.yml"),
+                &["select", "record", "train", "coverage"][..],
+            ),
             ("weekly-report.yml", include_str!("../../scripts/ci/weekly-report.yml"), &["profile", "report"][..]),
         ] {
             let commands = seer_commands(recipe);
