@@ -3,7 +3,7 @@
 use hashbrown::{HashMap, HashSet};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, pack, unpack};
 use crate::collect::lcov::TestCoverage;
 use crate::collect::time::now;
 
@@ -34,14 +34,6 @@ pub struct CoverageCommit {
     pub tests: usize,
     pub files: usize,
     pub recorded_at: i64,
-}
-
-fn pack(lines: &[u32]) -> Vec<u8> {
-    lines.iter().flat_map(|l| l.to_le_bytes()).collect()
-}
-
-fn unpack(blob: &[u8]) -> Vec<u32> {
-    blob.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 /// The union of two ascending lists.

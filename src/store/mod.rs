@@ -23,9 +23,19 @@ pub use read::{Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun
 pub use report::{Day, Judgements, SlowTest, TestCount};
 pub use state::{
     CoFailRows, Judged, Miss, NewSelection, RunKey, SelectionRow, SelectionStats, StateMeta, StateRun, StateTx,
-    TestRow, TestState, unpack,
+    TestRow, TestState,
 };
 pub use write::{RecordError, RecordStatus, content_hash};
+
+/// u32s as one blob, little-endian: how the store keeps lists of ids and line numbers.
+fn pack(values: &[u32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The u32s of a blob written by [`pack`].
+fn unpack(blob: &[u8]) -> Vec<u32> {
+    blob.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
 
 /// How long a writer waits for another to finish before giving up. Generous: CI machines are
 /// busy, and a waiting `seer record` costs nothing while a failed one loses a run.

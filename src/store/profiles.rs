@@ -5,7 +5,7 @@ use hashbrown::HashMap;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{RecordStatus, Store, StoreError};
+use super::{RecordStatus, Store, StoreError, pack, unpack};
 use crate::collect::put_digest_field;
 use crate::collect::time::now;
 
@@ -57,14 +57,6 @@ fn content_hash(p: &NewProfile) -> String {
         h.update(&n.to_le_bytes());
     }
     format!("{:032x}", h.digest128())
-}
-
-fn pack(ids: &[u32]) -> Vec<u8> {
-    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
-}
-
-fn unpack(blob: &[u8]) -> Vec<u32> {
-    blob.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 const PROFILE_COLUMNS: &str = "id, bench, run_id, commit_sha, time, time_given, samples, source";

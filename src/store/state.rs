@@ -12,7 +12,7 @@ use hashbrown::HashMap;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::read::{outcome, symbol_list};
-use super::{BUSY_TIMEOUT, ReplayFile, Store, StoreError};
+use super::{BUSY_TIMEOUT, ReplayFile, Store, StoreError, pack, unpack};
 use crate::collect::Outcome;
 
 /// A run's place in history order: by time, then by the order runs were stored.
@@ -120,17 +120,12 @@ pub struct SelectionRow {
     pub observe: bool,
 }
 
-/// Sorted `tests.id`s as stored: u32 little-endian.
-fn pack(ids: &[i64]) -> Vec<u8> {
+/// Sorted `tests.id`s as stored (read back, ascending, with [`unpack`]).
+fn pack_ids(ids: &[i64]) -> Vec<u8> {
     let mut sorted: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    sorted.iter().flat_map(|id| id.to_le_bytes()).collect()
-}
-
-/// The ids of a packed list, ascending.
-pub fn unpack(blob: &[u8]) -> Vec<u32> {
-    blob.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    pack(&sorted)
 }
 
 /// Version byte of a packed [`TestState`].
@@ -522,8 +517,8 @@ impl Store {
                     s.skipped.len() as i64,
                     s.estimated_s,
                     s.total_s,
-                    pack(&s.selected),
-                    pack(&s.skipped),
+                    pack_ids(&s.selected),
+                    pack_ids(&s.skipped),
                 ],
             )?;
             let id = tx.last_insert_rowid();
