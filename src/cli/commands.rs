@@ -429,15 +429,20 @@ fn coverage_record(db: &Path, args: CoverageRecordArgs, out: &mut impl Write) ->
         .ok()
         .and_then(|repo| crate::collect::git::resolve_commit(&repo, &args.commit).ok())
         .map_or_else(|| args.commit.clone(), |oid| oid.to_string());
+    // One entry per test, in the order tests first appear (a test can be in several files).
     let mut tests: Vec<crate::collect::lcov::TestCoverage> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut outside_root = 0;
     for path in &args.files {
         let file = crate::collect::lcov::read(path, args.test.as_deref(), &root).context("nothing recorded")?;
         outside_root += file.outside_root;
         for t in file.tests {
-            match tests.iter_mut().find(|have| have.test == t.test) {
-                Some(have) => have.merge(t),
-                None => tests.push(t),
+            match index.get(&t.test) {
+                Some(&at) => tests[at].merge(t),
+                None => {
+                    index.insert(t.test.clone(), tests.len());
+                    tests.push(t);
+                }
             }
         }
     }

@@ -77,27 +77,25 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
         }
         let hits = at.hits.get(path).map(Vec::as_slice).unwrap_or_default();
         for &(from, to) in &f.base_lines {
-            if !has_any(executable, from, to) {
+            if first_in(executable, from, to).is_none() {
                 incomplete(format!("{path}:{from}-{to} holds no executable line (a comment or a declaration?)"));
             }
             let (lo, hi) = (from.saturating_sub(config.coverage_margin), to.saturating_add(config.coverage_margin));
             for (test, lines) in hits {
+                if rule.ran.contains_key(test.as_str()) {
+                    continue; // the first line found is the one named
+                }
                 let place = match (first_in(lines, from, to), first_in(lines, lo, hi)) {
                     (Some(line), _) => format!("{path}:{line}"),
                     (None, Some(line)) if from == to => format!("{path}:{line}, next to the change at {from}"),
                     (None, Some(line)) => format!("{path}:{line}, next to the change at {from}-{to}"),
                     (None, None) => continue,
                 };
-                rule.ran.entry_ref(test.as_str()).or_insert(place);
+                rule.ran.insert(test.clone(), place);
             }
         }
     }
     rule
-}
-
-/// Whether ascending `lines` holds a line in `from..=to`.
-fn has_any(lines: &[u32], from: u32, to: u32) -> bool {
-    first_in(lines, from, to).is_some()
 }
 
 /// The first of ascending `lines` in `from..=to`.

@@ -436,11 +436,12 @@ fn coverage_rule(
     notes: &mut Vec<String>,
 ) -> Option<CoverageRule> {
     let base = cs.base.as_deref()?;
+    let unreadable = |e: crate::store::StoreError| format!("coverage is not used: cannot read it ({})", chain(&e));
     let commits = match store.coverage_commit_set() {
         Ok(c) if c.is_empty() => return None,
         Ok(c) => c,
         Err(e) => {
-            notes.push(format!("coverage is not used: cannot read it ({})", chain(&e)));
+            notes.push(unreadable(e));
             return None;
         }
     };
@@ -457,7 +458,7 @@ fn coverage_rule(
     let at = match store.coverage_at(&near.sha, &paths) {
         Ok(at) => at,
         Err(e) => {
-            notes.push(format!("coverage is not used: cannot read it ({})", chain(&e)));
+            notes.push(unreadable(e));
             return None;
         }
     };
