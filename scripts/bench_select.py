@@ -117,20 +117,24 @@ def main():
     model = json.loads(out.stdout)
     print(f"trained in {took:.1f} s: {model['kind']}, threshold {model['threshold']:.3f}")
 
-    results = {}
-    for fmt in ("json", "nextest"):
+    def time_select(fmt, label):
+        """Times `seer select --format FMT` over --repeat processes; the summary and the last output."""
         times = []
         for _ in range(args.repeat):
             took, out = timed([*seer, "select", "--commit", "HEAD", "--repo", str(repo), "--format", fmt])
             times.append(took)
-        results[fmt] = summary(times)
+        s = summary(times)
+        print(f"seer select --format {label}: median {s['median_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, "
+              f"min {s['min_ms']:.1f} ms, max {s['max_ms']:.1f} ms ({s['runs']} processes)")
+        return s, out
+
+    results = {}
+    for fmt in ("json", "nextest"):
+        results[fmt], out = time_select(fmt, fmt)
         if fmt == "json":
             doc = json.loads(out.stdout)
             results["selection"] = {"mode": doc["mode"], "reason": doc["reason"], "selected": len(doc["selected"]),
                                     "skipped": len(doc["skipped"]), "notes": doc["notes"]}
-        s = results[fmt]
-        print(f"seer select --format {fmt}: median {s['median_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, "
-              f"min {s['min_ms']:.1f} ms, max {s['max_ms']:.1f} ms ({s['runs']} processes)")
     sel = results["selection"]
     print(f"  mode {sel['mode']}: {sel['selected']} selected, {sel['skipped']} skipped {sel['reason'] or ''}")
 
@@ -149,17 +153,10 @@ def main():
     took, _ = timed([*seer, "coverage", "record", "--commit", base, "--root", str(repo), str(lcov)], cwd=repo)
     results["coverage_record_s"] = took
     print(f"recorded the coverage of {TESTS} tests ({lcov.stat().st_size / 1e6:.1f} MB of LCOV) in {took:.2f} s")
-    times = []
-    for _ in range(args.repeat):
-        took, out = timed([*seer, "select", "--commit", "HEAD", "--repo", str(repo), "--format", "json"])
-        times.append(took)
-    results["json_with_coverage"] = summary(times)
+    results["json_with_coverage"], out = time_select("json", "json with coverage")
     doc = json.loads(out.stdout)
     results["selection_with_coverage"] = {"mode": doc["mode"], "selected": len(doc["selected"]),
                                           "skipped": len(doc["skipped"]), "notes": doc["notes"]}
-    s = results["json_with_coverage"]
-    print(f"seer select --format json with coverage: median {s['median_ms']:.1f} ms, p90 {s['p90_ms']:.1f} ms, "
-          f"min {s['min_ms']:.1f} ms, max {s['max_ms']:.1f} ms ({s['runs']} processes)")
     print(f"  {len(doc['selected'])} selected, {len(doc['skipped'])} skipped; " + "; ".join(doc["notes"]))
 
     # One more run stored with the state present (taken in at once) and without one.
