@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use seer::collect::{RecordOptions, ResultSet, prepare, read_report, read_reports};
-use seer::store::Store;
+use seer_ci_core::collect::{RecordOptions, ResultSet, prepare, read_report, read_reports};
+use seer_ci_core::store::Store;
 
 const TESTS: u64 = 200_000;
 

@@ -10,10 +10,10 @@ use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use seer::collect::Outcome;
-use seer::features::all_features;
-use seer::model::{TrainOptions, train};
-use seer::store::{Replay, ReplayFile, ReplayResult, ReplayRun};
+use seer_ci_core::collect::Outcome;
+use seer_ci_core::features::all_features;
+use seer_ci_core::model::{TrainOptions, train};
+use seer_ci_core::store::{Replay, ReplayFile, ReplayResult, ReplayRun};
 
 const RUNS: usize = 1_000;
 const TESTS: usize = 1_000;
@@ -94,9 +94,9 @@ fn main() {
     println!("chosen               {}", trained.predictor.kind());
     // Each kind alone on all rows, to see where the time goes.
     let start = Instant::now();
-    seer::model::train_logistic(table.x.view(), &table.failed).expect("fits");
+    seer_ci_core::model::train_logistic(table.x.view(), &table.failed).expect("fits");
     println!("logistic alone       {:.2} s", start.elapsed().as_secs_f64());
     let start = Instant::now();
-    seer::model::train_forest(table.x.view(), &table.failed, Default::default()).expect("fits");
+    seer_ci_core::model::train_forest(table.x.view(), &table.failed, Default::default()).expect("fits");
     println!("forest alone         {:.2} s", start.elapsed().as_secs_f64());
 }

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use seer::collect::{ResultSet, RunInfo};
+use seer_ci_core::collect::{ResultSet, RunInfo};
 
 /// A JUnit report of `n` test cases, every 50th failing.
 fn report(n: usize) -> String {
@@ -57,14 +57,14 @@ fn parse_reports(xml: &str, share: f64) -> usize {
     let cut = xml[..end].rfind("</testsuite>\n").map_or(0, |i| i + "</testsuite>\n".len());
     let text = format!("{}</testsuites>\n", if cut == 0 { "<testsuites>\n" } else { &xml[..cut] });
     let mut set = ResultSet::default();
-    seer::collect::junit::parse(Path::new("workload.xml"), &text, &mut set).expect("a well-formed report");
+    seer_ci_core::collect::junit::parse(Path::new("workload.xml"), &text, &mut set).expect("a well-formed report");
     set.len()
 }
 
 #[inline(never)]
 fn tokenize_names(names: &[String], share: f64) -> usize {
     let n = (names.len() as f64 * share) as usize;
-    names[..n].iter().map(|name| seer::features::tokens(name).count()).sum()
+    names[..n].iter().map(|name| seer_ci_core::features::tokens(name).count()).sum()
 }
 
 #[inline(never)]
@@ -80,7 +80,7 @@ fn hash_results(set: &ResultSet, share: f64) -> usize {
     };
     let results = set.results();
     let n = (results.len() as f64 * share) as usize;
-    seer::store::content_hash(&info, &results[..n]).len()
+    seer_ci_core::store::content_hash(&info, &results[..n]).len()
 }
 
 #[inline(never)]
@@ -127,7 +127,7 @@ fn main() {
     }
     let xml = report(4_000);
     let mut set = ResultSet::default();
-    seer::collect::junit::parse(Path::new("workload.xml"), &xml, &mut set).expect("a well-formed report");
+    seer_ci_core::collect::junit::parse(Path::new("workload.xml"), &xml, &mut set).expect("a well-formed report");
     let names: Vec<String> = set.results().iter().map(|r| r.id.clone()).collect();
     let mut total = 0u64;
     for _ in 0..rounds {

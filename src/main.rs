@@ -1,4 +1,21 @@
-//! The `seer` binary: everything lives in the library.
+//! The `seer` binary: clap arguments resolved into the library's options, one library call per
+//! command, printing, and the mapping of errors to exit codes.
+
+mod args;
+mod commands;
+mod print;
+mod values;
+
+use std::io::Write;
+
+use clap::Parser;
+
+use seer_ci_api::exit_codes;
+use seer_ci_core::collect::InputError;
+use seer_ci_core::ops::Error;
+use seer_ci_core::store::StoreError;
+
+use args::Cli;
 
 // Recording a large report allocates a few strings per test on two threads at once; mimalloc
 // keeps that from dominating the time (see the ingest benchmark in the README).
@@ -6,5 +23,93 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    std::process::exit(seer::cli::main());
+    std::process::exit(run());
+}
+
+/// A usage mistake found after clap's own checks (exit 2, as clap's are).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// `seer profile diff --fail-on-regression` found regressions (after printing them).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} significant regression(s) (--fail-on-regression)")]
+pub struct RegressionFound(pub usize);
+
+/// Runs seer with the process's arguments and returns the exit code.
+fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => exit_codes::OK,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return exit_codes::OK;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err:#}");
+            exit_code(&err)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// The exit code of a failed command: the first cause in the chain that has one.
+fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return error_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return store_code(e);
+        }
+        if cause.downcast_ref::<InputError>().is_some() {
+            return exit_codes::INVALID_INPUT;
+        }
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return exit_codes::USAGE;
+        }
+        if cause.downcast_ref::<RegressionFound>().is_some() {
+            return exit_codes::REGRESSION;
+        }
+    }
+    exit_codes::FAILURE
+}
+
+/// The one mapping of the library's errors to exit codes (exhaustive: a new kind of error
+/// must be given its code here).
+fn error_code(e: &Error) -> i32 {
+    match e {
+        Error::Input(_) => exit_codes::INVALID_INPUT,
+        Error::Store(e) => store_code(e),
+        Error::NotFound { .. } => exit_codes::NOT_FOUND,
+        Error::Ambiguous { .. } => exit_codes::USAGE,
+        Error::Predict(why) => why.store_error().map_or(exit_codes::FAILURE, store_code),
+        Error::ModelFile(_)
+        | Error::Features(_)
+        | Error::Train { .. }
+        | Error::Compare { .. }
+        | Error::Flamegraph(_)
+        | Error::Write { .. } => exit_codes::FAILURE,
+    }
+}
+
+fn store_code(e: &StoreError) -> i32 {
+    match e {
+        StoreError::RunConflict { .. } => exit_codes::RUN_CONFLICT,
+        StoreError::Missing { .. } => exit_codes::NOT_FOUND,
+        StoreError::TooNew { .. } | StoreError::Open { .. } | StoreError::CreateDir { .. } => {
+            exit_codes::STORE_UNUSABLE
+        }
+        StoreError::Sql(_) => exit_codes::FAILURE,
+    }
 }

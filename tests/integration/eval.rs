@@ -40,6 +40,6 @@ fn eval_replays_the_imported_history_with_every_baseline() {
 fn eval_refuses_a_budget_that_is_not_a_share() {
     let env = Env::new();
     env.ok(&["import", &fixture("iofrol-cycles-1-6.csv")]);
-    let stderr = env.fails(&["eval", "--fraction", "1.5"], 1);
-    assert!(stderr.contains("--fraction 1.5 is not a share"), "{stderr}");
+    let stderr = env.fails(&["eval", "--fraction", "1.5"], 2);
+    assert!(stderr.contains("'1.5' for '--fraction <F>': not a share"), "{stderr}");
 }

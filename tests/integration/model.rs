@@ -61,8 +61,8 @@ fn bad_model_files_and_empty_stores_are_refused_with_the_reason() {
     let future = env.write("future.json", "{\"format_version\": 99}");
     let stderr = env.fails(&["model", "show", "--file", &future], 1);
     assert!(stderr.contains("format version 99"), "{stderr}");
-    let stderr = env.fails(&["train", "--target-recall", "0"], 1);
-    assert!(stderr.contains("--target-recall 0 is not a share"), "{stderr}");
+    let stderr = env.fails(&["train", "--target-recall", "0"], 2);
+    assert!(stderr.contains("'0' for '--target-recall <R>': not a share"), "{stderr}");
 
     let empty = Env::new();
     empty.ok(&["import", &fixture("iofrol-cycles-1-6.csv"), "--run-prefix", "x"]);
@@ -196,8 +196,8 @@ fn select_meets_a_time_budget_splits_into_shards_and_explains() {
     let out = env.run(&["select", "--commit", &sha, "--repo", r, "--explain"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("8 tests selected") && stderr.contains("suite::a_works"), "{stderr}");
-    let stderr = env.fails(&["select", "--commit", &sha, "--repo", r, "--shards", "2", "--shard", "3"], 1);
+    let stderr = env.fails(&["select", "--commit", &sha, "--repo", r, "--shards", "2", "--shard", "3"], 2);
     assert!(stderr.contains("--shard 3 is not one of 1..=2"), "{stderr}");
-    let stderr = env.fails(&["select", "--commit", &sha, "--repo", r, "--time-budget", "soon"], 1);
+    let stderr = env.fails(&["select", "--commit", &sha, "--repo", r, "--time-budget", "soon"], 2);
     assert!(stderr.contains("not a duration"), "{stderr}");
 }

@@ -69,8 +69,8 @@ fn usage_errors_exit_2() {
     env.fails(&["record", "--run-id", "x", &report("pytest-junit.xml")], 2);
     env.fails(&["record", "--commit", "c", "--run-id", "x", "--format", "tap", &report("pytest-junit.xml")], 2);
     let stderr =
-        env.fails(&["record", "--commit", "c", "--run-id", "x", "--time", "soon", &report("pytest-junit.xml")], 1);
-    assert!(stderr.contains("--time \"soon\" is not a time"), "{stderr}");
+        env.fails(&["record", "--commit", "c", "--run-id", "x", "--time", "soon", &report("pytest-junit.xml")], 2);
+    assert!(stderr.contains("'soon' for '--time <T>': not a time"), "{stderr}");
 }
 
 #[test]

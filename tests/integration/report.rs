@@ -27,9 +27,9 @@ fn a_store_with_nothing_to_say_yet_gives_a_report_that_says_so() {
     );
     let summary = std::fs::read_to_string(&md).unwrap();
     assert!(summary.contains("| CI runs | 0") && summary.contains("No misses."), "{summary}");
-    let stderr = env.fails(&["report", "--since", "7d"], 1);
+    let stderr = env.fails(&["report", "--since", "7d"], 2);
     assert!(stderr.contains("--out FILE.html"), "{stderr}");
-    let stderr = env.fails(&["report", "--from", "2024-02-01", "--to", "2024-01-01", "--json"], 1);
+    let stderr = env.fails(&["report", "--from", "2024-02-01", "--to", "2024-01-01", "--json"], 2);
     assert!(stderr.contains("the window is empty"), "{stderr}");
 }
 

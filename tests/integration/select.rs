@@ -114,10 +114,11 @@ fn predict_ranks_the_tests_an_uncommitted_change_will_break_with_reasons() {
     let table = env.ok(&["predict", "--repo", repo.to_str().unwrap(), "--limit", "2"]);
     assert!(table.contains("P(FAIL)") && table.contains("suite::b_works"), "{table}");
     assert_eq!(table.lines().filter(|l| l.contains("suite::")).count(), 2, "{table}");
-    // Nothing to predict from: an error that says so, not a guess.
+    // Nothing to predict from: an error that says so, not a guess; no store is "not found" (5),
+    // as for every other command (was 1).
     let empty = Env::new();
-    let stderr = empty.fails(&["predict", "--repo", repo.to_str().unwrap()], 1);
-    assert!(stderr.contains("cannot predict"), "{stderr}");
+    let stderr = empty.fails(&["predict", "--repo", repo.to_str().unwrap()], 5);
+    assert!(stderr.contains("cannot predict") && stderr.contains("no seer store"), "{stderr}");
 }
 
 #[test]

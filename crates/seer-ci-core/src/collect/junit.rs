@@ -1,0 +1,477 @@
+//! JUnit XML, in the dialects real tools write.
+//!
+//! One parser serves them all; the dialects differ in where they put a test's identity and how
+//! they show retries:
+//! - pytest, Surefire, Gradle, go-junit-report, gotestsum, nextest: `classname` + `name`;
+//! - jest-junit: `classname` equal to `name` (the full title), grouped by the `<testsuite>`;
+//! - Surefire and nextest retries: `<flakyFailure>`/`<flakyError>` (failed, then passed) and
+//!   `<rerunFailure>`/`<rerunError>` (failed again) inside the final `<testcase>`;
+//! - pytest-rerunfailures and Gradle's test-retry plugin: one `<testcase>` per attempt, folded
+//!   together by [`ResultSet`].
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use super::error::InputError;
+use super::report::{Outcome, ResultSet, TestResult, parse_seconds, short_message};
+use super::text::line_of;
+
+/// The elements whose nesting matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Testsuites,
+    Testsuite,
+    Testcase,
+    Other,
+}
+
+impl Tag {
+    fn of(name: &str) -> Tag {
+        match name {
+            "testsuites" => Tag::Testsuites,
+            "testsuite" => Tag::Testsuite,
+            "testcase" => Tag::Testcase,
+            _ => Tag::Other,
+        }
+    }
+}
+
+/// The name of the element whose start tag begins at `offset`.
+fn element_name_at(text: &str, offset: usize) -> &str {
+    let rest = text[offset..].trim_start().trim_start_matches('<');
+    let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(rest.len());
+    let name = &rest[..end];
+    name.rsplit(':').next().unwrap_or(name)
+}
+
+/// A `<testcase>` being read.
+struct Case {
+    suite: Option<String>,
+    id: String,
+    file: Option<String>,
+    duration_s: Option<f64>,
+    outcome: Outcome,
+    attempts: u32,
+    message: Option<String>,
+    /// The text of a `<failure>`/`<error>` without a useful message attribute, being read to
+    /// take its first line instead (jest-junit writes none; go-junit-report writes "Failed").
+    failure_text: Option<FailureText>,
+}
+
+struct FailureText {
+    /// Depth of the open-element stack at which the element ends.
+    depth: usize,
+    text: String,
+    /// What to use if the text is empty: the generic message or the `type` attribute.
+    fallback: Option<String>,
+}
+
+/// Enough of a failure's text to find its first line.
+const FAILURE_TEXT_MAX: usize = 2000;
+
+impl Case {
+    fn finish(self) -> TestResult {
+        TestResult {
+            id: self.id,
+            suite: self.suite,
+            file: self.file,
+            outcome: self.outcome,
+            duration_s: self.duration_s,
+            attempts: self.attempts,
+            message: self.message,
+        }
+    }
+}
+
+/// Parses JUnit XML `text` read from `path` into `into`.
+pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputError> {
+    // Real reports spend 80 to 300 bytes on a test case; room for the short end avoids copying
+    // the results over and over as they grow.
+    into.reserve(text.len() / 100);
+    let mut reader = Reader::from_str(text);
+    let err_at = |offset: u64, reason: String| InputError::invalid(path, Some(line_of(text, offset as usize)), reason);
+
+    // Open elements, with the offset where each started (for messages about truncation).
+    // quick-xml checks that end tags match their start tags.
+    let mut open: Vec<(Tag, u64)> = Vec::new();
+    let mut suites: Vec<String> = Vec::new();
+    let mut case: Option<Case> = None;
+    let mut saw_root = false;
+
+    loop {
+        let start = reader.buffer_position();
+        let event = reader.read_event().map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                let name = e.local_name();
+                let tag = Tag::of(name.into_inner());
+                if open.is_empty() {
+                    if saw_root {
+                        return Err(err_at(start, format!("more than one root element (<{}>)", name.into_inner())));
+                    }
+                    if !matches!(tag, Tag::Testsuites | Tag::Testsuite) {
+                        return Err(err_at(
+                            start,
+                            format!(
+                                "not a JUnit report: the root element is <{}>, not <testsuites> or <testsuite>",
+                                name.into_inner()
+                            ),
+                        ));
+                    }
+                    saw_root = true;
+                }
+                match tag {
+                    Tag::Testsuite if case.is_none() => {
+                        if !is_empty {
+                            suites.push(attr(e, "name").map_err(|r| err_at(start, r))?.unwrap_or_default());
+                        }
+                    }
+                    Tag::Testcase => {
+                        if case.is_some() {
+                            return Err(err_at(start, "a <testcase> inside another <testcase>".into()));
+                        }
+                        let new = read_case(e, suites.last().map(String::as_str)).map_err(|r| err_at(start, r))?;
+                        if is_empty {
+                            into.add(new.finish());
+                        } else {
+                            case = Some(new);
+                        }
+                    }
+                    _ => {
+                        if let Some(case) = case.as_mut() {
+                            apply_child(case, name.into_inner(), e).map_err(|r| err_at(start, r))?;
+                            if let Some(ft) = case.failure_text.as_mut().filter(|ft| ft.depth == 0) {
+                                if is_empty {
+                                    case.message = ft.fallback.as_deref().and_then(short_message);
+                                    case.failure_text = None;
+                                } else {
+                                    ft.depth = open.len() + 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                if !is_empty {
+                    open.push((tag, start));
+                }
+            }
+            Event::Text(ref t) => collect_failure_text(&mut case, &t.xml_content(XmlVersion::Implicit1_0)),
+            Event::CData(ref t) => collect_failure_text(&mut case, &t.xml_content(XmlVersion::Implicit1_0)),
+            Event::GeneralRef(ref r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c.to_string()),
+                    _ => quick_xml::escape::resolve_predefined_entity(&r.xml_content(XmlVersion::Implicit1_0))
+                        .map(str::to_string),
+                };
+                if let Some(text) = resolved {
+                    collect_failure_text(&mut case, &text);
+                }
+            }
+            Event::End(_) => match open.pop() {
+                Some((Tag::Testcase, _)) => {
+                    if let Some(done) = case.take() {
+                        into.add(done.finish());
+                    }
+                }
+                Some((Tag::Testsuite, _)) if case.is_none() => {
+                    suites.pop();
+                }
+                Some(_) => {
+                    if let Some(case) = case.as_mut() {
+                        if case.failure_text.as_ref().is_some_and(|ft| ft.depth == open.len() + 1) {
+                            let ft = case.failure_text.take().expect("checked above");
+                            // go test's own framing lines (gotestsum copies them in) say nothing.
+                            let first_line = ft
+                                .text
+                                .lines()
+                                .map(str::trim)
+                                .find(|l| !l.is_empty() && !l.starts_with("=== ") && !l.starts_with("--- "));
+                            case.message = first_line.or(ft.fallback.as_deref()).and_then(short_message);
+                        }
+                    }
+                }
+                None => return Err(err_at(start, "an end tag with no start tag".into())),
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if let Some(&(_, at)) = open.last() {
+        return Err(InputError::invalid(
+            path,
+            Some(line_of(text, text.len())),
+            format!(
+                "truncated: the file ends inside <{}> opened at line {}",
+                element_name_at(text, at as usize),
+                line_of(text, at as usize)
+            ),
+        ));
+    }
+    if !saw_root {
+        return Err(InputError::invalid(path, None, "no XML element in the file: not a JUnit report"));
+    }
+    Ok(())
+}
+
+fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
+    // Values stay borrowed from the report unless they hold escapes.
+    let mut name: Option<Cow<'_, str>> = None;
+    let mut classname: Option<Cow<'_, str>> = None;
+    let mut file: Option<Cow<'_, str>> = None;
+    let mut time: Option<Cow<'_, str>> = None;
+    for a in e.attributes() {
+        let a = a.map_err(|err| format!("bad attribute in <testcase>: {err}"))?;
+        let slot = match a.key.local_name().into_inner() {
+            "name" => &mut name,
+            "classname" => &mut classname,
+            "file" => &mut file,
+            "time" => &mut time,
+            _ => continue,
+        };
+        let value = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| format!("bad attribute value in <testcase>: {err}"))?;
+        *slot = Some(value);
+    }
+    let name = name.ok_or("a <testcase> without a name attribute")?;
+    let duration_s = match time.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(parse_seconds(raw).ok_or_else(|| format!("time={raw:?} is not a duration in seconds"))?),
+    };
+    let file = file.filter(|f| !f.trim().is_empty());
+    let (suite, id) = junit_id(suite, classname.as_deref(), &name, file.as_deref());
+    Ok(Case {
+        suite,
+        id,
+        file: file.map(Cow::into_owned),
+        duration_s,
+        outcome: Outcome::Pass,
+        attempts: 1,
+        message: None,
+        failure_text: None,
+    })
+}
+
+/// The stable id of a JUnit test case: `classname::name`; when the classname is missing or only
+/// repeats the name (jest-junit), the test's file or else its `<testsuite>` stands in for it.
+fn junit_id(suite: Option<&str>, classname: Option<&str>, name: &str, file: Option<&str>) -> (Option<String>, String) {
+    let name = name.trim();
+    let group = match classname.map(str::trim) {
+        Some(c) if !c.is_empty() && c != name => Some(c),
+        _ => file.or(suite).map(str::trim).filter(|g| !g.is_empty()),
+    };
+    match group {
+        Some(group) => {
+            let mut id = String::with_capacity(group.len() + 2 + name.len());
+            id.push_str(group);
+            id.push_str("::");
+            id.push_str(name);
+            (Some(group.to_string()), id)
+        }
+        None => (None, name.to_string()),
+    }
+}
+
+fn apply_child(case: &mut Case, tag: &str, e: &BytesStart<'_>) -> Result<(), String> {
+    match tag {
+        "failure" | "error" => {
+            let outcome = if tag == "error" { Outcome::Error } else { Outcome::Fail };
+            // An error outranks a failure when a tool writes both.
+            if case.outcome != Outcome::Error {
+                case.outcome = outcome;
+            }
+            if case.message.is_none() && case.failure_text.is_none() {
+                let message = attr(e, "message")?.filter(|m| !is_generic(m));
+                match message {
+                    Some(m) => case.message = short_message(&m),
+                    None => {
+                        let non_empty = |v: Option<String>| v.filter(|t| !t.trim().is_empty());
+                        let fallback = non_empty(attr(e, "type")?).or(non_empty(attr(e, "message")?));
+                        case.failure_text = Some(FailureText { depth: 0, text: String::new(), fallback });
+                    }
+                }
+            }
+        }
+        "skipped" if !case.outcome.is_failure() => case.outcome = Outcome::Skip,
+        "flakyFailure" | "flakyError" | "rerunFailure" | "rerunError" => case.attempts += 1,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Adds text to the failure text being read, if any.
+fn collect_failure_text(case: &mut Option<Case>, text: &str) {
+    if let Some(ft) = case.as_mut().and_then(|c| c.failure_text.as_mut()) {
+        if ft.depth > 0 && ft.text.len() < FAILURE_TEXT_MAX {
+            ft.text.push_str(text);
+        }
+    }
+}
+
+/// Messages that say nothing the outcome does not.
+fn is_generic(message: &str) -> bool {
+    matches!(message.trim(), "" | "Failed" | "failed" | "FAILED")
+}
+
+fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, String> {
+    match e.try_get_attribute(key) {
+        Ok(Some(a)) => a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map(|v| Some(v.into_owned()))
+            .map_err(|err| format!("bad value of attribute {key}: {err}")),
+        Ok(None) => Ok(None),
+        Err(err) => Err(format!("bad attribute: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(xml: &str) -> Result<Vec<TestResult>, String> {
+        let mut set = ResultSet::default();
+        parse(Path::new("t.xml"), xml, &mut set).map_err(|e| e.to_string())?;
+        Ok(set.into_results())
+    }
+
+    #[test]
+    fn ids_follow_classname_then_file_then_suite() {
+        assert_eq!(junit_id(Some("s"), Some("a.B"), "t", None), (Some("a.B".into()), "a.B::t".into()));
+        assert_eq!(junit_id(Some("s"), Some("x y"), "x y", None), (Some("s".into()), "s::x y".into()));
+        assert_eq!(junit_id(Some("s"), Some("x"), "x", Some("f.js")), (Some("f.js".into()), "f.js::x".into()));
+        assert_eq!(junit_id(None, None, " t ", None), (None, "t".into()));
+    }
+
+    #[test]
+    fn outcomes_and_retry_elements() {
+        let xml = r#"<testsuite name="s">
+            <testcase classname="C" name="pass" time="0.5"/>
+            <testcase classname="C" name="fail"><failure message="boom"/><rerunFailure/></testcase>
+            <testcase classname="C" name="err"><error type="Oops"/></testcase>
+            <testcase classname="C" name="skip"><skipped/></testcase>
+            <testcase classname="C" name="flaky"><flakyFailure/><flakyError/></testcase>
+        </testsuite>"#;
+        let r = parse_str(xml).unwrap();
+        let got: Vec<_> = r.iter().map(|t| (t.id.as_str(), t.outcome, t.attempts)).collect();
+        assert_eq!(
+            got,
+            [
+                ("C::pass", Outcome::Pass, 1),
+                ("C::fail", Outcome::Fail, 2),
+                ("C::err", Outcome::Error, 1),
+                ("C::skip", Outcome::Skip, 1),
+                ("C::flaky", Outcome::Pass, 3),
+            ]
+        );
+        assert_eq!(r[0].duration_s, Some(0.5));
+        assert_eq!(r[1].message.as_deref(), Some("boom"));
+        assert_eq!(r[2].message.as_deref(), Some("Oops"));
+    }
+
+    #[test]
+    fn truncated_file_names_the_unclosed_element() {
+        let e = parse_str("<testsuites>\n<testsuite name=\"s\">\n<testcase name=\"a\"/>\n").unwrap_err();
+        assert!(e.starts_with("t.xml:4: truncated: the file ends inside <testsuite> opened at line 2"), "{e}");
+    }
+
+    #[test]
+    fn cut_inside_a_tag_is_malformed_with_a_line() {
+        let e = parse_str("<testsuites>\n<testsuite name=\"s\">\n<testcase name=\"a").unwrap_err();
+        assert!(e.starts_with("t.xml:3: malformed XML"), "{e}");
+    }
+
+    #[test]
+    fn wrong_root_and_bad_time_are_rejected() {
+        assert!(parse_str("<html><body/></html>").unwrap_err().contains("root element is <html>"));
+        let e = parse_str("<testsuite>\n<testcase name=\"a\" time=\"soon\"/></testsuite>").unwrap_err();
+        assert!(e.starts_with("t.xml:2: time=\"soon\""), "{e}");
+        let e = parse_str("<testsuite><testcase classname=\"x\"/></testsuite>").unwrap_err();
+        assert!(e.contains("without a name"), "{e}");
+    }
+
+    #[test]
+    fn mismatched_end_tag_is_rejected() {
+        let e = parse_str("<testsuite>\n<testcase name=\"a\"></testsuite>").unwrap_err();
+        assert!(e.starts_with("t.xml:2: malformed XML") || e.starts_with("t.xml:2: unexpected"), "{e}");
+    }
+
+    #[test]
+    fn failures_without_a_useful_message_take_the_first_line_of_their_text() {
+        let xml = "<testsuite>\n<testcase classname=\"a\" name=\"jest\"><failure>\n  Error: expected 1 &amp; 2\n    at x.js:3\n</failure></testcase>\n<testcase classname=\"a\" name=\"go\"><failure message=\"Failed\"><![CDATA[    a_test.go:9: want 1]]></failure></testcase>\n<testcase classname=\"a\" name=\"typed\"><error type=\"java.io.IOException\"/></testcase>\n<testcase classname=\"a\" name=\"empty\"><failure message=\"Failed\"></failure></testcase>\n<testcase classname=\"a\" name=\"framing\"><failure message=\"Failed\" type=\"\">=== RUN   T&#xA;--- FAIL: T (0.00s)&#xA;</failure></testcase>\n</testsuite>";
+        let r = parse_str(xml).unwrap();
+        let messages: Vec<_> = r.iter().map(|t| t.message.as_deref()).collect();
+        assert_eq!(
+            messages,
+            [
+                Some("Error: expected 1 & 2"),
+                Some("a_test.go:9: want 1"),
+                Some("java.io.IOException"),
+                Some("Failed"),
+                Some("Failed")
+            ]
+        );
+    }
+
+    #[test]
+    fn entities_in_names_are_unescaped() {
+        let r = parse_str(r#"<testsuite><testcase classname="a" name="x &amp; &lt;y&gt;"/></testsuite>"#).unwrap();
+        assert_eq!(r[0].id, "a::x & <y>");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const NEXTEST: &str = include_str!("../../../../tests/fixtures/reports/nextest-junit.xml");
+    const SUREFIRE: &str = include_str!("../../../../tests/fixtures/reports/surefire-rerun.xml");
+
+    fn parse_str(text: &str) -> Result<usize, InputError> {
+        let mut set = ResultSet::default();
+        parse(Path::new("p.xml"), text, &mut set).map(|()| set.len())
+    }
+
+    proptest! {
+        /// A JUnit file cut anywhere before its root element closes is refused, never stored
+        /// as a shorter run.
+        #[test]
+        fn every_truncation_is_refused(cut in 0usize..10_000, which in 0usize..2) {
+            let full = [NEXTEST, SUREFIRE][which];
+            let end = full.trim_end().len();
+            let mut cut = cut % end;
+            while !full.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            prop_assert!(parse_str(&full[..cut]).is_err());
+        }
+
+        /// Arbitrary text never panics the parser.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            let _ = parse_str(&text);
+        }
+
+        /// Nor does XML-ish text built from the tags that matter.
+        #[test]
+        fn tag_soup_never_panics(parts in prop::collection::vec(prop::sample::select(vec![
+            "<testsuites>", "</testsuites>", "<testsuite name=\"s\">", "</testsuite>",
+            "<testcase name=\"t\" classname=\"c\" time=\"1\">", "<testcase name=\"t\"/>", "</testcase>",
+            "<failure/>", "<skipped/>", "<flakyFailure/>", "<rerunError>", "</rerunError>", "x", "&amp;",
+        ]), 0..30)) {
+            let _ = parse_str(&parts.concat());
+        }
+    }
+
+    #[test]
+    fn the_complete_files_parse() {
+        assert_eq!(parse_str(NEXTEST).unwrap(), 4);
+        assert_eq!(parse_str(SUREFIRE).unwrap(), 5);
+    }
+}

@@ -1,0 +1,17 @@
+//! Failure predictors fitted with linfa (logistic regression and a balanced random forest),
+//! their training with time-ordered validation and threshold calibration, and model files.
+
+mod file;
+mod forest;
+mod logistic;
+mod train;
+
+pub use file::{
+    COLD_START_NAME, MODEL_FORMAT_VERSION, ModelFile, ModelFileError, ModelSource, TrainingWindow, cold_start, latest,
+    live, models_dir,
+};
+pub use forest::{Forest, ForestParams, train_forest};
+pub use logistic::{LogisticModel, ModelError, train_logistic};
+pub use train::{
+    FeatureSet, Predictor, TrainOptions, Trained, Validation, auc, calibrate, calibrated, isotonic, train,
+};

@@ -1,0 +1,64 @@
+//! The one error of the library's operations: each variant is one kind of failure, so that a
+//! front end can map it to an exit code (or an HTTP status) with one exhaustive match.
+
+use std::path::PathBuf;
+
+use crate::collect::InputError;
+use crate::model::{ModelError, ModelFileError};
+use crate::regress::CompareError;
+use crate::select::Unusable;
+use crate::store::{RecordError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An input file was refused; nothing of it was stored.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something asked for by name that the store does not have.
+    #[error("no {what} in the store {}", store.display())]
+    NotFound { what: String, store: PathBuf },
+    /// A name that matches more than one thing.
+    #[error("{given:?} names {count} {what}: give more of it")]
+    Ambiguous { given: String, count: usize, what: &'static str },
+    #[error(transparent)]
+    ModelFile(#[from] ModelFileError),
+    #[error("cannot build features")]
+    Features(#[source] polars::error::PolarsError),
+    #[error("cannot train a model on the {runs} runs in {}", store.display())]
+    Train {
+        runs: usize,
+        store: PathBuf,
+        #[source]
+        source: ModelError,
+    },
+    /// `predict` cannot answer (a selection would run everything for this reason).
+    #[error("cannot predict")]
+    Predict(#[source] Unusable),
+    #[error("cannot compare {head} with {base}")]
+    Compare {
+        head: String,
+        base: String,
+        #[source]
+        source: CompareError,
+    },
+    #[error("cannot draw the flame graph")]
+    Flamegraph(#[source] std::io::Error),
+    /// A file the operation was asked to write.
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<RecordError> for Error {
+    fn from(e: RecordError) -> Error {
+        match e {
+            RecordError::Input(e) => Error::Input(e),
+            RecordError::Store(e) => Error::Store(e),
+        }
+    }
+}

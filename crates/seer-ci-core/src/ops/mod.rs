@@ -1,0 +1,20 @@
+//! What each seer command does, as one public function over an options struct.
+//!
+//! The binary (and, later, the server) resolves its input into these options, calls one
+//! function, and prints or sends what it returns. Nothing here prints or knows a flag.
+
+mod error;
+mod profiles;
+mod record;
+mod train;
+
+pub use error::Error;
+pub use profiles::{
+    Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_runs_at,
+    record_profiles, trend,
+};
+pub use record::{
+    CoverageRecordRequest, CoverageRecorded, ImportRequest, Imported, Recorded, import, record, record_coverage,
+    refresh_after_write,
+};
+pub use train::{EvalRequest, ModelDestination, TrainRequest, TrainedModel, evaluate, train};

@@ -1,0 +1,242 @@
+//! Reading one profile: `perf script` output, DTrace aggregated stacks or folded stacks, plain or
+//! gzip-compressed, into folded stacks with normalised frame names.
+//!
+//! Collapsing is inferno's (the same code as `inferno-collapse-perf`, with as many threads);
+//! seer only reads its folded output back, normalises the frames and merges the stacks that
+//! normalisation made equal.
+
+use std::io::Read;
+use std::path::Path;
+
+use hashbrown::HashMap;
+use inferno::collapse::Collapse;
+
+use super::normalize::{NormalizeOptions, normalize_frame};
+use crate::collect::InputError;
+
+/// The formats seer reads profiles in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileFormat {
+    /// `perf script` output (of `perf record -g`).
+    Perf,
+    /// DTrace `ustack()`/`stack()` aggregations.
+    Dtrace,
+    /// Folded stacks: `frame;frame;frame COUNT` per line (inferno's and flamegraph.pl's format).
+    Folded,
+}
+
+impl ProfileFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileFormat::Perf => "perf",
+            ProfileFormat::Dtrace => "dtrace",
+            ProfileFormat::Folded => "folded",
+        }
+    }
+}
+
+/// One profile's samples, by stack (root first), after normalisation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Folded {
+    /// Distinct stacks and their sample counts, sorted by stack.
+    pub stacks: Vec<(Vec<String>, u64)>,
+    pub samples: u64,
+    /// The format it was read in, and whether it was gzip-compressed (`perf`, `folded+gz`, …).
+    pub source: String,
+}
+
+/// Whether `text` reads as folded stacks: its first line is a stack and a count, and none of
+/// its first lines is indented (as `perf script`'s and DTrace's stack lines are). A later
+/// malformed line is then the folded reader's to name.
+fn looks_folded(text: &str) -> bool {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).take(20);
+    let Some(first) = lines.next() else { return false };
+    let is_stack =
+        |l: &str| l.rsplit_once(' ').is_some_and(|(s, n)| !s.trim().is_empty() && n.trim().parse::<u64>().is_ok());
+    is_stack(first) && !first.starts_with(char::is_whitespace) && lines.all(|l| !l.starts_with(char::is_whitespace))
+}
+
+/// Whether `text` reads as DTrace output: frames written `module`function+0x…`.
+fn looks_dtrace(text: &str) -> bool {
+    text.lines().take(200).any(|l| {
+        let t = l.trim();
+        t.contains('`') && !t.contains(':')
+    })
+}
+
+/// Reads the profile at `path` (format detected unless given).
+pub fn read_profile(
+    path: &Path,
+    format: Option<ProfileFormat>,
+    normalize: NormalizeOptions,
+) -> Result<Folded, InputError> {
+    let read_error = |source| InputError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let len = file.metadata().map_err(read_error)?.len();
+    // Mapped rather than read: a large `perf script` file is not copied (nor its pages zeroed).
+    // SAFETY: the map is read-only and private to this call; a file truncated by another process
+    // while it is read could fault, as it would for any reader of a file changing under it.
+    let mapped = if len > 0 { Some(unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?) } else { None };
+    let raw: &[u8] = mapped.as_deref().unwrap_or(&[]);
+    let gz = raw.starts_with(&[0x1f, 0x8b]);
+    let plain;
+    let bytes: &[u8] = if gz {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(raw)
+            .read_to_end(&mut out)
+            .map_err(|e| InputError::invalid(path, None, format!("not a readable gzip file: {e}")))?;
+        plain = out;
+        &plain
+    } else {
+        raw
+    };
+    if bytes.is_empty() {
+        return Err(InputError::invalid(path, None, "empty file: no samples"));
+    }
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Err(InputError::invalid(path, None, "binary data: give the output of `perf script`, not perf.data"));
+    }
+    // The format from the first lines; the whole text is only decoded when seer reads it itself
+    // (folded stacks): inferno collapses the raw bytes, as its own binaries do.
+    let format = format.unwrap_or_else(|| {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+        if looks_folded(&head) {
+            ProfileFormat::Folded
+        } else if looks_dtrace(&head) {
+            ProfileFormat::Dtrace
+        } else {
+            ProfileFormat::Perf
+        }
+    });
+    let folded_text;
+    let folded: &str = match format {
+        ProfileFormat::Folded => {
+            folded_text = String::from_utf8_lossy(bytes).into_owned();
+            &folded_text
+        }
+        ProfileFormat::Perf | ProfileFormat::Dtrace => {
+            let mut out = Vec::with_capacity(bytes.len() / 64);
+            let result = match format {
+                ProfileFormat::Perf => {
+                    inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default())
+                        .collapse(bytes, &mut out)
+                }
+                _ => inferno::collapse::dtrace::Folder::from(inferno::collapse::dtrace::Options::default())
+                    .collapse(bytes, &mut out),
+            };
+            result
+                .map_err(|e| InputError::invalid(path, None, format!("cannot collapse as {}: {e}", format.as_str())))?;
+            folded_text = String::from_utf8_lossy(&out).into_owned();
+            &folded_text
+        }
+    };
+    let mut merged: HashMap<Vec<String>, u64> = HashMap::new();
+    for (i, line) in folded.lines().enumerate() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = |why: &str| InputError::invalid(path, Some(i + 1), why.to_string());
+        let (stack, count) = line.rsplit_once(' ').ok_or_else(|| bad("not a folded stack (FRAME;FRAME COUNT)"))?;
+        let count: u64 = count.parse().map_err(|_| bad("the sample count is not a whole number"))?;
+        if stack.trim().is_empty() {
+            return Err(bad("a stack with no frames"));
+        }
+        let frames: Vec<String> = stack.split(';').map(|f| normalize_frame(f, normalize).into_owned()).collect();
+        *merged.entry(frames).or_default() += count;
+    }
+    let samples: u64 = merged.values().sum();
+    if samples == 0 {
+        let what = match format {
+            ProfileFormat::Folded => "no samples",
+            _ => "no samples: not a `perf script` or DTrace file of stack samples, or an empty one",
+        };
+        return Err(InputError::invalid(path, None, what));
+    }
+    let mut stacks: Vec<(Vec<String>, u64)> = merged.into_iter().collect();
+    stacks.sort();
+    let source = if gz { format!("{}+gz", format.as_str()) } else { format.as_str().to_string() };
+    Ok(Folded { stacks, samples, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn folded_stacks_are_merged_after_normalisation_and_bad_lines_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text =
+            "main;app::run::h0123456789abcdef;app::parse 30\nmain;app::run::hfedcba9876543210;app::parse 12\nmain 5\n";
+        let p = write(&dir, "a.folded", text.as_bytes());
+        let f = read_profile(&p, None, NormalizeOptions::default()).unwrap();
+        assert_eq!(f.source, "folded");
+        assert_eq!(f.samples, 47);
+        assert_eq!(
+            f.stacks,
+            [(vec!["main".to_string()], 5), (vec!["main".into(), "app::run".into(), "app::parse".into()], 42)]
+        );
+        let bad = write(&dir, "b.folded", b"main;a 3\nmain;b three\n");
+        let e = read_profile(&bad, Some(ProfileFormat::Folded), NormalizeOptions::default()).unwrap_err();
+        assert!(e.to_string().ends_with("b.folded:2: the sample count is not a whole number"), "{e}");
+        let empty = write(&dir, "c", b"");
+        assert!(
+            read_profile(&empty, None, NormalizeOptions::default()).unwrap_err().to_string().contains("empty file")
+        );
+    }
+
+    #[test]
+    fn dtrace_stack_aggregations_are_detected_and_collapsed() {
+        // `dtrace -n 'profile-997 { @[ustack()] = count(); }'`: stacks leaf first, then a count.
+        let dtrace = "\n\n              prog`app::parse::h0123456789abcdef+0x14\n              prog`main+0x20\n                7\n\n              prog`main+0x24\n                3\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "out.stacks", dtrace.as_bytes());
+        let f = read_profile(&p, None, NormalizeOptions::default()).unwrap();
+        assert_eq!(f.source, "dtrace");
+        assert_eq!(f.samples, 10);
+        assert_eq!(
+            f.stacks,
+            [(vec!["prog`main".to_string()], 3), (vec!["prog`main".into(), "prog`app::parse".into()], 7)]
+        );
+    }
+
+    #[test]
+    fn perf_script_is_collapsed_by_inferno_and_gzip_is_read() {
+        let perf = "\
+prog 1234 100.000001:     250000 cpu-clock:u:
+\t    55d0c0a01234 app::parse::h0123456789abcdef+0x14 (/usr/bin/prog)
+\t    55d0c0a05678 main+0x20 (/usr/bin/prog)
+
+prog 1234 100.000251:     250000 cpu-clock:u:
+\t    55d0c0a01234 app::parse::h0123456789abcdef+0x18 (/usr/bin/prog)
+\t    55d0c0a05678 main+0x20 (/usr/bin/prog)
+
+prog 1234 100.000501:     250000 cpu-clock:u:
+\t    55d0c0a05678 main+0x24 (/usr/bin/prog)
+
+";
+        let dir = tempfile::tempdir().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, perf.as_bytes()).unwrap();
+        let p = write(&dir, "perf.txt.gz", &gz.finish().unwrap());
+        let f = read_profile(&p, None, NormalizeOptions::default()).unwrap();
+        assert_eq!(f.source, "perf+gz");
+        // inferno weighs each sample by its period (here 250,000 ns of cpu-clock).
+        assert_eq!(f.samples, 750_000);
+        assert_eq!(
+            f.stacks,
+            [
+                (vec!["prog".to_string(), "main".into()], 250_000),
+                (vec!["prog".into(), "main".into(), "app::parse".into()], 500_000)
+            ]
+        );
+        let binary = write(&dir, "perf.data", b"PERFILE2\0\0\0\x01");
+        assert!(read_profile(&binary, None, NormalizeOptions::default()).unwrap_err().to_string().contains("binary"));
+    }
+}

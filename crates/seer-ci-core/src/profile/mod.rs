@@ -1,0 +1,12 @@
+//! Profiles: stack samples read from `perf script`, DTrace or folded files (collapsed with
+//! inferno), frame names normalised, and flame graphs drawn with inferno.
+
+mod flamegraph;
+mod history;
+mod input;
+mod normalize;
+
+pub use flamegraph::{FlamegraphOptions, differential_svg, flamegraph_svg};
+pub use history::{HistoryOrder, ProfileHistory, RunFrames, history, run_frames};
+pub use input::{Folded, ProfileFormat, read_profile};
+pub use normalize::{NormalizeOptions, normalize_frame};

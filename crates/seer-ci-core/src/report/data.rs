@@ -1,0 +1,292 @@
+//! Everything the weekly report says, gathered once from the store, the live model and the
+//! profiles, so that the HTML page, the Markdown summary and the JSON carry the same numbers.
+
+use std::path::PathBuf;
+
+use crate::profile::run_frames;
+use crate::profile::{FlamegraphOptions, HistoryOrder, differential_svg, flamegraph_svg, history};
+use crate::regress::{CompareOptions, Comparison, TrendFramesOptions, compare, trend_by_frame};
+use crate::select::{FlakyOptions, FlakyTest, detect_flaky};
+use crate::store::{Day, Judgements, Miss, SelectionStats, SlowTest, Store, StoreError, TestCount};
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Unix seconds: the window is `[from, to)`.
+    pub from: i64,
+    pub to: i64,
+    /// Where the model files are.
+    pub models: PathBuf,
+    /// The git repository that orders the profiles' commits, if any.
+    pub repo: Option<PathBuf>,
+    /// Rows in each "most …" table.
+    pub top: usize,
+    /// Unix seconds, now.
+    pub generated_at: i64,
+}
+
+/// Test selection in the window.
+#[derive(Debug, Clone, Default)]
+pub struct SelectionSection {
+    /// CI runs recorded in the window, and how many had a failing test.
+    pub runs: u64,
+    pub failing_runs: u64,
+    /// The selections made in the window.
+    pub stats: SelectionStats,
+    /// The window's runs measured against their commit's selection.
+    pub judged: Judgements,
+    /// caught / (caught + misses), of the window's judged runs; `None` without a failing test.
+    pub observed_recall: Option<f64>,
+    /// Estimated seconds the subsets (observe mode excluded) left out.
+    pub saved_s: f64,
+    pub total_s: f64,
+    pub misses: Vec<Miss>,
+    pub days: Vec<Day>,
+}
+
+/// The live model.
+#[derive(Debug, Clone)]
+pub struct ModelSection {
+    pub name: String,
+    /// `project` or `bundled`.
+    pub source: &'static str,
+    pub kind: String,
+    pub created_at: i64,
+    pub trained_runs: usize,
+    pub first_run: String,
+    pub last_run: String,
+    pub threshold: f64,
+    pub target_recall: f64,
+    /// Recall and share of the time on its validation window (its calibration).
+    pub validation_recall: f64,
+    pub validation_time_share: f64,
+}
+
+/// One bench's profiles.
+#[derive(Debug, Clone)]
+pub struct BenchSection {
+    pub bench: String,
+    pub order: HistoryOrder,
+    /// Every commit in history order, and which of them fall in the window.
+    pub commits: Vec<String>,
+    pub in_window: Vec<bool>,
+    /// The newest commit in the window, and the one it is compared with (the last before the
+    /// window, else the first in it).
+    pub latest: Option<String>,
+    pub baseline: Option<String>,
+    pub comparison: Option<Comparison>,
+    /// Frame names of the comparison's changes.
+    pub names: hashbrown::HashMap<i64, String>,
+    /// Change points whose commit is in the window: (commit, frame, before, after, p-value).
+    pub change_points: Vec<(String, String, f64, f64, f64)>,
+    /// Per commit, the self share of each plotted function (names), for the trend plot.
+    pub series: Vec<(String, Vec<f64>)>,
+    pub latest_svg: Option<String>,
+    pub diff_svg: Option<String>,
+    /// What could not be shown, and why.
+    pub notes: Vec<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    pub from: i64,
+    pub to: i64,
+    pub generated_at: i64,
+    pub store: String,
+    pub selection: SelectionSection,
+    pub most_failing: Vec<TestCount>,
+    pub most_retried: Vec<TestCount>,
+    pub slowest: Vec<SlowTest>,
+    /// Flaky tests whose first evidence falls in the window, and those known before it.
+    pub new_flaky: Vec<FlakyTest>,
+    pub known_flaky: Vec<FlakyTest>,
+    pub quarantined: Vec<(String, i64, Option<String>)>,
+    pub model: Option<ModelSection>,
+    /// The model's recall on the window's real runs, minus its validation recall.
+    pub drift: Option<f64>,
+    pub benches: Vec<BenchSection>,
+}
+
+/// How many commits a trend plot shows at most (the newest).
+const PLOTTED_COMMITS: usize = 40;
+
+fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchSection, StoreError> {
+    let h = history(store, bench, o.repo.as_deref())?;
+    let in_window: Vec<bool> =
+        h.commits.iter().map(|(_, runs)| runs.iter().any(|r| (o.from..o.to).contains(&r.time))).collect();
+    let commits: Vec<String> = h.commits.iter().map(|(c, _)| c.clone()).collect();
+    let mut section = BenchSection {
+        bench: bench.to_string(),
+        order: h.order,
+        commits: commits.clone(),
+        in_window: in_window.clone(),
+        latest: None,
+        baseline: None,
+        comparison: None,
+        names: Default::default(),
+        change_points: vec![],
+        series: vec![],
+        latest_svg: None,
+        diff_svg: None,
+        notes: vec![],
+    };
+    let Some(last) = in_window.iter().rposition(|w| *w) else {
+        section.notes.push("no profiles of this bench in the window".into());
+        return Ok(section);
+    };
+    let first = in_window.iter().position(|w| *w).expect("one in the window");
+    let base = if first > 0 { first - 1 } else { first };
+    section.latest = Some(commits[last].clone());
+    let ids = |k: usize| h.commits[k].1.iter().map(|r| r.id).collect::<Vec<_>>();
+    let latest_stacks = store.merged_stacks(&ids(last))?;
+    let title = |what: &str| FlamegraphOptions { title: format!("{bench}: {what}"), subtitle: None, static_svg: true };
+    section.latest_svg =
+        flamegraph_svg(&latest_stacks, &title(&format!("at {}", crate::collect::git::short(&commits[last]))))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+    if base == last {
+        section.notes.push("one commit only: nothing to compare it with".into());
+    } else {
+        section.baseline = Some(commits[base].clone());
+        let (b, l) = (run_frames(store, &h.commits[base].1)?, run_frames(store, &h.commits[last].1)?);
+        match compare(&b, &l, CompareOptions::default()) {
+            Ok(c) => {
+                let shown: Vec<i64> = c.regressions.iter().chain(&c.improvements).map(|x| x.frame).collect();
+                section.names = store.frame_names(&shown)?;
+                section.comparison = Some(c);
+            }
+            Err(e) => section.notes.push(format!("no comparison: {e}")),
+        }
+        let before = store.merged_stacks(&ids(base))?;
+        let what = format!(
+            "{} against {}",
+            crate::collect::git::short(&commits[last]),
+            crate::collect::git::short(&commits[base])
+        );
+        section.diff_svg = differential_svg(&before, &latest_stacks, &title(&what))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+    }
+    // Change points over the whole history, kept when they fall in the window.
+    let mut groups = Vec::with_capacity(h.commits.len());
+    for (_, runs) in &h.commits {
+        groups.push(run_frames(store, runs)?);
+    }
+    let trend = trend_by_frame(&groups, TrendFramesOptions::default());
+    let point_frames: Vec<i64> = trend.points.iter().filter_map(|p| p.frame).collect();
+    let names = store.frame_names(&point_frames)?;
+    for p in trend.points.iter().filter(|p| in_window[p.point.at]) {
+        let frame = match p.frame {
+            Some(f) => names.get(&f).cloned().unwrap_or_default(),
+            None => "(samples per run)".into(),
+        };
+        section.change_points.push((
+            commits[p.point.at].clone(),
+            frame,
+            p.point.before,
+            p.point.after,
+            p.point.p_value,
+        ));
+    }
+    // The trend plot: the functions with a change point, else the three largest at the latest commit.
+    let mut plotted: Vec<i64> = point_frames.clone();
+    plotted.sort_unstable();
+    plotted.dedup();
+    if plotted.is_empty() {
+        let latest = &groups[last];
+        let mut by_share: Vec<(i64, u64)> = latest
+            .iter()
+            .flat_map(|r| r.frames.iter().map(|(f, (own, _))| (*f, *own)))
+            .fold(hashbrown::HashMap::new(), |mut m: hashbrown::HashMap<i64, u64>, (f, n)| {
+                *m.entry(f).or_default() += n;
+                m
+            })
+            .into_iter()
+            .collect();
+        by_share.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        plotted = by_share.into_iter().take(3).map(|(f, _)| f).collect();
+    }
+    let plotted_names = store.frame_names(&plotted)?;
+    let start = groups.len().saturating_sub(PLOTTED_COMMITS);
+    for f in plotted.into_iter().take(5) {
+        let values: Vec<f64> = groups[start..]
+            .iter()
+            .map(|g| {
+                let shares: Vec<f64> =
+                    g.iter().map(|r| r.frames.get(&f).map_or(0.0, |x| x.0 as f64 / r.samples.max(1) as f64)).collect();
+                crate::regress::mean(&shares)
+            })
+            .collect();
+        section.series.push((plotted_names.get(&f).cloned().unwrap_or_default(), values));
+    }
+    Ok(section)
+}
+
+impl ReportData {
+    /// Gathers the report of `o`'s window from `store`.
+    pub fn collect(store: &Store, o: &ReportOptions) -> Result<ReportData, StoreError> {
+        let (runs, failing_runs) = store.runs_between(o.from, o.to)?;
+        let stats = store.selection_stats(Some(o.from), Some(o.to))?;
+        let judged = store.judgements(o.from, o.to)?;
+        let observed = judged.caught + judged.missed;
+        let selection = SelectionSection {
+            runs,
+            failing_runs,
+            saved_s: (stats.estimated_total_s - stats.estimated_selected_s).max(0.0),
+            total_s: stats.estimated_total_s,
+            stats,
+            judged,
+            observed_recall: (observed > 0).then(|| judged.caught as f64 / observed as f64),
+            misses: store.misses(Some(o.from), Some(o.to), o.top)?,
+            days: store.days(o.from, o.to)?,
+        };
+        let replay = store.replay()?;
+        let flaky = detect_flaky(&replay, FlakyOptions::default());
+        let (new_flaky, known_flaky): (Vec<FlakyTest>, Vec<FlakyTest>) =
+            flaky.into_iter().filter(|f| f.last_evidence >= o.from).partition(|f| f.first_evidence >= o.from);
+        let names: hashbrown::HashMap<i64, String> = store.test_rows()?.into_iter().map(|t| (t.id, t.name)).collect();
+        let quarantined = store
+            .quarantined()?
+            .into_iter()
+            .map(|(t, since, reason)| (names.get(&t).cloned().unwrap_or_default(), since, reason))
+            .collect();
+        let model = crate::model::live(&o.models).ok().map(|(m, name, source)| ModelSection {
+            name,
+            source: source.as_str(),
+            kind: m.predictor.kind().to_string(),
+            created_at: m.created_at,
+            trained_runs: m.training.runs,
+            first_run: m.training.first_run.clone(),
+            last_run: m.training.last_run.clone(),
+            threshold: m.threshold,
+            target_recall: m.target_recall,
+            validation_recall: m.validation.recall,
+            validation_time_share: m.validation.time_share,
+        });
+        let drift = match (&model, selection.observed_recall) {
+            (Some(m), Some(r)) => Some(r - m.validation_recall),
+            _ => None,
+        };
+        let mut benches = Vec::new();
+        for (bench, _, _) in store.benches()? {
+            benches.push(bench_section(store, &bench, o)?);
+        }
+        Ok(ReportData {
+            from: o.from,
+            to: o.to,
+            generated_at: o.generated_at,
+            store: store.path().display().to_string(),
+            selection,
+            most_failing: store.most_failing(o.from, o.to, o.top)?,
+            most_retried: store.most_retried(o.from, o.to, o.top)?,
+            slowest: store.slowest(o.from, o.to, o.top)?,
+            new_flaky,
+            known_flaky,
+            quarantined,
+            model,
+            drift,
+            benches,
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! Test selection for the CI pre-test step (`seer select`), predictions for developers (`seer
+//! predict`), the selection state that makes them fast, and flaky-test detection.
+
+mod config;
+mod coverage;
+mod fail_open;
+mod flaky;
+mod format;
+mod pipeline;
+mod refresh;
+mod score;
+mod selection;
+mod workspace;
+
+pub use config::{CONFIG_PATH, ConfigError, SelectConfig};
+pub use fail_open::Unusable;
+pub use flaky::{FlakyOptions, FlakyTest, detect_flaky};
+pub use format::{Runner, pytest_node_id, quarantined_args, runner_args};
+pub use pipeline::{ChangeSource, Predicted, Prediction, SelectRequest, predict, select};
+pub use refresh::{Refreshed, refresh};
+pub use selection::{Mode, Selected, Selection, Shard, Target, TestRef};
+pub use workspace::{Member, Workspace};

@@ -1,0 +1,682 @@
+//! `seer select` and `seer predict` from end to end: the selection state brought up to date, the
+//! change read from git, the live model checked, the candidates scored, and the tests chosen.
+//!
+//! `select` never fails closed: anything wrong (no history, no usable or stale model, git
+//! trouble, a build file changed, a panic) selects every known test and says why. `predict`
+//! is for a person at a terminal and says what is wrong instead.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hashbrown::{HashMap, HashSet};
+
+use super::config::SelectConfig;
+use super::coverage::{self, CoverageRule};
+use super::fail_open::Unusable;
+use super::refresh::refresh;
+use super::score::{Candidate, Scored, evidence, fallback_duration, score};
+use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, seconds};
+use super::workspace;
+use crate::collect::git::{ChangeSet, short};
+use crate::collect::{chain, read_changes, read_worktree_changes};
+use crate::features::{ChangeContext, CoFailure, TestState, change_keys, matches_pattern};
+use crate::model::{ModelFile, ModelSource, latest, live};
+use crate::store::{NewSelection, ReplayFile, Store, StoreError};
+
+/// How long `seer select` waits for other writers before going on without them.
+const WRITE_WAIT: Duration = Duration::from_secs(2);
+
+/// Where the change to select for comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeSource {
+    /// A commit, against its first parent or the merge-base with `base`.
+    Commit { commit: String, base: Option<String> },
+    /// The working tree's uncommitted changes against `HEAD`.
+    WorkingTree,
+    /// No git: the commit is only a name (history-only models).
+    NoGit { commit: String },
+}
+
+/// What to select for.
+#[derive(Debug, Clone)]
+pub struct SelectRequest {
+    pub change: ChangeSource,
+    /// The git repository (any directory inside it).
+    pub repo: PathBuf,
+    pub models: PathBuf,
+    /// The cached Cargo workspace graph.
+    pub workspace_cache: PathBuf,
+    pub config: SelectConfig,
+    /// What is wrong with the repository's configuration file: every test runs.
+    pub config_problem: Option<String>,
+    pub target: Target,
+    /// Return only this shard of the selection.
+    pub shard: Option<Shard>,
+    /// Keep the selection but return every test.
+    pub observe: bool,
+    /// Keep the selection in the store for the bookkeeping of misses.
+    pub keep: bool,
+    /// How many of the selected (or, for `predict`, the highest-ranked) tests get the evidence
+    /// behind their scores in words (`usize::MAX` for all; runner arguments need none).
+    pub reasons_for: usize,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// Why no subset can be chosen, with every known test when they are known.
+struct FailOpen {
+    reason: Box<Unusable>,
+    every: Vec<Selected>,
+}
+
+/// Every candidate, to run (when no subset can be chosen).
+fn every(candidates: &[Candidate], fallback_s: f64) -> Vec<Selected> {
+    candidates
+        .iter()
+        .map(|c| Selected {
+            test: c.test.clone(),
+            score: 1.0,
+            reasons: vec![],
+            estimated_s: crate::features::mean_duration(&c.state).unwrap_or(fallback_s),
+        })
+        .collect()
+}
+
+/// Everything known before choosing: the scored candidates and what the rules need.
+struct Scoring {
+    scored: Vec<Scored>,
+    quarantined: Vec<TestRef>,
+    commit: String,
+    base: Option<String>,
+    model: ModelFile,
+    model_name: String,
+    failed_on_base: HashSet<i64>,
+    /// Candidates the workspace graph says the change cannot reach.
+    unreachable: HashSet<i64>,
+    /// What recorded coverage says of the change, when there is coverage near its base.
+    coverage: Option<CoverageRule>,
+    /// The changed files (`None` without git) and their co-failure counts, for reasons.
+    changed: Option<Vec<ReplayFile>>,
+    past: CoFailure,
+    notes: Vec<String>,
+}
+
+impl Scoring {
+    /// The evidence behind a test's score, in words.
+    fn reasons(&self, t: &Scored, context: Option<&ChangeContext<'_>>) -> Vec<String> {
+        evidence(t, context, &self.past)
+    }
+
+    fn context(&self) -> Option<ChangeContext<'_>> {
+        self.changed.as_deref().map(ChangeContext::new)
+    }
+}
+
+/// Selects the tests for `request` from the store at `db`; never an error (see the module docs).
+pub fn select(db: &Path, request: &SelectRequest) -> Selection {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| select_unguarded(db, request))) {
+        Ok(selection) => selection,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Selection::all(format!("internal error: {what}"), vec![])
+        }
+    }
+}
+
+fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
+    let mut store = match Store::open_existing(db) {
+        Ok(store) => store,
+        Err(e) => return Selection::all(Unusable::NoStore(e).to_string(), vec![]),
+    };
+    let (selection, kept) = match prepare(&mut store, request) {
+        Ok(s) => {
+            let mut s = s;
+            let mut selection = choose(&mut s, request.target, &request.config.always, request.reasons_for);
+            selection.notes.splice(0..0, s.notes.iter().cloned());
+            let kept = NewSelection {
+                commit: s.commit.clone(),
+                base: s.base.clone(),
+                created_at: request.now,
+                subset: true,
+                observe: request.observe,
+                reason: None,
+                model: selection.model.clone(),
+                threshold: selection.threshold,
+                shard: request.shard.map(|s| (s.index, s.count)),
+                estimated_s: selection.estimated_s,
+                total_s: selection.total_s,
+                selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
+                skipped: selection.skipped.iter().map(|t| t.test.store_id).collect(),
+            };
+            (selection, Some(kept))
+        }
+        Err(f) => {
+            let commit = match &request.change {
+                ChangeSource::Commit { commit, .. } | ChangeSource::NoGit { commit } => commit.clone(),
+                ChangeSource::WorkingTree => String::new(),
+            };
+            let reason = f.reason.to_string();
+            let selection = Selection::all(reason.clone(), f.every);
+            let kept = NewSelection {
+                commit,
+                base: None,
+                created_at: request.now,
+                subset: false,
+                observe: request.observe,
+                reason: Some(reason),
+                model: None,
+                threshold: None,
+                shard: request.shard.map(|s| (s.index, s.count)),
+                estimated_s: selection.estimated_s,
+                total_s: selection.total_s,
+                selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
+                skipped: vec![],
+            };
+            (selection, Some(kept))
+        }
+    };
+    let mut selection = selection;
+    if let (true, Some(kept)) = (request.keep, kept) {
+        if let Err(e) = store.save_selection(&kept, WRITE_WAIT) {
+            selection.notes.push(format!("the selection was not kept for bookkeeping: {}", chain(&e)));
+        }
+    }
+    if request.observe && selection.mode == Mode::Subset {
+        let would_run = selection.selected.len();
+        let total = would_run + selection.skipped.len();
+        let skipped = std::mem::take(&mut selection.skipped);
+        let would_skip: Vec<TestRef> = skipped.iter().map(|t| t.test.clone()).collect();
+        let mut every: Vec<Selected> = std::mem::take(&mut selection.selected);
+        every.extend(
+            skipped.into_iter().map(|t| Selected { reasons: vec!["observe mode: every test runs".into()], ..t }),
+        );
+        let reason = format!("observe mode: seer would have run {would_run} of {total} tests; every test runs");
+        let mut answer = Selection::all(reason, every);
+        answer.model = selection.model.clone();
+        answer.threshold = selection.threshold;
+        answer.quarantined = std::mem::take(&mut selection.quarantined);
+        answer.notes = std::mem::take(&mut selection.notes);
+        answer.would_skip = Some(would_skip);
+        selection = answer;
+    }
+    match request.shard {
+        Some(shard) => selection.keep_shard(shard),
+        None => selection,
+    }
+}
+
+/// One test ranked by `seer predict`.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub test: TestRef,
+    pub score: f64,
+    /// Calibrated on the model's validation window; `None` for a model without a calibration.
+    pub probability: Option<f64>,
+    pub reasons: Vec<String>,
+}
+
+/// What `seer predict` found.
+#[derive(Debug, Clone)]
+pub struct Predicted {
+    pub commit: String,
+    pub model: String,
+    /// Files in the change.
+    pub files: usize,
+    /// Every candidate, most likely to fail first.
+    pub predictions: Vec<Prediction>,
+    pub notes: Vec<String>,
+}
+
+/// Ranks the known tests by how likely the change of `request` is to break them.
+pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable> {
+    let mut store = Store::open_existing(db).map_err(Unusable::NoStore)?;
+    let s = prepare(&mut store, request).map_err(|f| *f.reason)?;
+    let mut order: Vec<&Scored> = s.scored.iter().collect();
+    order.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.test.id.cmp(&b.test.id)));
+    let context = s.context();
+    let predictions: Vec<Prediction> = order
+        .into_iter()
+        .enumerate()
+        .map(|(rank, c)| {
+            // Reasons for the ones a person will read.
+            let mut reasons = if rank < request.reasons_for { s.reasons(c, context.as_ref()) } else { vec![] };
+            let rules = s.rules(c, &[]);
+            let (first, last): (Vec<Rule<'_>>, Vec<Rule<'_>>) =
+                rules.into_iter().partition(|r| !matches!(r, Rule::FailedOnBase));
+            reasons.splice(0..0, first.iter().rev().map(Rule::to_string));
+            reasons.extend(last.iter().map(Rule::to_string));
+            Prediction { test: c.test.clone(), score: c.score, probability: c.probability, reasons }
+        })
+        .collect();
+    let files = s.changed.as_ref().map_or(0, Vec::len);
+    Ok(Predicted { commit: s.commit.clone(), model: s.model_name.clone(), files, predictions, notes: s.notes.clone() })
+}
+
+/// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
+/// model) trained on this store's runs.
+fn live_model(store: &Store, request: &SelectRequest) -> Result<(ModelFile, String), Unusable> {
+    let (model, name, source) = live(&request.models).map_err(|e| match latest(&request.models) {
+        Some(_) => Unusable::Model(e),
+        None => Unusable::BundledModel(e),
+    })?;
+    let project = source == ModelSource::Project;
+    if !model.matches_features() {
+        return Err(Unusable::OtherFeatures { model: name });
+    }
+    if project {
+        let age_days = (request.now - model.created_at) as f64 / 86_400.0;
+        let max_days = request.config.max_model_age_days;
+        if age_days > max_days {
+            return Err(Unusable::StaleModel { model: name, age_days, max_days });
+        }
+        if !store.has_run(&model.training.last_run).map_err(Unusable::Store)? {
+            return Err(Unusable::ForeignModel { model: name, last_run: model.training.last_run.clone() });
+        }
+    }
+    Ok((model, name))
+}
+
+/// The change of the request, read from git: its commit, base and files (`None` without git).
+fn read_change(request: &SelectRequest) -> Result<(String, Option<ChangeSet>), Unusable> {
+    match &request.change {
+        ChangeSource::Commit { commit, base } => match read_changes(&request.repo, commit, base.as_deref()) {
+            Ok((sha, cs)) => Ok((sha, Some(cs))),
+            Err(source) => Err(Unusable::Change { commit: commit.clone(), source }),
+        },
+        ChangeSource::WorkingTree => match read_worktree_changes(&request.repo) {
+            Ok(cs) => Ok((cs.commit.sha.clone(), Some(cs))),
+            Err(source) => Err(Unusable::WorkingTree(source)),
+        },
+        ChangeSource::NoGit { commit } => Ok((commit.clone(), None)),
+    }
+}
+
+fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOpen> {
+    let mut notes = Vec::new();
+    let bare = |reason| FailOpen { reason: Box::new(reason), every: vec![] };
+    if let Err(e) = refresh(store, WRITE_WAIT) {
+        match store.state_meta() {
+            Ok(Some(_)) => notes.push(format!("the selection state could not take in the newest runs ({})", chain(&e))),
+            _ => return Err(bare(Unusable::State(e))),
+        }
+    }
+    let (candidates, quarantined) = read_candidates(store, request).map_err(|e| bare(Unusable::Store(e)))?;
+    let fallback_s = fallback_duration(candidates.iter().map(|c| &c.state));
+    let fail = |reason| FailOpen { reason: Box::new(reason), every: every(&candidates, fallback_s) };
+    if let Some(problem) = &request.config_problem {
+        return Err(fail(Unusable::Config { problem: problem.clone() }));
+    }
+    if candidates.is_empty() && quarantined.is_empty() {
+        return Err(fail(Unusable::NoHistory));
+    }
+    let (commit, change) = read_change(request).and_then(|c| check_change(request, c)).map_err(fail)?;
+    let (model, model_name) = live_model(store, request).map_err(fail)?;
+    if change.is_none() && model.feature_set == crate::model::FeatureSet::All {
+        return Err(fail(Unusable::NoChange { model: model_name }));
+    }
+    let base = change.as_ref().and_then(|c| c.base.clone());
+    let failed_on_base: HashSet<i64> = match &base {
+        Some(b) => store.failed_in_latest_run_of(b).map_err(|e| fail(Unusable::Store(e)))?,
+        None => vec![],
+    }
+    .into_iter()
+    .collect();
+    let changed: Option<Vec<ReplayFile>> = change.as_ref().map(|cs| cs.files.iter().map(ReplayFile::from).collect());
+    let past = match &changed {
+        Some(files) => past_failures(store, files, &candidates).map_err(|e| fail(Unusable::Store(e)))?,
+        None => CoFailure::default(),
+    };
+    let unreachable = match (&changed, request.config.workspace_filter) {
+        (Some(files), true) => unreachable_tests(request, files, &candidates, &mut notes),
+        _ => HashSet::new(),
+    };
+    let coverage = match (&change, request.config.coverage) {
+        (Some(cs), true) => coverage_rule(store, request, cs, &mut notes),
+        _ => None,
+    };
+    let scored = score(candidates, &model, changed.as_deref(), &past, fallback_s);
+    Ok(Scoring {
+        scored,
+        quarantined,
+        commit,
+        base,
+        model,
+        model_name,
+        failed_on_base,
+        unreachable,
+        coverage,
+        changed,
+        past,
+        notes,
+    })
+}
+
+/// The tests that ran in the latest runs, with their counters: the candidates, and apart from
+/// them the quarantined ones.
+fn read_candidates(store: &Store, request: &SelectRequest) -> Result<(Vec<Candidate>, Vec<TestRef>), StoreError> {
+    let latest_runs: Vec<i64> =
+        store.latest_runs_with_results(request.config.candidate_runs)?.iter().map(|k| k.id).collect();
+    let quarantine: HashSet<i64> = store.quarantined()?.into_iter().map(|(t, _, _)| t).collect();
+    let (mut candidates, mut quarantined) = (Vec::new(), Vec::new());
+    for (row, state) in store.tests_last_run_in::<TestState>(&latest_runs)? {
+        if state.execs == 0 {
+            continue;
+        }
+        let test = TestRef { store_id: row.id, suite: row.suite().map(str::to_string), file: row.file, id: row.name };
+        if quarantine.contains(&row.id) {
+            quarantined.push(test);
+        } else {
+            candidates.push(Candidate { test, state });
+        }
+    }
+    Ok((candidates, quarantined))
+}
+
+/// The change, unless it is one no subset can be trusted for: a build or CI file changed, or
+/// git could not tell the whole change.
+fn check_change(
+    request: &SelectRequest,
+    (commit, change): (String, Option<ChangeSet>),
+) -> Result<(String, Option<ChangeSet>), Unusable> {
+    if let Some(cs) = &change {
+        if let Some(path) = request.config.fail_open_file(cs.files.iter().map(|f| f.path.as_str())) {
+            return Err(Unusable::BuildFile { path: path.to_string() });
+        }
+        if !cs.complete {
+            return Err(Unusable::Incomplete { commit, warnings: cs.warnings.join("; ") });
+        }
+    }
+    Ok((commit, change))
+}
+
+/// Co-failure counts of the changed files and functions, from the store's counts of those keys.
+fn past_failures(store: &Store, files: &[ReplayFile], candidates: &[Candidate]) -> Result<CoFailure, StoreError> {
+    let rows = store.cofail_rows(&change_keys(files))?;
+    let test_runs = candidates.iter().map(|c| (c.test.store_id as u32, (c.state.change_runs, c.state.change_failures)));
+    Ok(CoFailure::from_counts(rows.keys, rows.failed.into_iter().map(|(k, t, f)| (k, t as u32, f)), test_runs))
+}
+
+/// What the coverage recorded nearest before the change's base says of it (see `coverage`);
+/// `None`, with a note when it matters, when there is none to use.
+fn coverage_rule(
+    store: &Store,
+    request: &SelectRequest,
+    cs: &ChangeSet,
+    notes: &mut Vec<String>,
+) -> Option<CoverageRule> {
+    let base = cs.base.as_deref()?;
+    let unreadable = |e: crate::store::StoreError| format!("coverage is not used: cannot read it ({})", chain(&e));
+    let commits = match store.coverage_commit_set() {
+        Ok(c) if c.is_empty() => return None,
+        Ok(c) => c,
+        Err(e) => {
+            notes.push(unreadable(e));
+            return None;
+        }
+    };
+    let paths: Vec<&str> = cs.files.iter().map(coverage::base_path).collect();
+    let limit = request.config.coverage_max_distance;
+    let Some(near) = crate::collect::git::nearest_of(&request.repo, base, |c| commits.contains(c), limit, &paths)
+    else {
+        notes.push(format!(
+            "coverage is not used: none recorded at the base {} or the {limit} commits before it",
+            short(base)
+        ));
+        return None;
+    };
+    let at = match store.coverage_at(&near.sha, &paths) {
+        Ok(at) => at,
+        Err(e) => {
+            notes.push(unreadable(e));
+            return None;
+        }
+    };
+    let rule = coverage::judge(&cs.files, &near, at, &request.config);
+    let place = match near.distance {
+        0 => format!("the coverage of the base {}", short(&near.sha)),
+        n => format!("the coverage of {} ({n} commits before the base)", short(&near.sha)),
+    };
+    notes.push(match &rule.incomplete {
+        None => format!(
+            "{place}: {} of its {} tests ran a changed line and run; the others ran none and are skipped",
+            rule.ran.len(),
+            rule.known.len()
+        ),
+        Some(why) => format!(
+            "{place}: {} tests ran a changed line and run; it does not account for the whole change ({why}), so the model decides the rest",
+            rule.ran.len()
+        ),
+    });
+    Some(rule)
+}
+
+/// Candidates of a Cargo workspace that the changed crates cannot reach (see `workspace`).
+fn unreachable_tests(
+    request: &SelectRequest,
+    files: &[ReplayFile],
+    candidates: &[Candidate],
+    notes: &mut Vec<String>,
+) -> HashSet<i64> {
+    let Some(root) = crate::collect::git::repository_root(&request.repo) else { return HashSet::new() };
+    let ws = match workspace::load(&root, &request.workspace_cache) {
+        Ok(Some(ws)) => ws,
+        Ok(None) => return HashSet::new(),
+        Err(e) => {
+            notes.push(format!("the Cargo workspace graph is unknown, so no test is skipped by it: {}", chain(&e)));
+            return HashSet::new();
+        }
+    };
+    let mut changed = HashSet::new();
+    for f in files {
+        match ws.member_of_path(&f.path) {
+            Some(m) => {
+                changed.insert(m);
+            }
+            // A file outside every crate may matter to any of them.
+            None => return HashSet::new(),
+        }
+    }
+    let mut reach: HashMap<usize, bool> = HashMap::new();
+    candidates
+        .iter()
+        .filter(|c| {
+            let Some(member) = c.test.suite.as_deref().and_then(|s| ws.member_of_suite(s)) else { return false };
+            let reached = *reach.entry(member).or_insert_with(|| !ws.reach(member).is_disjoint(&changed));
+            !reached
+        })
+        .map(|c| c.test.store_id)
+        .collect()
+}
+
+/// The subset for `target`: the model's choice plus the tests that always run.
+fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize) -> Selection {
+    let mut order: Vec<Scored> = std::mem::take(&mut s.scored);
+    order.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let s: &Scoring = s;
+    let context = s.context();
+    let threshold = match target {
+        Target::Model => Some(s.model.threshold),
+        Target::Recall(r) => Some(s.model.threshold_for(r)),
+        Target::TimeBudget(_) | Target::Fraction(_) => None,
+    };
+    // Tests that run whatever the target, charged to a time budget first.
+    let must = |t: &Scored| s.rules(t, always).iter().any(Rule::runs);
+    let total_s = seconds(order.iter().map(|t| t.estimated_s));
+    let mut budget = match target {
+        Target::TimeBudget(seconds) => seconds,
+        Target::Fraction(f) => f * total_s,
+        Target::Model | Target::Recall(_) => f64::INFINITY,
+    };
+    budget -= order.iter().filter(|t| must(t) && s.skip_cause(t, always).is_none()).map(|t| t.estimated_s).sum::<f64>();
+    let (mut selected, mut skipped) = (Vec::new(), Vec::new());
+    let skip = |t: Scored| Selected { score: t.score, estimated_s: t.estimated_s, reasons: vec![], test: t.test };
+    let mut skips = SkipCounts::default();
+    for (rank, t) in order.into_iter().enumerate() {
+        if let Some(cause) = s.skip_cause(&t, always) {
+            skips.count(cause);
+            skipped.push(skip(t));
+            continue;
+        }
+        let mut reasons = Vec::new();
+        match threshold {
+            Some(th) if t.score >= th => {
+                reasons.push(format!("predicted failure score {:.3} ≥ threshold {th:.3}", t.score));
+            }
+            None if !must(&t) && t.estimated_s <= budget => {
+                budget -= t.estimated_s;
+                reasons.push(format!(
+                    "rank {} by predicted failure score {:.3}, within the time budget",
+                    rank + 1,
+                    t.score
+                ));
+            }
+            _ => {}
+        }
+        reasons.extend(s.rules(&t, always).iter().filter(|r| r.runs()).map(Rule::to_string));
+        if reasons.is_empty() {
+            skipped.push(skip(t));
+            continue;
+        }
+        if selected.len() < reasons_for {
+            reasons.extend(s.reasons(&t, context.as_ref()));
+        }
+        selected.push(Selected { score: t.score, reasons, estimated_s: t.estimated_s, test: t.test });
+    }
+    Selection {
+        mode: Mode::Subset,
+        reason: None,
+        model: Some(s.model_name.clone()),
+        threshold,
+        estimated_s: seconds(selected.iter().map(|t| t.estimated_s)),
+        total_s,
+        selected,
+        skipped,
+        quarantined: s.quarantined.clone(),
+        shard: None,
+        would_skip: None,
+        notes: skips.notes(),
+    }
+}
+
+/// Why a test is skipped before its score is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SkipCause {
+    /// Its crate does not depend on any changed crate.
+    Unreachable,
+    /// Coverage accounts for the whole change, and the test ran none of it.
+    NotRunByChange,
+}
+
+/// How many tests each cause skipped, for the selection's notes.
+#[derive(Debug, Default)]
+struct SkipCounts {
+    unreachable: usize,
+    not_run: usize,
+}
+
+impl SkipCounts {
+    fn count(&mut self, cause: SkipCause) {
+        match cause {
+            SkipCause::Unreachable => self.unreachable += 1,
+            SkipCause::NotRunByChange => self.not_run += 1,
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        match self.unreachable {
+            0 => {}
+            1 => notes.push("1 test skipped: its crate does not depend on any changed crate".to_string()),
+            n => notes.push(format!("{n} tests skipped: their crates do not depend on any changed crate")),
+        }
+        match self.not_run {
+            0 => {}
+            1 => notes.push("1 test skipped: its coverage ran none of the changed lines".to_string()),
+            n => notes.push(format!("{n} tests skipped: their coverage ran none of the changed lines")),
+        }
+        notes
+    }
+}
+
+/// A rule that decides about a test whatever its score, in the words its reason gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Rule<'a> {
+    OwnFile,
+    FailedOnBase,
+    Always,
+    /// Coverage says it ran a changed line (`path:line`).
+    RanChangedLine {
+        line: &'a str,
+        commit: &'a str,
+    },
+    /// Coverage accounts for the change, and the test ran none of it.
+    RanNoChangedLine {
+        commit: &'a str,
+    },
+}
+
+impl Rule<'_> {
+    /// Whether the rule makes the test run.
+    fn runs(&self) -> bool {
+        !matches!(self, Rule::RanNoChangedLine { .. })
+    }
+}
+
+impl std::fmt::Display for Rule<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::OwnFile => f.write_str("its own file changed"),
+            Rule::FailedOnBase => f.write_str("it failed in the latest run of the base commit"),
+            Rule::Always => f.write_str("it matches --always"),
+            Rule::RanChangedLine { line, commit } => {
+                write!(f, "it ran a changed line ({line}) in the coverage of {}", short(commit))
+            }
+            Rule::RanNoChangedLine { commit } => {
+                write!(f, "it ran none of the changed lines in the coverage of {}", short(commit))
+            }
+        }
+    }
+}
+
+impl Scoring {
+    /// The rules that apply to `t`, in the order its reasons list them.
+    fn rules(&self, t: &Scored, always: &[String]) -> Vec<Rule<'_>> {
+        let mut rules = Vec::new();
+        if t.own_file_changed {
+            rules.push(Rule::OwnFile);
+        }
+        if self.failed_on_base.contains(&t.test.store_id) {
+            rules.push(Rule::FailedOnBase);
+        }
+        if always.iter().any(|p| matches_pattern(p, &t.test.id)) {
+            rules.push(Rule::Always);
+        }
+        if let Some(cov) = &self.coverage {
+            if let Some(line) = cov.ran.get(&t.test.id) {
+                rules.push(Rule::RanChangedLine { line, commit: &cov.commit });
+            } else if cov.skips(&t.test.id) {
+                rules.push(Rule::RanNoChangedLine { commit: &cov.commit });
+            }
+        }
+        rules
+    }
+
+    /// Why `t` is skipped whatever its score, unless a rule that keeps tests (failed on the
+    /// base, `--always`) holds it.
+    fn skip_cause(&self, t: &Scored, always: &[String]) -> Option<SkipCause> {
+        let kept =
+            self.failed_on_base.contains(&t.test.store_id) || always.iter().any(|p| matches_pattern(p, &t.test.id));
+        if kept {
+            return None;
+        }
+        if self.unreachable.contains(&t.test.store_id) {
+            return Some(SkipCause::Unreachable);
+        }
+        self.coverage.as_ref().filter(|c| c.skips(&t.test.id)).map(|_| SkipCause::NotRunByChange)
+    }
+}

@@ -1,0 +1,670 @@
+//! Command-line arguments (clap), and nothing else.
+
+use std::path::PathBuf;
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use seer_ci_core::collect::ReportFormat;
+use seer_ci_core::collect::import::ImportFormat;
+use seer_ci_core::model::FeatureSet;
+use seer_ci_core::profile::ProfileFormat;
+use seer_ci_core::select::Runner;
+
+use crate::values;
+
+#[derive(Debug, Parser)]
+#[command(name = "seer", version, about = "Predictive test selection and flamegraph regression detection for CI")]
+pub struct Cli {
+    /// The store [default: .seer/seer.db at the repository root, or in the current directory]
+    #[arg(long, global = true, env = "SEER_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store the outcome of one CI run from its test reports (JUnit XML, libtest JSON, go test -json)
+    Record(RecordArgs),
+    /// Bulk-import history: RETECS CSV (public CI datasets) or seer's JSON lines
+    Import(ImportArgs),
+    /// List recorded runs, newest first
+    Runs(RunsArgs),
+    /// One test's results across runs, newest first
+    History(HistoryArgs),
+    /// Show one stored object
+    #[command(subcommand)]
+    Show(ShowCommand),
+    /// What the store holds
+    Stats(JsonArg),
+    /// Replay the stored history in time order and measure test selection against baselines
+    Eval(EvalArgs),
+    /// Fit the failure predictor on the stored history and save it as the live model
+    Train(TrainArgs),
+    /// Pick the tests to run for a commit (every known test, with the reason, when in doubt)
+    Select(SelectArgs),
+    /// The tests a change will probably break, with probabilities and reasons
+    Predict(PredictArgs),
+    /// Flaky tests and their quarantine
+    #[command(subcommand)]
+    Flaky(FlakyCommand),
+    /// Profiles: record stack samples per bench and commit, draw flame graphs, find regressions
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Per-test line coverage (LCOV) at a commit: `select` runs the tests that ran a changed line
+    #[command(subcommand)]
+    Coverage(CoverageCommand),
+    /// The weekly report: what the selections saved and missed, tests, the model, what got slower
+    Report(ReportArgs),
+    /// Inspect models
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// The commit about to be tested (with --no-git, only a name)
+    #[arg(long, value_parser = values::non_empty)]
+    pub commit: String,
+    /// Measure the change against the merge-base with this revision instead of the first parent
+    #[arg(long, value_name = "REV", conflicts_with = "no_git")]
+    pub base: Option<String>,
+    /// The git repository [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Do not read git: select from the tests' history alone (history-only models)
+    #[arg(long)]
+    pub no_git: bool,
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Output: `list` (selected ids, one per line), `json`, or the arguments of a test runner,
+    /// one per line (nextest, cargo, pytest, gotest, jest, maven, gradle)
+    #[arg(long, value_enum, default_value_t = SelectFormat::List)]
+    pub format: SelectFormat,
+    /// Write the selection here instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The same as --format json
+    #[arg(long)]
+    pub json: bool,
+    /// Select at the threshold that reached this recall of failing tests on the model's
+    /// validation window [default: the model's calibrated threshold]
+    #[arg(long, value_name = "R", group = "target", value_parser = values::recall)]
+    pub recall: Option<f64>,
+    /// Select the highest-scoring tests that fit in this much estimated test time (e.g. 90s, 10m, 1h30m)
+    #[arg(long, value_name = "DURATION", group = "target", value_parser = values::duration)]
+    pub time_budget: Option<Duration>,
+    /// Select the highest-scoring tests that fit in this share of the estimated test time
+    #[arg(long, value_name = "F", group = "target", value_parser = values::fraction)]
+    pub fraction: Option<f64>,
+    /// Split the selection into this many duration-balanced shards (with --shard)
+    #[arg(long, value_name = "N", requires = "shard")]
+    pub shards: Option<usize>,
+    /// Which shard to print, 1-based (with --shards)
+    #[arg(long, value_name = "K", requires = "shards")]
+    pub shard: Option<usize>,
+    /// Print each selected test's reasons to stderr
+    #[arg(long)]
+    pub explain: bool,
+    /// Always select tests whose id matches this pattern (`*` matches any text); repeatable
+    #[arg(long, value_name = "PATTERN")]
+    pub always: Vec<String>,
+    /// Compute and keep the selection, but run every test (to see what seer would do)
+    #[arg(long)]
+    pub observe: bool,
+    /// Do not keep this selection in the store (no bookkeeping of misses)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the arguments that run only the quarantined tests (nothing when there are none),
+    /// for a separate non-blocking step; implies --dry-run
+    #[arg(long)]
+    pub quarantined: bool,
+    /// When the selection is made (for replays of history): RFC 3339, "YYYY-MM-DD HH:MM[:SS]"
+    /// (UTC) or Unix seconds [default: now]
+    #[arg(long, value_name = "T", value_parser = values::time)]
+    pub time: Option<i64>,
+}
+
+/// The values of `seer select --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectFormat {
+    /// Selected test ids, one per line
+    List,
+    /// The selection document (`seer_ci_api::SelectionJson`)
+    Json,
+    /// `cargo nextest run`: `-E FILTERSET`
+    Nextest,
+    /// `cargo test --`: libtest's `--exact` and `--skip`
+    Cargo,
+    /// `pytest`: `--deselect NODEID` (node ids to run, for a shard)
+    Pytest,
+    /// `go test`: `-skip REGEX` (Go 1.20+; `-run REGEX PACKAGES` for a shard)
+    Gotest,
+    /// `jest`: `--testNamePattern REGEX`
+    Jest,
+    /// `mvn test`: Surefire's `-Dtest=…`
+    Maven,
+    /// `gradle test`: `--tests PATTERN` per test
+    Gradle,
+}
+
+impl SelectFormat {
+    /// The runner whose arguments this format prints, if it is one.
+    pub fn runner(self) -> Option<Runner> {
+        Some(match self {
+            SelectFormat::List | SelectFormat::Json => return None,
+            SelectFormat::Nextest => Runner::Nextest,
+            SelectFormat::Cargo => Runner::Cargo,
+            SelectFormat::Pytest => Runner::Pytest,
+            SelectFormat::Gotest => Runner::Gotest,
+            SelectFormat::Jest => Runner::Jest,
+            SelectFormat::Maven => Runner::Maven,
+            SelectFormat::Gradle => Runner::Gradle,
+        })
+    }
+}
+
+/// The values of `seer train --features`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FeatureSetArg {
+    /// The test's own history only (works without git changes, e.g. for the cold-start model)
+    History,
+    /// History, change and cross features
+    All,
+}
+
+impl From<FeatureSetArg> for FeatureSet {
+    fn from(arg: FeatureSetArg) -> FeatureSet {
+        match arg {
+            FeatureSetArg::History => FeatureSet::History,
+            FeatureSetArg::All => FeatureSet::All,
+        }
+    }
+}
+
+/// The values of `seer profile record --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileFormatArg {
+    /// `perf script` output (of `perf record -g`)
+    Perf,
+    /// DTrace `ustack()`/`stack()` aggregations
+    Dtrace,
+    /// Folded stacks: `frame;frame;frame COUNT` per line (inferno's and flamegraph.pl's format)
+    Folded,
+}
+
+impl From<ProfileFormatArg> for ProfileFormat {
+    fn from(arg: ProfileFormatArg) -> ProfileFormat {
+        match arg {
+            ProfileFormatArg::Perf => ProfileFormat::Perf,
+            ProfileFormatArg::Dtrace => ProfileFormat::Dtrace,
+            ProfileFormatArg::Folded => ProfileFormat::Folded,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The commit to predict for [default: the working tree's uncommitted change against HEAD]
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// Measure the commit's change against the merge-base with this revision
+    #[arg(long, value_name = "REV", requires = "commit")]
+    pub base: Option<String>,
+    /// The git repository [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// How many tests to list, most likely to fail first
+    #[arg(long, default_value_t = 15)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlakyCommand {
+    /// Tests with evidence of flakiness (retries, both outcomes on one commit, flipping), and the quarantine
+    List(FlakyListArgs),
+    /// Quarantine a test: seer select leaves it out of the runner arguments and lists it apart
+    Quarantine(QuarantineArgs),
+    /// Release a test from quarantine
+    Release(ReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The window: this long before now (e.g. 7d, 24h, 2w)
+    #[arg(long, value_name = "DURATION", value_parser = values::duration, conflicts_with_all = ["from", "to"])]
+    pub since: Option<Duration>,
+    /// The window's start: RFC 3339, "YYYY-MM-DD[ HH:MM[:SS]]" (UTC) or Unix seconds
+    #[arg(long, value_name = "T", value_parser = values::time)]
+    pub from: Option<i64>,
+    /// The window's end (exclusive) [default: now]
+    #[arg(long, value_name = "T", value_parser = values::time)]
+    pub to: Option<i64>,
+    /// Write the HTML page here
+    #[arg(long, value_name = "FILE.html")]
+    pub out: Option<PathBuf>,
+    /// Write the Markdown summary here
+    #[arg(long, value_name = "FILE.md")]
+    pub markdown: Option<PathBuf>,
+    /// Print the report's numbers as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// The git repository that orders the profiles' commits [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Rows in each "most" table
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Store profiles (one per file) of a bench at a commit: perf script, DTrace or folded stacks, .gz too
+    Record(ProfileRecordArgs),
+    /// The benches with profiles, and their commits in history order
+    List(ProfileListArgs),
+    /// A flame graph of a bench at a commit, its runs merged
+    Flamegraph(ProfileFlamegraphArgs),
+    /// Functions that got slower or faster between two commits, with a differential flame graph
+    Diff(ProfileDiffArgs),
+    /// Change points in a bench's history, per function, with the commit that shifted it
+    Trend(ProfileTrendArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoverageCommand {
+    /// Store per-test coverage at a commit from LCOV tracefiles (`TN:` names each record's test)
+    Record(CoverageRecordArgs),
+    /// The commits with coverage, most recently recorded first
+    List(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageRecordArgs {
+    /// The commit the covered build came from (a revision the repository resolves, or a full sha)
+    #[arg(long, value_parser = values::non_empty)]
+    pub commit: String,
+    /// The test of every record, for files without `TN:` lines (one test's coverage per call)
+    #[arg(long, value_name = "ID", value_parser = values::non_empty)]
+    pub test: Option<String>,
+    /// Absolute source paths under this directory are stored relative to it [default: the root of
+    /// the repository holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Print JSON instead of a summary
+    #[arg(long)]
+    pub json: bool,
+    /// LCOV tracefiles
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileRecordArgs {
+    /// The bench (workload) profiled
+    #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
+    pub bench: String,
+    /// The commit the profiled build came from (need not be in a local repository)
+    #[arg(long, value_parser = values::non_empty)]
+    pub commit: String,
+    /// Run id for one file (RID.1, RID.2, … for several) [default: COMMIT/FILE-NAME]
+    #[arg(long, value_name = "RID")]
+    pub run_id: Option<String>,
+    /// When the profile was taken: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or Unix seconds [default: now]
+    #[arg(long, value_name = "T", value_parser = values::time)]
+    pub time: Option<i64>,
+    /// Read every file in this format instead of detecting it
+    #[arg(long, value_enum)]
+    pub format: Option<ProfileFormatArg>,
+    /// Fold generic arguments into their function (`Vec<T>::push` → `Vec::push`)
+    #[arg(long)]
+    pub strip_generics: bool,
+    /// Fold closures into their function (`parse::{{closure}}` → `parse`)
+    #[arg(long)]
+    pub strip_closures: bool,
+    /// Overwrite a stored profile with the same bench and run id but different content
+    #[arg(long)]
+    pub replace: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileListArgs {
+    /// Only this bench, with its commits
+    #[arg(long = "name", value_name = "BENCH")]
+    pub bench: Option<String>,
+    /// The git repository that orders the commits [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileFlamegraphArgs {
+    #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
+    pub bench: String,
+    #[arg(long, value_parser = values::non_empty)]
+    pub commit: String,
+    /// Write the SVG here
+    #[arg(long, value_name = "FILE")]
+    pub svg: PathBuf,
+}
+
+/// When a difference in a profile is an alert.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct DetectorArgs {
+    /// Functions holding less than this share of the samples (pooled over both sides) are not tested
+    #[arg(long, default_value_t = 0.005, value_name = "SHARE", value_parser = values::share)]
+    pub min_share: f64,
+    /// Relative change of a function's share below which a significant change is not reported
+    #[arg(long, default_value_t = 0.05, value_name = "CHANGE", value_parser = values::share)]
+    pub min_change: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileDiffArgs {
+    #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
+    pub bench: String,
+    /// The commit compared against
+    #[arg(long, value_name = "COMMIT")]
+    pub base: String,
+    /// The commit compared
+    #[arg(long, value_name = "COMMIT")]
+    pub head: String,
+    /// Write a differential flame graph here
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
+    /// False discovery rate over the functions tested (in an A/A comparison, the chance of any alarm)
+    #[arg(long, default_value_t = 0.02, value_name = "Q", value_parser = values::share)]
+    pub fdr: f64,
+    /// Exit with code 7 when a significant regression is found (a CI gate)
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileTrendArgs {
+    #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
+    pub bench: String,
+    /// The git repository that orders the commits [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
+    /// Family-wise error rate over the functions tested (each split's t-test is held to it divided
+    /// by the number of functions)
+    #[arg(long, default_value_t = 0.05, value_name = "ALPHA", value_parser = values::share)]
+    pub alpha: f64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FlakyListArgs {
+    /// Latest executions of each test to look at
+    #[arg(long, default_value_t = 50)]
+    pub window: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QuarantineArgs {
+    /// The test's id
+    pub test_id: String,
+    /// Why (kept with it)
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The test's id
+    pub test_id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Recall of failing tests the score threshold is calibrated to reach on the most recent runs
+    #[arg(long, default_value_t = 0.95, value_name = "R", value_parser = values::recall)]
+    pub target_recall: f64,
+    /// The features the model reads [default: all when any run has git changes, else history]
+    #[arg(long, value_enum)]
+    pub features: Option<FeatureSetArg>,
+    /// Where model files go [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Write the model to exactly this file instead (e.g. the bundled cold-start model)
+    #[arg(long, value_name = "FILE", conflicts_with = "models")]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// The live model (the newest in the models directory, else the bundled cold-start model)
+    Show(ModelShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelShowArgs {
+    /// Where model files are [default: models/ beside the store]
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Show this model file instead
+    #[arg(long, value_name = "FILE", conflicts_with = "models")]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Runs seen before scoring starts
+    #[arg(long, default_value_t = 20)]
+    pub warmup: usize,
+    /// Give every contender this share of each run's estimated test time, instead of letting
+    /// seer's model select at its calibrated threshold and giving the others the time it chose
+    #[arg(long, value_name = "F", conflicts_with = "target_recall", value_parser = values::fraction)]
+    pub fraction: Option<f64>,
+    /// Recall of failing tests seer's model calibrates its threshold to, on its validation window
+    #[arg(long, default_value_t = 0.95, value_name = "R", value_parser = values::recall)]
+    pub target_recall: f64,
+    /// Seed of the random baseline
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Retrain the learned contender every this many runs
+    #[arg(long, default_value_t = 10)]
+    pub retrain_every: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON (a stable, versioned format) instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The commit the run tested (a sha; a ref works when the repository is at hand)
+    #[arg(long, value_parser = values::non_empty)]
+    pub commit: String,
+    /// The CI's id for this run; recording the same id again with the same reports is a no-op
+    #[arg(long, value_parser = values::non_empty)]
+    pub run_id: String,
+    /// Measure the change against the merge-base with this revision (e.g. origin/main)
+    /// instead of the commit's first parent
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// The CI job's name (e.g. test-linux)
+    #[arg(long)]
+    pub job: Option<String>,
+    /// When the run happened: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or Unix seconds [default: now]
+    #[arg(long, value_name = "T", value_parser = values::time)]
+    pub time: Option<i64>,
+    /// Read every report in this format instead of detecting it
+    #[arg(long, value_parser = clap::value_parser!(ReportFormat))]
+    pub format: Option<ReportFormat>,
+    /// The git repository to read the change from [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Do not read git at all (no change information is stored)
+    #[arg(long, conflicts_with = "repo")]
+    pub no_git: bool,
+    /// Overwrite a stored run with the same id but different content
+    #[arg(long)]
+    pub replace: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// Test report files
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The files' format [default: detected: JSON lines if it starts with '{', else RETECS CSV]
+    #[arg(long, value_parser = clap::value_parser!(ImportFormat))]
+    pub format: Option<ImportFormat>,
+    /// Run ids for formats without them are PREFIX-CYCLE [default: the file's name without extension]
+    #[arg(long, value_name = "PREFIX")]
+    pub run_prefix: Option<String>,
+    /// Overwrite stored runs with the same id but different content
+    #[arg(long)]
+    pub replace: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// How many runs to list
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The test's id, as `seer show run` prints it
+    pub test_id: String,
+    /// How many runs to list
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShowCommand {
+    /// One run: its metadata, results and changed files
+    Run(ShowRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowRunArgs {
+    pub run_id: String,
+    /// List every test, not only those that failed, errored or were retried
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    /// Every `seer …` command of a CI recipe, joined across `\` line ends, with shell variables
+    /// and `${{ … }}` expressions replaced by a word and array expansions dropped.
+    fn seer_commands(recipe: &str) -> Vec<Vec<String>> {
+        let mut joined = recipe.replace("\\\n", " ");
+        while let Some(start) = joined.find("${{") {
+            let end = joined[start..].find("}}").map_or(joined.len(), |e| start + e + 2);
+            joined.replace_range(start..end, "$X");
+        }
+        let mut commands = Vec::new();
+        for line in joined.lines() {
+            let Some(at) = line.find("seer ").filter(|&at| {
+                line[..at].trim_start().is_empty() || line[..at].ends_with("&& ") || line[..at].ends_with("then ")
+            }) else {
+                continue;
+            };
+            let text = line[at..].split(" && ").next().unwrap_or("").split(" || ").next().unwrap_or("");
+            let text = text.split(';').next().unwrap_or("");
+            let mut words = Vec::new();
+            for word in text.split_whitespace() {
+                if word.starts_with("\"${") && word.contains("[@]") {
+                    continue;
+                }
+                let word = word.trim_matches('"');
+                words.push(if word.contains('$') { "X".to_string() } else { word.to_string() });
+            }
+            commands.push(words);
+        }
+        commands
+    }
+
+    #[test]
+    fn the_ci_recipes_use_only_real_flags() {
+        for (name, recipe, expected) in [
+            (
+                "github-actions.yml",
+                include_str!("../scripts/ci/github-actions.yml"),
+                &["select", "record", "train", "coverage"][..],
+            ),
+            (
+                "gitlab-ci.yml",
+                include_str!("../scripts/ci/gitlab-ci.yml"),
+                &["select", "record", "train", "coverage"][..],
+            ),
+            ("weekly-report.yml", include_str!("../scripts/ci/weekly-report.yml"), &["profile", "report"][..]),
+        ] {
+            let commands = seer_commands(recipe);
+            let verbs: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+            for &verb in expected {
+                assert!(verbs.contains(&verb), "{name} runs seer {verb}: {verbs:?}");
+            }
+            for command in &commands {
+                if let Err(e) = Cli::try_parse_from(command) {
+                    panic!("{name}: {command:?} does not parse:\n{e}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! Each command: its arguments resolved into the library's options, one library call, printing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use seer_ci_core::collect::RecordOptions;
+use seer_ci_core::collect::time::format_time;
+use seer_ci_core::model::{ModelFile, models_dir};
+use seer_ci_core::ops::{self, Error, ModelDestination};
+use seer_ci_core::select::{ChangeSource, FlakyOptions, SelectConfig, SelectRequest, Shard, Target};
+use seer_ci_core::store::{self, Store};
+
+use crate::args::{
+    Cli, Command, CoverageCommand, CoverageRecordArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs, ModelCommand,
+    ModelShowArgs, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs, RecordArgs,
+    ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
+};
+use crate::print;
+use crate::{RegressionFound, UsageError};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let db = match cli.db {
+        Some(db) => db,
+        None => store::default_path(&current_dir()?),
+    };
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Record(args) => record(&db, args, &mut out),
+        Command::Import(args) => import(&db, args, &mut out),
+        Command::Runs(args) => runs(&db, args, &mut out),
+        Command::History(args) => history(&db, args, &mut out),
+        Command::Show(ShowCommand::Run(args)) => show_run(&db, args, &mut out),
+        Command::Eval(args) => eval(&db, args, &mut out),
+        Command::Train(args) => train(&db, args, &mut out),
+        Command::Select(args) => select(&db, args, &mut out),
+        Command::Predict(args) => predict(&db, args, &mut out),
+        Command::Flaky(command) => flaky(&db, command, &mut out),
+        Command::Profile(command) => profile(&db, command, &mut out),
+        Command::Coverage(CoverageCommand::Record(args)) => coverage_record(&db, args, &mut out),
+        Command::Coverage(CoverageCommand::List(args)) => {
+            let store = open_existing(&db)?;
+            print::coverage_commits(&mut out, &store.coverage_commits().map_err(Error::from)?, args.json)
+        }
+        Command::Report(args) => report(&db, args, &mut out),
+        Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
+        Command::Stats(args) => {
+            let mut store = open_existing(&db)?;
+            warn(ops::refresh_after_write(&mut store));
+            print::stats(&mut out, &store, args.json)
+        }
+    }
+}
+
+fn current_dir() -> Result<PathBuf> {
+    std::env::current_dir().context("cannot read the current directory")
+}
+
+/// `dir`, else the current directory.
+fn dir_or_cwd(dir: Option<PathBuf>) -> Result<PathBuf> {
+    match dir {
+        Some(dir) => Ok(dir),
+        None => current_dir(),
+    }
+}
+
+fn open_existing(db: &Path) -> Result<Store> {
+    Ok(Store::open_existing(db).map_err(Error::from)?)
+}
+
+/// Prints warnings on stderr.
+fn warn(warnings: impl IntoIterator<Item = String>) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
+    let repo = if args.no_git { None } else { Some(dir_or_cwd(args.repo)?) };
+    let opts = RecordOptions {
+        run_id: args.run_id,
+        commit: args.commit,
+        base: args.base,
+        branch: args.branch,
+        job: args.job,
+        time: args.time,
+        reports: args.reports,
+        format: args.format,
+        repo,
+    };
+    let recorded = ops::record(db, &opts, args.replace).context("run not recorded")?;
+    warn(recorded.collected.warnings.iter().cloned());
+    print::recorded(out, &recorded.collected, recorded.status, args.json)
+}
+
+fn import(db: &Path, args: ImportArgs, out: &mut impl Write) -> Result<()> {
+    let request = ops::ImportRequest {
+        files: args.files,
+        format: args.format,
+        run_prefix: args.run_prefix,
+        replace: args.replace,
+    };
+    let bar = ProgressBar::no_length().with_style(
+        ProgressStyle::with_template("importing {bar:40} {pos}/{len} runs {elapsed}").expect("valid progress template"),
+    );
+    let imported = ops::import(db, &request, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .context("nothing imported")?;
+    bar.finish_and_clear();
+    warn(imported.warnings.iter().cloned());
+    print::imported(out, &request.files, &imported.runs, &imported.statuses, imported.folded_rows, args.json)
+}
+
+fn runs(db: &Path, args: RunsArgs, out: &mut impl Write) -> Result<()> {
+    let store = open_existing(db)?;
+    print::runs(out, &store.runs(args.limit).map_err(Error::from)?, args.json)
+}
+
+fn history(db: &Path, args: HistoryArgs, out: &mut impl Write) -> Result<()> {
+    let store = open_existing(db)?;
+    let entries = store
+        .history(&args.test_id, args.limit)
+        .map_err(Error::from)?
+        .ok_or_else(|| not_found(db, format!("test {:?}", args.test_id)))?;
+    print::history(out, &args.test_id, &entries, args.json)
+}
+
+fn not_found(db: &Path, what: String) -> Error {
+    Error::NotFound { what, store: db.to_path_buf() }
+}
+
+fn show_run(db: &Path, args: ShowRunArgs, out: &mut impl Write) -> Result<()> {
+    let store = open_existing(db)?;
+    let run =
+        store.run(&args.run_id).map_err(Error::from)?.ok_or_else(|| not_found(db, format!("run {:?}", args.run_id)))?;
+    print::run(out, &run, args.all, args.json)
+}
+
+fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
+    let request = ops::EvalRequest {
+        warmup: args.warmup,
+        fraction: args.fraction,
+        target_recall: args.target_recall,
+        seed: args.seed,
+        retrain_every: args.retrain_every,
+    };
+    let evaluation = ops::evaluate(db, &request)?;
+    let target = args.fraction.is_none().then_some(args.target_recall);
+    print::evaluation(out, &evaluation, target, args.json)
+}
+
+fn train(db: &Path, args: TrainArgs, out: &mut impl Write) -> Result<()> {
+    let destination = match args.output {
+        Some(path) => ModelDestination::File(path),
+        None => ModelDestination::Directory(args.models.unwrap_or_else(|| models_dir(db))),
+    };
+    let request = ops::TrainRequest {
+        target_recall: args.target_recall,
+        features: args.features.map(Into::into),
+        destination,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let trained = ops::train(db, &request)?;
+    warn(trained.warnings);
+    print::model(out, &trained.file, &trained.path.display().to_string(), "trained", args.json)
+}
+
+fn model_show(db: &Path, args: ModelShowArgs, out: &mut impl Write) -> Result<()> {
+    let (file, place, source) = match args.file {
+        Some(path) => (ModelFile::load(&path).map_err(Error::from)?, path.display().to_string(), "file"),
+        None => {
+            let dir = args.models.unwrap_or_else(|| models_dir(db));
+            let (file, name, source) = seer_ci_core::model::live(&dir).map_err(Error::from)?;
+            (file, name, source.as_str())
+        }
+    };
+    print::model(out, &file, &place, source, args.json)
+}
+
+/// The repository and settings `select` and `predict` work in.
+struct RepoSettings {
+    repo: PathBuf,
+    config: SelectConfig,
+    /// What is wrong with the configuration file, if anything.
+    config_problem: Option<String>,
+}
+
+fn repo_settings(repo: Option<PathBuf>) -> Result<RepoSettings> {
+    let repo = dir_or_cwd(repo)?;
+    let root = seer_ci_core::collect::git::repository_root(&repo).unwrap_or_else(|| repo.clone());
+    let (config, problem) = match SelectConfig::load(&root) {
+        Ok((config, warnings)) => {
+            warn(warnings);
+            (config, None)
+        }
+        Err(e) => (SelectConfig::default(), Some(e.to_string())),
+    };
+    Ok(RepoSettings { repo, config, config_problem: problem })
+}
+
+fn select_request(db: &Path, settings: RepoSettings, change: ChangeSource, models: Option<PathBuf>) -> SelectRequest {
+    SelectRequest {
+        change,
+        repo: settings.repo,
+        models: models.unwrap_or_else(|| models_dir(db)),
+        workspace_cache: db.parent().unwrap_or(Path::new(".")).join("workspace.json"),
+        config: settings.config,
+        config_problem: settings.config_problem,
+        target: Target::Model,
+        shard: None,
+        observe: false,
+        keep: false,
+        reasons_for: usize::MAX,
+        now: chrono::Utc::now().timestamp(),
+    }
+}
+
+/// `seer select`: exits 0 whatever happens inside (it fails open), unless its answer cannot be
+/// written at all.
+fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
+    let target = match (args.recall, args.time_budget, args.fraction) {
+        (Some(r), _, _) => Target::Recall(r),
+        (_, Some(d), _) => Target::TimeBudget(d.as_secs_f64()),
+        (_, _, Some(f)) => Target::Fraction(f),
+        _ => Target::Model,
+    };
+    let shard = match (args.shards, args.shard) {
+        (Some(count), Some(index)) if count >= 1 && (1..=count).contains(&index) => Some(Shard { index, count }),
+        (Some(count), Some(index)) => {
+            return Err(UsageError(format!("--shard {index} is not one of 1..={count}")).into());
+        }
+        _ => None,
+    };
+    let mut settings = repo_settings(args.repo)?;
+    settings.config.always.extend(args.always);
+    let change = if args.no_git {
+        ChangeSource::NoGit { commit: args.commit }
+    } else {
+        ChangeSource::Commit { commit: args.commit, base: args.base }
+    };
+    let mut request = select_request(db, settings, change, args.models);
+    request.target = target;
+    request.shard = shard;
+    request.observe = args.observe;
+    request.keep = !args.dry_run && !args.quarantined;
+    if let Some(time) = args.time {
+        request.now = time;
+    }
+    let format = if args.json { SelectFormat::Json } else { args.format };
+    // Only JSON and --explain show reasons; runner arguments need none.
+    request.reasons_for = if format == SelectFormat::Json || args.explain { usize::MAX } else { 0 };
+    let selection = seer_ci_core::select::select(db, &request);
+    if let Some(reason) = &selection.reason {
+        eprintln!("seer select: running every test: {reason}");
+    }
+    for note in &selection.notes {
+        eprintln!("seer select: {note}");
+    }
+    if args.explain {
+        print::explain(&mut std::io::stderr().lock(), &selection)?;
+    }
+    let mut file = match &args.output {
+        Some(path) => Some(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?),
+        None => None,
+    };
+    let out: &mut dyn Write = match &mut file {
+        Some(f) => f,
+        None => out,
+    };
+    if args.quarantined {
+        return print::quarantined(out, &selection, format);
+    }
+    print::selection(out, &selection, format)
+}
+
+/// `seer predict`: the working tree's change (or a commit's), ranked.
+fn predict(db: &Path, args: PredictArgs, out: &mut impl Write) -> Result<()> {
+    let settings = repo_settings(args.repo)?;
+    if let Some(problem) = &settings.config_problem {
+        anyhow::bail!("{problem}");
+    }
+    let change = match args.commit {
+        Some(commit) => ChangeSource::Commit { commit, base: args.base },
+        None => ChangeSource::WorkingTree,
+    };
+    let mut request = select_request(db, settings, change, args.models);
+    request.reasons_for = args.limit;
+    let predicted = seer_ci_core::select::predict(db, &request).map_err(Error::Predict)?;
+    print::predicted(out, &predicted, args.limit, args.json)
+}
+
+fn flaky(db: &Path, command: FlakyCommand, out: &mut impl Write) -> Result<()> {
+    match command {
+        FlakyCommand::List(args) => {
+            let store = open_existing(db)?;
+            let replay = store.replay().map_err(Error::from)?;
+            let options = FlakyOptions { window: args.window.max(2), ..FlakyOptions::default() };
+            let found = seer_ci_core::select::detect_flaky(&replay, options);
+            let names: std::collections::HashMap<i64, String> =
+                store.test_rows().map_err(Error::from)?.into_iter().map(|t| (t.id, t.name)).collect();
+            let quarantined: Vec<(String, i64, Option<String>)> = store
+                .quarantined()
+                .map_err(Error::from)?
+                .into_iter()
+                .map(|(t, since, reason)| (names.get(&t).cloned().unwrap_or_default(), since, reason))
+                .collect();
+            print::flaky(out, &found, &quarantined, options.window, args.json)
+        }
+        FlakyCommand::Quarantine(args) => {
+            let mut store = open_existing(db)?;
+            let test = known_test(&store, db, &args.test_id)?;
+            let now = chrono::Utc::now().timestamp();
+            let new = store.quarantine(test, now, args.reason.as_deref()).map_err(Error::from)?;
+            let status = if new { "quarantined" } else { "already quarantined" };
+            print::quarantine_change(out, &args.test_id, status, args.json)
+        }
+        FlakyCommand::Release(args) => {
+            let mut store = open_existing(db)?;
+            let test = known_test(&store, db, &args.test_id)?;
+            let status = if store.release(test).map_err(Error::from)? { "released" } else { "not quarantined" };
+            print::quarantine_change(out, &args.test_id, status, args.json)
+        }
+    }
+}
+
+fn known_test(store: &Store, db: &Path, name: &str) -> Result<i64> {
+    Ok(store.test_id(name).map_err(Error::from)?.ok_or_else(|| not_found(db, format!("test {name:?}")))?)
+}
+
+fn profile(db: &Path, command: ProfileCommand, out: &mut impl Write) -> Result<()> {
+    match command {
+        ProfileCommand::Record(args) => profile_record(db, args, out),
+        ProfileCommand::List(args) => {
+            let store = open_existing(db)?;
+            let repo = dir_or_cwd(args.repo)?;
+            let benches = store.benches().map_err(Error::from)?;
+            let histories = match &args.bench {
+                Some(bench) if !benches.iter().any(|(b, _, _)| b == bench) => {
+                    return Err(not_found(db, format!("profiles of bench {bench:?}")).into());
+                }
+                Some(bench) => {
+                    let history = seer_ci_core::profile::history(&store, bench, Some(&repo)).map_err(Error::from)?;
+                    vec![(bench.clone(), history)]
+                }
+                None => vec![],
+            };
+            print::benches(out, &benches, &histories, args.json)
+        }
+        ProfileCommand::Flamegraph(args) => {
+            let request = ops::FlamegraphRequest { bench: args.bench, commit: args.commit };
+            let (svg, runs) = ops::flamegraph(db, &request)?;
+            std::fs::write(&args.svg, svg).with_context(|| format!("cannot write {}", args.svg.display()))?;
+            let samples: u64 = runs.iter().map(|r| r.samples).sum();
+            writeln!(out, "wrote {} ({} runs, {samples} samples)", args.svg.display(), runs.len())?;
+            Ok(())
+        }
+        ProfileCommand::Diff(args) => profile_diff(db, args, out),
+        ProfileCommand::Trend(args) => profile_trend(db, args, out),
+    }
+}
+
+fn coverage_record(db: &Path, args: CoverageRecordArgs, out: &mut impl Write) -> Result<()> {
+    let root = match args.root {
+        Some(root) => root,
+        None => {
+            let cwd = current_dir()?;
+            seer_ci_core::collect::git::repository_root(&cwd).unwrap_or(cwd)
+        }
+    };
+    let request = ops::CoverageRecordRequest { commit: args.commit, test: args.test, root, files: args.files };
+    let recorded = ops::record_coverage(db, &request).context("nothing recorded")?;
+    print::coverage_recorded(out, &recorded, &request.root, args.json)
+}
+
+fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> Result<()> {
+    let request = ops::ProfileRecordRequest {
+        bench: args.bench,
+        commit: args.commit,
+        time: args.time,
+        run_id: args.run_id,
+        format: args.format.map(Into::into),
+        normalize: seer_ci_core::profile::NormalizeOptions {
+            strip_generics: args.strip_generics,
+            strip_closures: args.strip_closures,
+        },
+        replace: args.replace,
+        files: args.files,
+    };
+    let recorded = ops::record_profiles(db, &request).context("nothing recorded")?;
+    print::profiles_recorded(out, &recorded, args.json)
+}
+
+fn profile_diff(db: &Path, args: ProfileDiffArgs, out: &mut impl Write) -> Result<()> {
+    let options = seer_ci_core::regress::CompareOptions {
+        min_share: args.detector.min_share,
+        min_change: args.detector.min_change,
+        fdr: args.fdr,
+    };
+    let compared = ops::compare_profiles(db, &args.bench, (&args.base, &args.head), options, args.svg.is_some())?;
+    if let (Some(path), Some(svg)) = (&args.svg, &compared.svg) {
+        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let view = print::DiffView { bench: &args.bench, base: &compared.base_runs, head: &compared.head_runs, options };
+    print::diff(out, &view, &compared.comparison, &compared.names, args.json)?;
+    if args.fail_on_regression && !compared.comparison.regressions.is_empty() {
+        return Err(RegressionFound(compared.comparison.regressions.len()).into());
+    }
+    Ok(())
+}
+
+fn profile_trend(db: &Path, args: ProfileTrendArgs, out: &mut impl Write) -> Result<()> {
+    let options = seer_ci_core::regress::TrendFramesOptions {
+        min_share: args.detector.min_share,
+        min_change: args.detector.min_change,
+        alpha: args.alpha,
+    };
+    let repo = dir_or_cwd(args.repo)?;
+    let trended = ops::trend(db, &args.bench, Some(&repo), options)?;
+    print::trend(out, &args.bench, &trended.history, &trended.trend, &trended.names, args.json)
+}
+
+fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    // The window ends after this second by default, so that what was recorded just now is in it.
+    let to = args.to.unwrap_or(now + 1);
+    let from = match (args.from, args.since) {
+        (Some(from), _) => from,
+        (None, Some(since)) => to - since.as_secs() as i64,
+        (None, None) => to - 7 * 86_400,
+    };
+    if from >= to {
+        return Err(UsageError("the window is empty: --from must be before --to".into()).into());
+    }
+    if args.out.is_none() && args.markdown.is_none() && !args.json {
+        return Err(
+            UsageError("say where the report goes: --out FILE.html, --markdown FILE.md, or --json".into()).into()
+        );
+    }
+    let mut store = open_existing(db)?;
+    warn(ops::refresh_after_write(&mut store));
+    let options = seer_ci_core::report::ReportOptions {
+        from,
+        to,
+        models: args.models.unwrap_or_else(|| models_dir(db)),
+        repo: Some(dir_or_cwd(args.repo)?),
+        top: args.top.max(1),
+        generated_at: now,
+    };
+    let data = seer_ci_core::report::ReportData::collect(&store, &options).map_err(Error::from)?;
+    let command = format!("seer report --from {} --to {}", format_time(from), format_time(to));
+    if let Some(path) = &args.out {
+        std::fs::write(path, seer_ci_core::report::render_html(&data, &command))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, seer_ci_core::report::render_markdown(&data, &command))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if args.json {
+        return print::write_json(out, &print::report_json(&data));
+    }
+    let written: Vec<String> =
+        [&args.out, &args.markdown].iter().filter_map(|p| p.as_ref()).map(|p| p.display().to_string()).collect();
+    writeln!(out, "wrote {} ({} to {})", written.join(" and "), format_time(from), format_time(to))?;
+    Ok(())
+}

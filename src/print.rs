@@ -1,0 +1,1296 @@
+//! Printing results: human tables by default, the JSON types of [`seer_ci_api`] with `--json`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use comfy_table::{Table, presets};
+
+use seer_ci_api::{
+    BenchHistoryJson, BenchJson, ChangePointJson, ChangeSummaryJson, ChangesJson, CommitJson, CommitRunsJson,
+    ContenderJson, CountsJson, CoverageCommitJson, CoverageListJson, CoverageRecordJson, DiffSideJson, EvalJson,
+    FORMAT_VERSION, FileJson, FlakyJson, FlakyListJson, FrameChangeJson, HistoryEntryJson, HistoryJson, ImportJson,
+    MissJson, PredictJson, PredictionJson, ProfileDiffJson, ProfileListJson, ProfileRecordJson, ProfileRecordedJson,
+    ProfileTrendJson, QuarantineChangeJson, QuarantinedJson, RecordJson, RunJson, RunSummaryJson, RunsJson,
+    SelectedJson, SelectionJson, SelectionStatsJson, ShardJson, ShowRunJson, StatsJson, TestJson, TimeJson,
+    TotalChangeJson,
+};
+use seer_ci_core::collect::git::{ChangeSet, short};
+use seer_ci_core::collect::time::format_time;
+use seer_ci_core::collect::{Collected, CollectedRun, Outcome, TestResult};
+use seer_ci_core::eval::Evaluation;
+use seer_ci_core::select::{FlakyTest, Predicted, Selection, TestRef, quarantined_args, runner_args};
+
+use crate::args::SelectFormat;
+use seer_ci_core::store::{Counts, HistoryEntry, Miss, RecordStatus, RunSummary, SelectionStats, Store, StoredRun};
+
+pub fn write_json(out: &mut (impl Write + ?Sized), value: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A share as a percentage with one decimal.
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    t.set_header(header.to_vec());
+    t
+}
+
+fn counts_json(c: Counts) -> CountsJson {
+    CountsJson { tests: c.tests, pass: c.pass, fail: c.fail, error: c.error, skip: c.skip, flaky: c.flaky }
+}
+
+fn seconds(d: Option<f64>) -> String {
+    d.map_or_else(|| "-".into(), |d| format!("{d:.3}s"))
+}
+
+fn counts_line(c: Counts) -> String {
+    format!(
+        "{} tests: {} pass, {} fail, {} error, {} skip; {} flaky (passed on retry)",
+        c.tests, c.pass, c.fail, c.error, c.skip, c.flaky
+    )
+}
+
+fn change_summary(cs: &ChangeSet) -> ChangeSummaryJson {
+    ChangeSummaryJson {
+        base: cs.base.clone(),
+        files: cs.files.len() as u64,
+        added: cs.files.iter().filter_map(|f| f.added).map(u64::from).sum(),
+        deleted: cs.files.iter().filter_map(|f| f.deleted).map(u64::from).sum(),
+        complete: cs.complete,
+    }
+}
+
+pub fn recorded(out: &mut impl Write, collected: &Collected, status: RecordStatus, json: bool) -> Result<()> {
+    let run = &collected.run;
+    let counts = Counts::of(&run.results);
+    if json {
+        return write_json(
+            out,
+            &RecordJson {
+                format_version: FORMAT_VERSION,
+                run_id: run.info.run_id.clone(),
+                commit: run.info.commit.clone(),
+                status: status.as_str().into(),
+                counts: counts_json(counts),
+                repeated: collected.repeated as u64,
+                changes: run.changes.as_ref().map(change_summary),
+                warnings: collected.warnings.clone(),
+            },
+        );
+    }
+    let verb = match status {
+        RecordStatus::Inserted => "recorded",
+        RecordStatus::Unchanged => "already recorded (unchanged)",
+        RecordStatus::Replaced => "replaced",
+    };
+    writeln!(out, "{verb} run {} at commit {}: {}", run.info.run_id, short(&run.info.commit), counts_line(counts))?;
+    if let Some(cs) = &run.changes {
+        let s = change_summary(cs);
+        let base = cs.base.as_deref().map_or("the empty tree".to_string(), |b| short(b).to_string());
+        writeln!(
+            out,
+            "changes against {base}: {} files, +{} -{}{}",
+            s.files,
+            s.added,
+            s.deleted,
+            if cs.complete { "" } else { " (incomplete)" }
+        )?;
+    }
+    Ok(())
+}
+
+pub fn imported(
+    out: &mut impl Write,
+    files: &[PathBuf],
+    runs: &[CollectedRun],
+    statuses: &[RecordStatus],
+    folded_rows: usize,
+    json: bool,
+) -> Result<()> {
+    let count = |s: RecordStatus| statuses.iter().filter(|&&x| x == s).count() as u64;
+    let report = ImportJson {
+        format_version: FORMAT_VERSION,
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+        runs: runs.len() as u64,
+        inserted: count(RecordStatus::Inserted),
+        unchanged: count(RecordStatus::Unchanged),
+        replaced: count(RecordStatus::Replaced),
+        results: runs.iter().map(|r| r.results.len() as u64).sum(),
+        folded_rows: folded_rows as u64,
+    };
+    if json {
+        return write_json(out, &report);
+    }
+    writeln!(
+        out,
+        "imported {} runs with {} results from {}: {} new, {} already stored, {} replaced",
+        report.runs,
+        report.results,
+        report.files.join(", "),
+        report.inserted,
+        report.unchanged,
+        report.replaced
+    )?;
+    if folded_rows > 0 {
+        writeln!(out, "{folded_rows} rows repeated a test within its run and were folded into one result")?;
+    }
+    Ok(())
+}
+
+pub fn runs(out: &mut impl Write, runs: &[RunSummary], json: bool) -> Result<()> {
+    if json {
+        let runs = runs
+            .iter()
+            .map(|r| RunSummaryJson {
+                run_id: r.run_id.clone(),
+                commit: r.commit.clone(),
+                branch: r.branch.clone(),
+                job: r.job.clone(),
+                time: format_time(r.time),
+                counts: counts_json(r.counts),
+            })
+            .collect();
+        return write_json(out, &RunsJson { format_version: FORMAT_VERSION, runs });
+    }
+    let mut t = table(&["RUN", "COMMIT", "BRANCH", "JOB", "TIME", "TESTS", "PASS", "FAIL", "ERROR", "SKIP", "FLAKY"]);
+    for r in runs {
+        let c = r.counts;
+        t.add_row(vec![
+            r.run_id.clone(),
+            short(&r.commit).to_string(),
+            r.branch.clone().unwrap_or_default(),
+            r.job.clone().unwrap_or_default(),
+            format_time(r.time),
+            c.tests.to_string(),
+            c.pass.to_string(),
+            c.fail.to_string(),
+            c.error.to_string(),
+            c.skip.to_string(),
+            c.flaky.to_string(),
+        ]);
+    }
+    if runs.is_empty() {
+        writeln!(out, "no runs recorded")?;
+    } else {
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+pub fn history(out: &mut impl Write, test_id: &str, entries: &[HistoryEntry], json: bool) -> Result<()> {
+    if json {
+        let results = entries
+            .iter()
+            .map(|e| HistoryEntryJson {
+                run_id: e.run_id.clone(),
+                commit: e.commit.clone(),
+                time: format_time(e.time),
+                outcome: e.outcome.as_str().into(),
+                duration_s: e.duration_s,
+                attempts: e.attempts,
+                message: e.message.clone(),
+            })
+            .collect();
+        return write_json(out, &HistoryJson { format_version: FORMAT_VERSION, test_id: test_id.into(), results });
+    }
+    writeln!(out, "{test_id}")?;
+    let mut t = table(&["TIME", "RUN", "COMMIT", "OUTCOME", "DURATION", "ATTEMPTS", "MESSAGE"]);
+    for e in entries {
+        t.add_row(vec![
+            format_time(e.time),
+            e.run_id.clone(),
+            short(&e.commit).to_string(),
+            e.outcome.to_string(),
+            seconds(e.duration_s),
+            e.attempts.to_string(),
+            e.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+fn test_json(r: &TestResult) -> TestJson {
+    TestJson {
+        id: r.id.clone(),
+        outcome: r.outcome.as_str().into(),
+        duration_s: r.duration_s,
+        attempts: r.attempts,
+        suite: r.suite.clone(),
+        file: r.file.clone(),
+        message: r.message.clone(),
+    }
+}
+
+fn changes_json(cs: &ChangeSet) -> ChangesJson {
+    ChangesJson {
+        base: cs.base.clone(),
+        complete: cs.complete,
+        warnings: cs.warnings.clone(),
+        commit: Some(CommitJson {
+            parents: cs.commit.parents.clone(),
+            author: cs.commit.author.clone(),
+            time: Some(TimeJson::Text(format_time(cs.commit.time))),
+            summary: cs.commit.summary.clone(),
+        }),
+        files: cs
+            .files
+            .iter()
+            .map(|f| FileJson {
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                status: f.kind.as_str().into(),
+                added: f.added,
+                deleted: f.deleted,
+                binary: f.binary,
+                symbols: f.symbols.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Result<()> {
+    let counts = Counts::of(&run.results);
+    let info = &run.info;
+    if json {
+        let doc = ShowRunJson {
+            run: RunJson {
+                format_version: FORMAT_VERSION,
+                run_id: info.run_id.clone(),
+                commit: info.commit.clone(),
+                base: info.base.clone(),
+                branch: info.branch.clone(),
+                job: info.job.clone(),
+                time: Some(TimeJson::Text(format_time(info.time))),
+                source: Some(info.source.clone()),
+                tests: run.results.iter().map(test_json).collect(),
+                changes: run.changes.as_ref().map(changes_json),
+            },
+            counts: counts_json(counts),
+            recorded_at: format_time(run.recorded_at),
+        };
+        return write_json(out, &doc);
+    }
+    writeln!(out, "run      {}", info.run_id)?;
+    writeln!(out, "commit   {}", info.commit)?;
+    for (label, value) in [("base", &info.base), ("branch", &info.branch), ("job", &info.job)] {
+        if let Some(v) = value {
+            writeln!(out, "{label:<8} {v}")?;
+        }
+    }
+    writeln!(out, "time     {} (recorded {})", format_time(info.time), format_time(run.recorded_at))?;
+    writeln!(out, "source   {}", info.source)?;
+    writeln!(out, "results  {}", counts_line(counts))?;
+    if let Some(cs) = &run.changes {
+        let s = change_summary(cs);
+        writeln!(
+            out,
+            "changes  {} files, +{} -{} against {}{}",
+            s.files,
+            s.added,
+            s.deleted,
+            cs.base.as_deref().map_or("the empty tree", short),
+            if cs.complete { "" } else { " (incomplete)" }
+        )?;
+        if !cs.commit.summary.is_empty() {
+            writeln!(out, "         {} ({})", cs.commit.summary, cs.commit.author)?;
+        }
+        for w in &cs.warnings {
+            writeln!(out, "         warning: {w}")?;
+        }
+        let mut t = table(&["STATUS", "ADDED", "DELETED", "PATH"]);
+        for f in &cs.files {
+            let lines = |n: Option<u32>| if f.binary { "bin".into() } else { n.map_or("?".into(), |n| n.to_string()) };
+            let path = match &f.old_path {
+                Some(old) => format!("{old} -> {}", f.path),
+                None => f.path.clone(),
+            };
+            t.add_row(vec![f.kind.as_str().to_string(), lines(f.added), lines(f.deleted), path]);
+        }
+        if !cs.files.is_empty() {
+            writeln!(out, "\n{t}")?;
+        }
+    } else {
+        writeln!(out, "changes  not recorded")?;
+    }
+    let shown: Vec<&TestResult> =
+        run.results.iter().filter(|r| all || r.outcome.is_failure() || r.attempts > 1).collect();
+    if shown.is_empty() {
+        if !all {
+            writeln!(out, "\nno failing or retried tests (--all lists every test)")?;
+        }
+        return Ok(());
+    }
+    let mut t = table(&["OUTCOME", "DURATION", "ATTEMPTS", "TEST", "MESSAGE"]);
+    let mut shown = shown;
+    shown.sort_by_key(|r| (r.outcome != Outcome::Error, r.outcome != Outcome::Fail, r.id.as_str()));
+    for r in shown {
+        t.add_row(vec![
+            r.outcome.to_string(),
+            seconds(r.duration_s),
+            r.attempts.to_string(),
+            r.id.clone(),
+            r.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string(),
+        ]);
+    }
+    writeln!(out, "\n{t}")?;
+    Ok(())
+}
+
+pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
+    let s = store.stats()?;
+    let doc = StatsJson {
+        format_version: FORMAT_VERSION,
+        store: store.path().display().to_string(),
+        schema_version: store.schema_version()?,
+        runs: s.runs,
+        tests: s.tests,
+        commits_with_changes: s.commits_with_changes,
+        first_run: s.first_run.map(format_time),
+        last_run: s.last_run.map(format_time),
+        results: counts_json(s.results),
+        failing_runs: s.failing_runs,
+        tests_ever_failed: s.tests_ever_failed,
+        tests_ever_flaky: s.tests_ever_flaky,
+        selection: selection_stats_json(&store.selection_stats(None, None)?, &store.misses(None, None, 10)?),
+    };
+    if json {
+        return write_json(out, &doc);
+    }
+    writeln!(out, "store          {} (schema {})", doc.store, doc.schema_version)?;
+    writeln!(
+        out,
+        "runs           {} ({} with a failing test), {} to {}",
+        doc.runs,
+        doc.failing_runs,
+        doc.first_run.as_deref().unwrap_or("-"),
+        doc.last_run.as_deref().unwrap_or("-")
+    )?;
+    writeln!(
+        out,
+        "tests          {} ({} failed at least once, {} flaky at least once)",
+        doc.tests, doc.tests_ever_failed, doc.tests_ever_flaky
+    )?;
+    writeln!(out, "results        {}", counts_line(s.results))?;
+    writeln!(out, "changes        {} commits with recorded changes", doc.commits_with_changes)?;
+    let sel = &doc.selection;
+    if sel.selections == 0 {
+        writeln!(out, "selections     none kept yet (seer select keeps each one)")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "selections     {} ({} subsets, {} observed, {} ran everything); subsets ran {} of {} tests, {:.0} of {:.0} estimated s",
+        sel.selections,
+        sel.subsets,
+        sel.observed,
+        sel.fell_open,
+        sel.tests_selected,
+        sel.tests_selected + sel.tests_skipped,
+        sel.estimated_selected_s,
+        sel.estimated_total_s
+    )?;
+    let recall = sel.observed_recall.map_or("-".to_string(), pct);
+    writeln!(
+        out,
+        "outcomes       {} runs measured: {} failing tests, {} selected, {} not known to the selection (new or not run lately: runner arguments run them); {} misses ({} on the same commit, {} in observe mode); observed recall {recall}",
+        sel.runs_measured,
+        sel.failing,
+        sel.caught,
+        sel.unknown,
+        sel.misses,
+        sel.misses_same_commit,
+        sel.misses_observed
+    )?;
+    if !sel.recent_misses.is_empty() {
+        let mut t = table(&["MISSED TEST", "FAILED IN RUN", "COMMIT", "SKIPPED FOR", ""]);
+        for m in &sel.recent_misses {
+            t.add_row(vec![
+                m.test.clone(),
+                m.run_id.clone(),
+                short(&m.commit).to_string(),
+                short(&m.selection_commit).to_string(),
+                if m.observed { "observe mode".into() } else { String::new() },
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+fn selection_stats_json(s: &SelectionStats, misses: &[Miss]) -> SelectionStatsJson {
+    let judged = s.caught + s.misses;
+    SelectionStatsJson {
+        selections: s.selections,
+        subsets: s.subsets,
+        fell_open: s.fell_open,
+        observed: s.observed,
+        tests_selected: s.tests_selected,
+        tests_skipped: s.tests_skipped,
+        estimated_selected_s: s.estimated_selected_s,
+        estimated_total_s: s.estimated_total_s,
+        runs_measured: s.runs_measured,
+        failing: s.failing,
+        caught: s.caught,
+        unknown: s.unknown,
+        misses: s.misses,
+        misses_same_commit: s.misses_same_commit,
+        misses_observed: s.misses_observed,
+        observed_recall: (judged > 0).then(|| s.caught as f64 / judged as f64),
+        recent_misses: misses
+            .iter()
+            .map(|m| MissJson {
+                test: m.test.clone(),
+                run_id: m.run_id.clone(),
+                commit: m.commit.clone(),
+                time: format_time(m.time),
+                selection_commit: m.selection_commit.clone(),
+                same_commit: m.same_commit,
+                observed: m.observed,
+            })
+            .collect(),
+    }
+}
+
+pub fn evaluation(out: &mut impl Write, e: &Evaluation, target_recall: Option<f64>, json: bool) -> Result<()> {
+    let contenders: Vec<ContenderJson> = e
+        .results
+        .iter()
+        .map(|r| {
+            let s = &r.summary;
+            ContenderJson {
+                name: r.name.clone(),
+                test_recall: s.test_recall(),
+                run_recall: s.run_recall(),
+                time_fraction: s.time_fraction(),
+                apfd: s.apfd(),
+                napfd: s.napfd(),
+                precision: s.precision(),
+                f1: s.f1(),
+                failing_tests: s.failing as u64,
+                failing_tests_selected: s.failing_selected as u64,
+                faulty_runs: s.faulty_runs as u64,
+                faulty_runs_caught: s.faulty_runs_caught as u64,
+                models_chosen: r.models_chosen.clone(),
+            }
+        })
+        .collect();
+    if json {
+        return write_json(
+            out,
+            &EvalJson {
+                format_version: FORMAT_VERSION,
+                runs: e.runs as u64,
+                evaluated_runs: e.evaluated as u64,
+                warmup: e.options.warmup as u64,
+                budget_fraction: e.options.time_fraction,
+                target_recall,
+                contenders,
+            },
+        );
+    }
+    let faulty = e.results.first().map_or(0, |r| r.summary.faulty_runs);
+    let budget = match (e.options.time_fraction, target_recall) {
+        (Some(f), _) => format!("every contender gets {:.0}% of the test time", 100.0 * f),
+        (None, Some(r)) => format!(
+            "seer's model selects at the threshold calibrated to {:.0}% recall; the others get the time it chose, run by run",
+            100.0 * r
+        ),
+        (None, None) => "budget set by the learned contender".to_string(),
+    };
+    writeln!(
+        out,
+        "{} runs replayed in time order; {} scored after a warm-up of {} ({} with a failing test)\n{budget}",
+        e.runs, e.evaluated, e.options.warmup, faulty,
+    )?;
+    let mut t = table(&["CONTENDER", "TEST RECALL", "RUN RECALL", "TIME", "APFD", "NAPFD", "PRECISION", "F1"]);
+    for c in &contenders {
+        t.add_row(vec![
+            c.name.clone(),
+            pct(c.test_recall),
+            pct(c.run_recall),
+            pct(c.time_fraction),
+            format!("{:.3}", c.apfd),
+            format!("{:.3}", c.napfd),
+            pct(c.precision),
+            format!("{:.3}", c.f1),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    for c in contenders.iter().filter(|c| !c.models_chosen.is_empty()) {
+        let kinds: Vec<String> = c.models_chosen.iter().map(|(k, n)| format!("{k} {n}x")).collect();
+        writeln!(out, "{}: model chosen at its retrainings: {}", c.name, kinds.join(", "))?;
+    }
+    Ok(())
+}
+
+/// A model: where it is, what it reads, what it was trained on, how it validated.
+pub fn model(
+    out: &mut impl Write,
+    m: &seer_ci_core::model::ModelFile,
+    place: &str,
+    source: &str,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let mut value = serde_json::to_value(m)?;
+        if let Some(obj) = value.as_object_mut() {
+            // The fitted parameters stay in the file; the summary names the kind.
+            obj.remove("predictor");
+            obj.insert("kind".into(), m.predictor.kind().into());
+            obj.insert("path".into(), place.into());
+            obj.insert("source".into(), source.into());
+        }
+        return write_json(out, &value);
+    }
+    let v = &m.validation;
+    let t = &m.training;
+    writeln!(out, "model       {place} ({source})")?;
+    writeln!(out, "kind        {} on {} features ({:?})", m.predictor.kind(), m.features.len(), m.feature_set)?;
+    writeln!(out, "created     {} by seer {}", format_time(m.created_at), m.seer_version)?;
+    writeln!(
+        out,
+        "trained on  {} runs, {} .. {} ({} .. {}); fitted on the first {} ({} rows, {} failing)",
+        t.runs,
+        t.first_run,
+        t.last_run,
+        format_time(t.first_time),
+        format_time(t.last_time),
+        t.fit_runs,
+        t.fit_rows,
+        t.fit_failing
+    )?;
+    writeln!(
+        out,
+        "threshold   {:.4}: selects a test whose score is at or above it (calibrated to {:.0}% recall)",
+        m.threshold,
+        100.0 * m.target_recall
+    )?;
+    writeln!(
+        out,
+        "validated   on the latest {} runs ({} tests run, {} failing): recall {:.1}% selecting {:.1}% of the tests, {:.1}% of the time; AUC {:.3}",
+        v.runs,
+        v.rows,
+        v.failing,
+        100.0 * v.recall,
+        100.0 * v.selected_share,
+        100.0 * v.time_share,
+        v.auc
+    )?;
+    let mut table = table(&["CANDIDATE", "RECALL", "TESTS", "TIME", "AUC", ""]);
+    for c in &m.candidates {
+        let chosen = if c.kind == m.predictor.kind() { "chosen" } else { "" };
+        table.add_row(vec![
+            c.kind.clone(),
+            pct(c.recall),
+            pct(c.selected_share),
+            pct(c.time_share),
+            format!("{:.3}", c.auc),
+            chosen.to_string(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
+/// A selection: JSON, a list of the selected ids, or a test runner's arguments (one per line).
+pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat) -> Result<()> {
+    let ids = |tests: &[TestRef]| tests.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+    if format == SelectFormat::Json {
+        let doc = SelectionJson {
+            format_version: FORMAT_VERSION,
+            mode: s.mode.as_str().into(),
+            reason: s.reason.clone(),
+            model: s.model.clone(),
+            threshold: s.threshold,
+            selected: s
+                .selected
+                .iter()
+                .map(|t| SelectedJson {
+                    id: t.test.id.clone(),
+                    score: t.score,
+                    reasons: t.reasons.clone(),
+                    estimated_s: t.estimated_s,
+                })
+                .collect(),
+            skipped: s.skipped.iter().map(|t| t.test.id.clone()).collect(),
+            quarantined: ids(&s.quarantined),
+            shard: s.shard.map(|sh| ShardJson { index: sh.index, count: sh.count }),
+            estimated_s: s.estimated_s,
+            total_s: s.total_s,
+            would_skip: s.would_skip.as_deref().map(ids),
+            notes: s.notes.clone(),
+        };
+        return write_json(out, &doc);
+    }
+    let Some(runner) = format.runner() else {
+        for t in &s.selected {
+            writeln!(out, "{}", t.test.id)?;
+        }
+        return Ok(());
+    };
+    let (args, warning) = runner_args(s, runner);
+    if let Some(w) = warning {
+        eprintln!("seer select: warning: {w}");
+    }
+    for arg in args {
+        writeln!(out, "{arg}")?;
+    }
+    Ok(())
+}
+
+/// The quarantined tests of a selection, as a runner's arguments (or ids, for `list` and `json`).
+pub fn quarantined(out: &mut dyn Write, s: &Selection, format: SelectFormat) -> Result<()> {
+    let Some(runner) = format.runner() else {
+        for t in &s.quarantined {
+            writeln!(out, "{}", t.id)?;
+        }
+        return Ok(());
+    };
+    for arg in quarantined_args(s, runner).unwrap_or_default() {
+        writeln!(out, "{arg}")?;
+    }
+    Ok(())
+}
+
+/// Each selected test with its score and reasons (for `seer select --explain`, on stderr).
+pub fn explain(out: &mut impl Write, s: &Selection) -> Result<()> {
+    let what = match s.shard {
+        Some(shard) => format!(" (shard {} of {})", shard.index, shard.count),
+        None => String::new(),
+    };
+    writeln!(
+        out,
+        "seer select: {} tests selected{what}, {} skipped, {} quarantined; about {:.1} s of {:.1} s",
+        s.selected.len(),
+        s.skipped.len(),
+        s.quarantined.len(),
+        s.estimated_s,
+        s.total_s
+    )?;
+    for t in &s.selected {
+        let reasons = if t.reasons.is_empty() { "every test runs".to_string() } else { t.reasons.join("; ") };
+        writeln!(out, "  {:.3}  {}  ({reasons})", t.score, t.test.id)?;
+    }
+    Ok(())
+}
+
+/// `seer predict`: the most likely failures first.
+pub fn predicted(out: &mut impl Write, p: &Predicted, limit: usize, json: bool) -> Result<()> {
+    let shown = &p.predictions[..p.predictions.len().min(limit)];
+    if json {
+        let doc = PredictJson {
+            format_version: FORMAT_VERSION,
+            commit: p.commit.clone(),
+            model: p.model.clone(),
+            files_changed: p.files,
+            predictions: shown
+                .iter()
+                .map(|x| PredictionJson {
+                    id: x.test.id.clone(),
+                    probability: x.probability,
+                    score: x.score,
+                    reasons: x.reasons.clone(),
+                })
+                .collect(),
+            notes: p.notes.clone(),
+        };
+        return write_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "{} files changed against {}; {} known tests scored by {}",
+        p.files,
+        short(&p.commit),
+        p.predictions.len(),
+        p.model
+    )?;
+    let calibrated = shown.iter().all(|x| x.probability.is_some());
+    let mut t = table(&[if calibrated { "P(FAIL)" } else { "SCORE" }, "TEST", "WHY"]);
+    for x in shown {
+        let value = match x.probability {
+            Some(p) => pct(p),
+            None => format!("{:.3}", x.score),
+        };
+        t.add_row(vec![value, x.test.id.clone(), x.reasons.first().cloned().unwrap_or_default()]);
+    }
+    writeln!(out, "{t}")?;
+    if !calibrated {
+        writeln!(out, "(the model has no calibration: scores rank the tests but are not probabilities; retrain it)")?;
+    }
+    for note in &p.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    Ok(())
+}
+
+/// `seer flaky list`.
+pub fn flaky(
+    out: &mut impl Write,
+    found: &[FlakyTest],
+    quarantined: &[(String, i64, Option<String>)],
+    window: usize,
+    json: bool,
+) -> Result<()> {
+    let is_quarantined = |id: &str| quarantined.iter().any(|(q, _, _)| q == id);
+    if json {
+        let doc = FlakyListJson {
+            format_version: FORMAT_VERSION,
+            window,
+            flaky: found
+                .iter()
+                .map(|f| FlakyJson {
+                    id: f.id.clone(),
+                    executions: f.executions,
+                    failures: f.failures,
+                    retried_passes: f.retried_passes,
+                    mixed_commits: f.mixed_commits,
+                    flips: f.flips,
+                    flip_rate: f.flip_rate,
+                    first_evidence: format_time(f.first_evidence),
+                    last_evidence: format_time(f.last_evidence),
+                    reasons: f.reasons.clone(),
+                    quarantined: is_quarantined(&f.id),
+                })
+                .collect(),
+            quarantined: quarantined
+                .iter()
+                .map(|(id, since, reason)| QuarantinedJson {
+                    id: id.clone(),
+                    since: format_time(*since),
+                    reason: reason.clone(),
+                })
+                .collect(),
+        };
+        return write_json(out, &doc);
+    }
+    if found.is_empty() {
+        writeln!(out, "no flaky tests in the latest {window} executions of each test")?;
+    } else {
+        writeln!(out, "{} tests with evidence of flakiness (latest {window} executions of each):", found.len())?;
+        let mut t = table(&["TEST", "RUNS", "FAILS", "RETRIED", "MIXED", "FLIPS", "LAST SEEN", "", "WHY"]);
+        for f in found {
+            t.add_row(vec![
+                f.id.clone(),
+                f.executions.to_string(),
+                f.failures.to_string(),
+                f.retried_passes.to_string(),
+                f.mixed_commits.to_string(),
+                f.flips.to_string(),
+                format_time(f.last_evidence),
+                if is_quarantined(&f.id) { "quarantined".into() } else { String::new() },
+                f.reasons.join("; "),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    if quarantined.is_empty() {
+        writeln!(out, "no tests are quarantined")?;
+    } else {
+        let mut t = table(&["QUARANTINED", "SINCE", "REASON"]);
+        for (id, since, reason) in quarantined {
+            t.add_row(vec![id.clone(), format_time(*since), reason.clone().unwrap_or_default()]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+/// `seer flaky quarantine|release`.
+pub fn quarantine_change(out: &mut impl Write, id: &str, status: &str, json: bool) -> Result<()> {
+    if json {
+        return write_json(
+            out,
+            &QuarantineChangeJson { format_version: FORMAT_VERSION, id: id.into(), status: status.into() },
+        );
+    }
+    writeln!(out, "{id}: {status}")?;
+    Ok(())
+}
+
+/// `seer profile record`.
+pub fn profiles_recorded(
+    out: &mut impl Write,
+    recorded: &[(seer_ci_core::store::NewProfile, RecordStatus)],
+    json: bool,
+) -> Result<()> {
+    let profiles: Vec<&seer_ci_core::store::NewProfile> = recorded.iter().map(|(p, _)| p).collect();
+    let rows: Vec<ProfileRecordedJson> = recorded
+        .iter()
+        .map(|(p, s)| ProfileRecordedJson {
+            run_id: p.run_id.clone(),
+            status: s.as_str().into(),
+            samples: p.stacks.iter().map(|(_, n)| n).sum(),
+            stacks: p.stacks.len() as u64,
+            source: p.source.clone(),
+        })
+        .collect();
+    if json {
+        let (bench, commit) = profiles.first().map(|p| (p.bench.clone(), p.commit.clone())).unwrap_or_default();
+        return write_json(out, &ProfileRecordJson { format_version: FORMAT_VERSION, bench, commit, profiles: rows });
+    }
+    for (p, r) in profiles.iter().zip(&rows) {
+        let verb = match r.status.as_str() {
+            "inserted" => "recorded",
+            "unchanged" => "already recorded (unchanged)",
+            _ => "replaced",
+        };
+        writeln!(
+            out,
+            "{verb} profile {} of {} at {}: {} samples in {} stacks ({})",
+            r.run_id,
+            p.bench,
+            short(&p.commit),
+            r.samples,
+            r.stacks,
+            r.source
+        )?;
+    }
+    Ok(())
+}
+
+/// `seer profile list`.
+/// `seer coverage record`.
+pub fn coverage_recorded(
+    out: &mut impl Write,
+    recorded: &seer_ci_core::ops::CoverageRecorded,
+    root: &std::path::Path,
+    json: bool,
+) -> Result<()> {
+    let (commit, r, outside_root) = (recorded.commit.as_str(), &recorded.stored, recorded.outside_root);
+    if json {
+        return write_json(
+            out,
+            &CoverageRecordJson {
+                format_version: FORMAT_VERSION,
+                commit: commit.to_string(),
+                tests: r.tests as u64,
+                replaced: r.replaced as u64,
+                files: r.files as u64,
+                outside_root: outside_root as u64,
+            },
+        );
+    }
+    let replaced = match r.replaced {
+        0 => String::new(),
+        n => format!(" ({n} replacing their earlier coverage there)"),
+    };
+    writeln!(
+        out,
+        "recorded the coverage of {} tests at {}{replaced}: {} source files",
+        r.tests,
+        short(commit),
+        r.files
+    )?;
+    if outside_root > 0 {
+        eprintln!(
+            "warning: {outside_root} source paths lie outside {}: stored as written, they match no changed file (see --root)",
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+/// `seer coverage list`.
+pub fn coverage_commits(
+    out: &mut impl Write,
+    commits: &[seer_ci_core::store::CoverageCommit],
+    json: bool,
+) -> Result<()> {
+    if json {
+        let commits = commits
+            .iter()
+            .map(|c| CoverageCommitJson {
+                commit: c.commit.clone(),
+                tests: c.tests as u64,
+                files: c.files as u64,
+                recorded_at: format_time(c.recorded_at),
+            })
+            .collect();
+        return write_json(out, &CoverageListJson { format_version: FORMAT_VERSION, commits });
+    }
+    if commits.is_empty() {
+        writeln!(out, "no coverage recorded (seer coverage record)")?;
+        return Ok(());
+    }
+    let mut t = table(&["COMMIT", "TESTS", "FILES", "RECORDED"]);
+    for c in commits {
+        t.add_row(vec![
+            short(&c.commit).to_string(),
+            c.tests.to_string(),
+            c.files.to_string(),
+            format_time(c.recorded_at),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+pub fn benches(
+    out: &mut impl Write,
+    benches: &[(String, u64, u64)],
+    histories: &[(String, seer_ci_core::profile::ProfileHistory)],
+    json: bool,
+) -> Result<()> {
+    let history_json = |h: &seer_ci_core::profile::ProfileHistory| BenchHistoryJson {
+        order: h.order.as_str().into(),
+        commits: h
+            .commits
+            .iter()
+            .map(|(c, runs)| CommitRunsJson {
+                commit: c.clone(),
+                runs: runs.iter().map(|r| r.run_id.clone()).collect(),
+                samples: runs.iter().map(|r| r.samples).sum(),
+            })
+            .collect(),
+    };
+    if json {
+        let doc = ProfileListJson {
+            format_version: FORMAT_VERSION,
+            benches: benches
+                .iter()
+                .filter(|(b, _, _)| histories.is_empty() || histories.iter().any(|(h, _)| h == b))
+                .map(|(b, profiles, commits)| BenchJson {
+                    bench: b.clone(),
+                    profiles: *profiles,
+                    commits: *commits,
+                    history: histories.iter().find(|(h, _)| h == b).map(|(_, h)| history_json(h)),
+                })
+                .collect(),
+        };
+        return write_json(out, &doc);
+    }
+    if histories.is_empty() {
+        if benches.is_empty() {
+            writeln!(out, "no profiles recorded")?;
+            return Ok(());
+        }
+        let mut t = table(&["BENCH", "PROFILES", "COMMITS"]);
+        for (b, p, c) in benches {
+            t.add_row(vec![b.clone(), p.to_string(), c.to_string()]);
+        }
+        writeln!(out, "{t}")?;
+        return Ok(());
+    }
+    for (bench, h) in histories {
+        writeln!(out, "{bench}: {} commits in {} order", h.commits.len(), h.order.as_str())?;
+        let mut t = table(&["COMMIT", "RUNS", "SAMPLES"]);
+        for (c, runs) in &h.commits {
+            t.add_row(vec![
+                short(c).to_string(),
+                runs.len().to_string(),
+                runs.iter().map(|r| r.samples).sum::<u64>().to_string(),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+/// What a diff compared.
+pub struct DiffView<'a> {
+    pub bench: &'a str,
+    pub base: &'a [seer_ci_core::store::ProfileRun],
+    pub head: &'a [seer_ci_core::store::ProfileRun],
+    pub options: seer_ci_core::regress::CompareOptions,
+}
+
+fn change_json(c: &seer_ci_core::regress::FrameChange, names: &hashbrown::HashMap<i64, String>) -> FrameChangeJson {
+    FrameChangeJson {
+        frame: names.get(&c.frame).cloned().unwrap_or_else(|| format!("(frame {})", c.frame)),
+        base_share: c.base_self,
+        head_share: c.head_self,
+        base_inclusive: c.base_inclusive,
+        head_inclusive: c.head_inclusive,
+        change: c.change.is_finite().then_some(c.change),
+        p_value: c.p_value,
+        q_value: c.q_value,
+    }
+}
+
+fn signed_pct(x: Option<f64>) -> String {
+    x.map_or("new".to_string(), |x| format!("{:+.1}%", 100.0 * x))
+}
+
+/// `seer profile diff`.
+pub fn diff(
+    out: &mut impl Write,
+    v: &DiffView<'_>,
+    c: &seer_ci_core::regress::Comparison,
+    names: &hashbrown::HashMap<i64, String>,
+    json: bool,
+) -> Result<()> {
+    let side = |runs: &[seer_ci_core::store::ProfileRun]| DiffSideJson {
+        commit: runs.first().map(|r| r.commit.clone()).unwrap_or_default(),
+        runs: runs.len() as u64,
+        samples: runs.iter().map(|r| r.samples as f64).sum::<f64>() / runs.len().max(1) as f64,
+    };
+    let doc = ProfileDiffJson {
+        format_version: FORMAT_VERSION,
+        bench: v.bench.into(),
+        base: side(v.base),
+        head: side(v.head),
+        min_share: v.options.min_share,
+        min_change: v.options.min_change,
+        fdr: v.options.fdr,
+        tested: c.tested as u64,
+        regressions: c.regressions.iter().map(|x| change_json(x, names)).collect(),
+        improvements: c.improvements.iter().map(|x| change_json(x, names)).collect(),
+        total: TotalChangeJson {
+            base_samples: c.total.base_mean,
+            head_samples: c.total.head_mean,
+            change: c.total.change,
+            p_value: c.total.p_value,
+        },
+    };
+    if json {
+        return write_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "{}: {} ({} runs) against {} ({} runs); {} functions tested (self share >= {}), false discovery rate {:.0}%",
+        doc.bench,
+        short(&doc.head.commit),
+        doc.head.runs,
+        short(&doc.base.commit),
+        doc.base.runs,
+        doc.tested,
+        pct(doc.min_share),
+        100.0 * doc.fdr
+    )?;
+    writeln!(
+        out,
+        "samples per run: {:.0} -> {:.0} ({:+.1}%, p = {:.3})",
+        doc.total.base_samples,
+        doc.total.head_samples,
+        100.0 * doc.total.change,
+        doc.total.p_value
+    )?;
+    for (title, list) in [("regressions", &doc.regressions), ("improvements", &doc.improvements)] {
+        if list.is_empty() {
+            writeln!(out, "no significant {title} (at least {} change)", pct(doc.min_change))?;
+            continue;
+        }
+        writeln!(out, "{title}:")?;
+        let mut t = table(&["FUNCTION", "SELF BASE", "SELF HEAD", "CHANGE", "INCL BASE", "INCL HEAD", "Q"]);
+        for x in list {
+            t.add_row(vec![
+                x.frame.clone(),
+                format!("{:.2}%", 100.0 * x.base_share),
+                format!("{:.2}%", 100.0 * x.head_share),
+                signed_pct(x.change),
+                format!("{:.2}%", 100.0 * x.base_inclusive),
+                format!("{:.2}%", 100.0 * x.head_inclusive),
+                format!("{:.2e}", x.q_value),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    Ok(())
+}
+
+/// `seer profile trend`.
+pub fn trend(
+    out: &mut impl Write,
+    bench: &str,
+    h: &seer_ci_core::profile::ProfileHistory,
+    t: &seer_ci_core::regress::Trend,
+    names: &hashbrown::HashMap<i64, String>,
+    json: bool,
+) -> Result<()> {
+    let points: Vec<ChangePointJson> = t
+        .points
+        .iter()
+        .map(|p| ChangePointJson {
+            commit: h.commits[p.point.at].0.clone(),
+            frame: match p.frame {
+                Some(f) => names.get(&f).cloned().unwrap_or_else(|| format!("(frame {f})")),
+                None => "(samples per run)".into(),
+            },
+            before: p.point.before,
+            after: p.point.after,
+            change: if p.point.before != 0.0 { p.point.after / p.point.before - 1.0 } else { 0.0 },
+            p_value: p.point.p_value,
+        })
+        .collect();
+    if json {
+        return write_json(
+            out,
+            &ProfileTrendJson {
+                format_version: FORMAT_VERSION,
+                bench: bench.into(),
+                order: h.order.as_str().into(),
+                commits: h.commits.iter().map(|(c, _)| c.clone()).collect(),
+                tested: t.tested as u64,
+                change_points: points,
+            },
+        );
+    }
+    writeln!(out, "{bench}: {} commits in {} order, {} series tested", h.commits.len(), h.order.as_str(), t.tested)?;
+    if points.is_empty() {
+        writeln!(out, "no change points")?;
+        return Ok(());
+    }
+    let mut table = table(&["FIRST COMMIT", "FUNCTION", "BEFORE", "AFTER", "CHANGE", "P"]);
+    for p in &points {
+        let value =
+            |v: f64| if p.frame == "(samples per run)" { format!("{v:.0}") } else { format!("{:.2}%", 100.0 * v) };
+        table.add_row(vec![
+            short(&p.commit).to_string(),
+            p.frame.clone(),
+            value(p.before),
+            value(p.after),
+            format!("{:+.1}%", 100.0 * p.change),
+            format!("{:.2e}", p.p_value),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
+/// The report's numbers as JSON.
+pub fn report_json(r: &seer_ci_core::report::ReportData) -> seer_ci_api::ReportJson {
+    use seer_ci_api::*;
+    let s = &r.selection;
+    let flaky = |list: &[seer_ci_core::select::FlakyTest]| -> Vec<ReportFlakyJson> {
+        list.iter()
+            .map(|f| ReportFlakyJson {
+                test: f.id.clone(),
+                reasons: f.reasons.clone(),
+                first_evidence: format_time(f.first_evidence),
+                last_evidence: format_time(f.last_evidence),
+            })
+            .collect()
+    };
+    let counts = |list: &[seer_ci_core::store::TestCount]| -> Vec<TestCountJson> {
+        list.iter().map(|t| TestCountJson { test: t.test.clone(), count: t.count, runs: t.runs }).collect()
+    };
+    ReportJson {
+        format_version: FORMAT_VERSION,
+        from: format_time(r.from),
+        to: format_time(r.to),
+        generated_at: format_time(r.generated_at),
+        store: r.store.clone(),
+        selection: ReportSelectionJson {
+            runs: s.runs,
+            failing_runs: s.failing_runs,
+            selections: s.stats.selections,
+            subsets: s.stats.subsets,
+            observed: s.stats.observed,
+            fell_open: s.stats.fell_open,
+            tests_selected: s.stats.tests_selected,
+            tests_skipped: s.stats.tests_skipped,
+            estimated_selected_s: s.stats.estimated_selected_s,
+            estimated_total_s: s.stats.estimated_total_s,
+            saved_s: s.saved_s,
+            runs_measured: s.judged.runs,
+            faulty_runs: s.judged.faulty,
+            faulty_runs_caught: s.judged.faulty_caught,
+            failing: s.judged.failing,
+            caught: s.judged.caught,
+            unknown: s.judged.unknown,
+            misses: s.stats.misses,
+            observed_recall: s.observed_recall,
+            target_recall: r.model.as_ref().map(|m| m.target_recall),
+            recent_misses: selection_stats_json(&s.stats, &s.misses).recent_misses,
+            days: s
+                .days
+                .iter()
+                .map(|d| DayJson {
+                    day: format_time(d.start)[..10].to_string(),
+                    runs: d.runs,
+                    failing_runs: d.failing_runs,
+                    tests_selected: d.selected,
+                    tests_skipped: d.skipped,
+                    misses: d.misses,
+                })
+                .collect(),
+        },
+        tests: ReportTestsJson {
+            most_failing: counts(&r.most_failing),
+            retried: counts(&r.most_retried),
+            slowest: r
+                .slowest
+                .iter()
+                .map(|t| SlowTestJson {
+                    test: t.test.clone(),
+                    mean_s: t.mean_s,
+                    runs: t.runs,
+                    previous_mean_s: t.previous_mean_s,
+                })
+                .collect(),
+            new_flaky: flaky(&r.new_flaky),
+            known_flaky: flaky(&r.known_flaky),
+            quarantined: r
+                .quarantined
+                .iter()
+                .map(|(t, since, reason)| QuarantinedJson {
+                    id: t.clone(),
+                    since: format_time(*since),
+                    reason: reason.clone(),
+                })
+                .collect(),
+        },
+        model: r.model.as_ref().map(|m| ReportModelJson {
+            path: m.name.clone(),
+            source: m.source.into(),
+            kind: m.kind.clone(),
+            created_at: format_time(m.created_at),
+            trained_runs: m.trained_runs as u64,
+            threshold: m.threshold,
+            target_recall: m.target_recall,
+            validation_recall: m.validation_recall,
+            validation_time_share: m.validation_time_share,
+            observed_recall: s.observed_recall,
+            drift: r.drift,
+        }),
+        profiling: r
+            .benches
+            .iter()
+            .map(|b| ReportBenchJson {
+                bench: b.bench.clone(),
+                order: b.order.as_str().into(),
+                commits: b.commits.len() as u64,
+                commits_in_window: b.in_window.iter().filter(|w| **w).count() as u64,
+                latest: b.latest.clone(),
+                baseline: b.baseline.clone(),
+                regressions: b
+                    .comparison
+                    .iter()
+                    .flat_map(|c| c.regressions.iter().map(|x| change_json(x, &b.names)))
+                    .collect(),
+                improvements: b
+                    .comparison
+                    .iter()
+                    .flat_map(|c| c.improvements.iter().map(|x| change_json(x, &b.names)))
+                    .collect(),
+                total: b.comparison.as_ref().map(|c| TotalChangeJson {
+                    base_samples: c.total.base_mean,
+                    head_samples: c.total.head_mean,
+                    change: c.total.change,
+                    p_value: c.total.p_value,
+                }),
+                change_points: b
+                    .change_points
+                    .iter()
+                    .map(|(commit, frame, before, after, p)| ChangePointJson {
+                        commit: commit.clone(),
+                        frame: frame.clone(),
+                        before: *before,
+                        after: *after,
+                        change: if *before != 0.0 { after / before - 1.0 } else { 0.0 },
+                        p_value: *p,
+                    })
+                    .collect(),
+                notes: b.notes.clone(),
+            })
+            .collect(),
+    }
+}
