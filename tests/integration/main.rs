@@ -6,6 +6,7 @@ mod coverage;
 mod crash;
 mod eval;
 mod git_changes;
+mod golden;
 mod import;
 mod model;
 mod profile;

@@ -94,6 +94,7 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
     into.reserve(text.len() / 100);
     let mut reader = Reader::from_str(text);
     let err_at = |offset: u64, reason: String| InputError::invalid(path, Some(line_of(text, offset as usize)), reason);
+    let bad_element = |offset: u64, e: ElementError| err_at(offset, e.to_string());
 
     // Open elements, with the offset where each started (for messages about truncation).
     // quick-xml checks that end tags match their start tags.
@@ -128,14 +129,14 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                 match tag {
                     Tag::Testsuite if case.is_none() => {
                         if !is_empty {
-                            suites.push(attr(e, "name").map_err(|r| err_at(start, r))?.unwrap_or_default());
+                            suites.push(attr(e, "name").map_err(|e| bad_element(start, e))?.unwrap_or_default());
                         }
                     }
                     Tag::Testcase => {
                         if case.is_some() {
                             return Err(err_at(start, "a <testcase> inside another <testcase>".into()));
                         }
-                        let new = read_case(e, suites.last().map(String::as_str)).map_err(|r| err_at(start, r))?;
+                        let new = read_case(e, suites.last().map(String::as_str)).map_err(|e| bad_element(start, e))?;
                         if is_empty {
                             into.add(new.finish());
                         } else {
@@ -144,7 +145,7 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                     }
                     _ => {
                         if let Some(case) = case.as_mut() {
-                            apply_child(case, name.into_inner(), e).map_err(|r| err_at(start, r))?;
+                            apply_child(case, name.into_inner(), e).map_err(|e| bad_element(start, e))?;
                             if let Some(ft) = case.failure_text.as_mut().filter(|ft| ft.depth == 0) {
                                 if is_empty {
                                     case.message = ft.fallback.as_deref().and_then(short_message);
@@ -218,14 +219,27 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
     Ok(())
 }
 
-fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
+/// What is wrong with one element of a report (the message after `file:line: `).
+#[derive(Debug, thiserror::Error)]
+enum ElementError {
+    #[error("bad attribute in <testcase>: {0}")]
+    Attribute(quick_xml::events::attributes::AttrError),
+    #[error("bad attribute value {key}: {source}")]
+    Value { key: String, source: quick_xml::Error },
+    #[error("a <testcase> without a name attribute")]
+    NoName,
+    #[error("time={0:?} is not a duration in seconds")]
+    Time(String),
+}
+
+fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, ElementError> {
     // Values stay borrowed from the report unless they hold escapes.
     let mut name: Option<Cow<'_, str>> = None;
     let mut classname: Option<Cow<'_, str>> = None;
     let mut file: Option<Cow<'_, str>> = None;
     let mut time: Option<Cow<'_, str>> = None;
     for a in e.attributes() {
-        let a = a.map_err(|err| format!("bad attribute in <testcase>: {err}"))?;
+        let a = a.map_err(ElementError::Attribute)?;
         let slot = match a.key.local_name().into_inner() {
             "name" => &mut name,
             "classname" => &mut classname,
@@ -235,13 +249,13 @@ fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, String> {
         };
         let value = a
             .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| format!("bad attribute value in <testcase>: {err}"))?;
+            .map_err(|source| ElementError::Value { key: "in <testcase>".into(), source })?;
         *slot = Some(value);
     }
-    let name = name.ok_or("a <testcase> without a name attribute")?;
+    let name = name.ok_or(ElementError::NoName)?;
     let duration_s = match time.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(raw) => Some(parse_seconds(raw).ok_or_else(|| format!("time={raw:?} is not a duration in seconds"))?),
+        Some(raw) => Some(parse_seconds(raw).ok_or_else(|| ElementError::Time(raw.to_string()))?),
     };
     let file = file.filter(|f| !f.trim().is_empty());
     let (suite, id) = junit_id(suite, classname.as_deref(), &name, file.as_deref());
@@ -277,7 +291,7 @@ fn junit_id(suite: Option<&str>, classname: Option<&str>, name: &str, file: Opti
     }
 }
 
-fn apply_child(case: &mut Case, tag: &str, e: &BytesStart<'_>) -> Result<(), String> {
+fn apply_child(case: &mut Case, tag: &str, e: &BytesStart<'_>) -> Result<(), ElementError> {
     match tag {
         "failure" | "error" => {
             let outcome = if tag == "error" { Outcome::Error } else { Outcome::Fail };
@@ -318,14 +332,14 @@ fn is_generic(message: &str) -> bool {
     matches!(message.trim(), "" | "Failed" | "failed" | "FAILED")
 }
 
-fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, String> {
+fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, ElementError> {
     match e.try_get_attribute(key) {
         Ok(Some(a)) => a
             .normalized_value(XmlVersion::Implicit1_0)
             .map(|v| Some(v.into_owned()))
-            .map_err(|err| format!("bad value of attribute {key}: {err}")),
+            .map_err(|source| ElementError::Value { key: format!("of attribute {key}"), source }),
         Ok(None) => Ok(None),
-        Err(err) => Err(format!("bad attribute: {err}")),
+        Err(err) => Err(ElementError::Attribute(err)),
     }
 }
 
