@@ -5,6 +5,7 @@ mod concurrency;
 mod coverage;
 mod crash;
 mod eval;
+mod exit_codes;
 mod git_changes;
 mod golden;
 mod import;

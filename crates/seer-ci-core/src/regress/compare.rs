@@ -201,4 +201,28 @@ mod tests {
             CompareError::TooFewRuns { side: "base", runs: 1 }
         );
     }
+
+    proptest::proptest! {
+        /// Whatever the runs, a reported change is significant after correction, at least the
+        /// minimum relative size, and in the direction of its list; and the same runs always
+        /// give the same answer.
+        #[test]
+        fn only_significant_changes_of_the_minimum_size_are_reported(
+            base in proptest::collection::vec(proptest::collection::vec(0.0f64..0.3, 6), 2..6),
+            head in proptest::collection::vec(proptest::collection::vec(0.0f64..0.3, 6), 2..6),
+            samples in 2_000u64..200_000,
+        ) {
+            let runs = |shares: &[Vec<f64>]| shares.iter().map(|s| run(samples, s)).collect::<Vec<_>>();
+            let (base, head) = (runs(&base), runs(&head));
+            let o = CompareOptions::default();
+            let c = compare(&base, &head, o).unwrap();
+            for r in &c.regressions {
+                proptest::prop_assert!(r.q_value <= o.fdr && r.change >= o.min_change, "{r:?}");
+            }
+            for r in &c.improvements {
+                proptest::prop_assert!(r.q_value <= o.fdr && r.change <= -o.min_change, "{r:?}");
+            }
+            proptest::prop_assert_eq!(compare(&base, &head, o).unwrap(), c);
+        }
+    }
 }

@@ -459,4 +459,44 @@ mod tests {
         );
         assert_eq!(runner_args(&s, Runner::Gradle).0, ["--tests", "org.acme.ParserTest.parsesUnicode"]);
     }
+
+    /// The tests a runner given `args` runs, of `universe`: libtest's `--exact --skip NAME` and
+    /// pytest's `--deselect NODEID` both drop exactly the names they are given.
+    fn runs<'a>(runner: Runner, args: &[String], universe: &'a [TestRef]) -> Vec<&'a TestRef> {
+        let (flag, name): (&str, fn(&TestRef) -> String) = match runner {
+            Runner::Cargo => ("--skip", |t| short_name(t).to_string()),
+            Runner::Pytest => ("--deselect", pytest_node_id),
+            _ => unreachable!("only the runners modelled here"),
+        };
+        let dropped: HashSet<&str> = args.windows(2).filter(|w| w[0] == flag).map(|w| w[1].as_str()).collect();
+        universe.iter().filter(|t| !dropped.contains(name(t).as_str())).collect()
+    }
+
+    proptest::proptest! {
+        /// A selection runs a subset of the candidates plus every test it never saw: the runner
+        /// given its arguments runs every selected and every unseen test, and no skipped one.
+        #[test]
+        fn the_runner_runs_the_selected_and_the_unseen_tests_and_skips_only_the_skipped(
+            kinds in proptest::collection::vec(0u8..3, 1..40),
+        ) {
+            let test = |k: usize| t(&format!("pkg.test_mod::t{k}"), Some("pkg.test_mod"));
+            let pick = |want: u8| -> Vec<TestRef> {
+                kinds.iter().enumerate().filter(|(_, k)| **k == want).map(|(i, _)| test(i)).collect()
+            };
+            let (selected, skipped, unseen) = (pick(0), pick(1), pick(2));
+            let universe: Vec<TestRef> = selected.iter().chain(&skipped).chain(&unseen).cloned().collect();
+            let s = selection(selected.clone(), skipped.clone());
+            for runner in [Runner::Cargo, Runner::Pytest] {
+                let (args, warning) = runner_args(&s, runner);
+                proptest::prop_assert!(warning.is_none());
+                let ran: Vec<&str> = runs(runner, &args, &universe).iter().map(|t| t.id.as_str()).collect();
+                for t in selected.iter().chain(&unseen) {
+                    proptest::prop_assert!(ran.contains(&t.id.as_str()), "{runner:?} {args:?} left out {}", t.id);
+                }
+                for t in &skipped {
+                    proptest::prop_assert!(!ran.contains(&t.id.as_str()), "{runner:?} {args:?} ran {}", t.id);
+                }
+            }
+        }
+    }
 }

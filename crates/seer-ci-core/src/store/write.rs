@@ -455,4 +455,53 @@ mod tests {
         let job = RunInfo { job: Some("x".into()), ..info() };
         assert_ne!(content_hash(&branch, &a), content_hash(&job, &a));
     }
+
+    fn counts(store: &Store) -> (i64, i64, i64) {
+        let count =
+            |table: &str| store.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+        (count("runs"), count("results"), count("tests"))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// A run is stored whole or not at all, and recording the same content under the same
+        /// run id again changes nothing.
+        #[test]
+        fn a_run_is_stored_whole_or_not_at_all_and_once(
+            outcomes in proptest::collection::vec(0u8..4, 1..60),
+            fail_at in proptest::option::of(0usize..60),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+            let results: Vec<TestResult> = outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, o)| result(&format!("t{i}"), [Outcome::Pass, Outcome::Fail, Outcome::Error, Outcome::Skip][*o as usize]))
+                .collect();
+            // A reader that hands results on and may fail part of the way through.
+            let read = |set: &mut ResultSet| -> Result<(), InputError> {
+                for (i, r) in results.iter().enumerate() {
+                    if fail_at == Some(i) {
+                        return Err(InputError::invalid(std::path::Path::new("r.xml"), Some(i + 1), "broken"));
+                    }
+                    set.add(r.clone());
+                }
+                Ok(())
+            };
+            let first = store.record_streaming(&info(), None, false, read, |_| "junit".into());
+            let failed = fail_at.is_some_and(|at| at < results.len());
+            if failed {
+                proptest::prop_assert!(matches!(first, Err(RecordError::Input(_))));
+                proptest::prop_assert_eq!(counts(&store), (0, 0, 0), "nothing of a refused run is stored");
+                return Ok(());
+            }
+            proptest::prop_assert_eq!(first.unwrap().0, RecordStatus::Inserted);
+            let stored = counts(&store);
+            proptest::prop_assert_eq!(stored, (1, results.len() as i64, results.len() as i64));
+            let again = store.record_streaming(&info(), None, false, read, |_| "junit".into()).unwrap();
+            proptest::prop_assert_eq!(again.0, RecordStatus::Unchanged);
+            proptest::prop_assert_eq!(counts(&store), stored, "the same content again changes nothing");
+        }
+    }
 }
