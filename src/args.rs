@@ -78,9 +78,8 @@ pub struct SelectArgs {
     /// Do not read git: select from the tests' history alone (history-only models)
     #[arg(long)]
     pub no_git: bool,
-    /// Where model files are [default: models/ beside the store]
-    #[arg(long, value_name = "DIR")]
-    pub models: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelsArg,
     /// Output: `list` (selected ids, one per line), `json`, or the arguments of a test runner,
     /// one per line (nextest, cargo, pytest, gotest, jest, maven, gradle)
     #[arg(long, value_enum, default_value_t = SelectFormat::List)]
@@ -127,6 +126,21 @@ pub struct SelectArgs {
     /// (UTC) or Unix seconds [default: now]
     #[arg(long, value_name = "T", value_parser = values::time)]
     pub time: Option<i64>,
+}
+
+/// `--models`: where model files are.
+#[derive(Debug, Clone, Args)]
+pub struct ModelsArg {
+    /// Where model files are [default: models/ beside the store]
+    #[arg(id = "models", long = "models", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl ModelsArg {
+    /// The directory: `--models`, else `models/` beside the store at `db`.
+    pub fn resolve(self, db: &std::path::Path) -> PathBuf {
+        self.dir.unwrap_or_else(|| seer_ci_core::model::models_dir(db))
+    }
 }
 
 /// The values of `seer select --format`.
@@ -218,9 +232,8 @@ pub struct PredictArgs {
     /// The git repository [default: the one holding the current directory]
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// Where model files are [default: models/ beside the store]
-    #[arg(long, value_name = "DIR")]
-    pub models: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelsArg,
     /// How many tests to list, most likely to fail first
     #[arg(long, default_value_t = 15)]
     pub limit: usize,
@@ -258,9 +271,8 @@ pub struct ReportArgs {
     /// Print the report's numbers as JSON
     #[arg(long)]
     pub json: bool,
-    /// Where model files are [default: models/ beside the store]
-    #[arg(long, value_name = "DIR")]
-    pub models: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelsArg,
     /// The git repository that orders the profiles' commits [default: the one holding the current directory]
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
@@ -455,9 +467,8 @@ pub struct TrainArgs {
     /// The features the model reads [default: all when any run has git changes, else history]
     #[arg(long, value_enum)]
     pub features: Option<FeatureSetArg>,
-    /// Where model files go [default: models/ beside the store]
-    #[arg(long, value_name = "DIR")]
-    pub models: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelsArg,
     /// Write the model to exactly this file instead (e.g. the bundled cold-start model)
     #[arg(long, value_name = "FILE", conflicts_with = "models")]
     pub output: Option<PathBuf>,
@@ -473,9 +484,8 @@ pub enum ModelCommand {
 
 #[derive(Debug, Args)]
 pub struct ModelShowArgs {
-    /// Where model files are [default: models/ beside the store]
-    #[arg(long, value_name = "DIR")]
-    pub models: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelsArg,
     /// Show this model file instead
     #[arg(long, value_name = "FILE", conflicts_with = "models")]
     pub file: Option<PathBuf>,
@@ -666,5 +676,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// clap's own consistency checks: every `conflicts_with` and `requires` names an argument
+    /// that exists, no two flags share a name.
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -8,15 +8,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use seer_ci_core::collect::RecordOptions;
 use seer_ci_core::collect::time::format_time;
-use seer_ci_core::model::{ModelFile, models_dir};
+use seer_ci_core::model::ModelFile;
 use seer_ci_core::ops::{self, Error, ModelDestination};
 use seer_ci_core::select::{ChangeSource, FlakyOptions, SelectConfig, SelectRequest, Shard, Target};
 use seer_ci_core::store::{self, Store};
 
 use crate::args::{
     Cli, Command, CoverageCommand, CoverageRecordArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs, ModelCommand,
-    ModelShowArgs, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs, RecordArgs,
-    ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
+    ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs,
+    RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
 };
 use crate::print;
 use crate::{RegressionFound, UsageError};
@@ -156,7 +156,7 @@ fn eval(db: &Path, args: EvalArgs, out: &mut impl Write) -> Result<()> {
 fn train(db: &Path, args: TrainArgs, out: &mut impl Write) -> Result<()> {
     let destination = match args.output {
         Some(path) => ModelDestination::File(path),
-        None => ModelDestination::Directory(args.models.unwrap_or_else(|| models_dir(db))),
+        None => ModelDestination::Directory(args.models.resolve(db)),
     };
     let request = ops::TrainRequest {
         target_recall: args.target_recall,
@@ -173,7 +173,7 @@ fn model_show(db: &Path, args: ModelShowArgs, out: &mut impl Write) -> Result<()
     let (file, place, source) = match args.file {
         Some(path) => (ModelFile::load(&path).map_err(Error::from)?, path.display().to_string(), "file"),
         None => {
-            let dir = args.models.unwrap_or_else(|| models_dir(db));
+            let dir = args.models.resolve(db);
             let (file, name, source) = seer_ci_core::model::live(&dir).map_err(Error::from)?;
             (file, name, source.as_str())
         }
@@ -202,11 +202,11 @@ fn repo_settings(repo: Option<PathBuf>) -> Result<RepoSettings> {
     Ok(RepoSettings { repo, config, config_problem: problem })
 }
 
-fn select_request(db: &Path, settings: RepoSettings, change: ChangeSource, models: Option<PathBuf>) -> SelectRequest {
+fn select_request(db: &Path, settings: RepoSettings, change: ChangeSource, models: ModelsArg) -> SelectRequest {
     SelectRequest {
         change,
         repo: settings.repo,
-        models: models.unwrap_or_else(|| models_dir(db)),
+        models: models.resolve(db),
         workspace_cache: db.parent().unwrap_or(Path::new(".")).join("workspace.json"),
         config: settings.config,
         config_problem: settings.config_problem,
@@ -445,7 +445,7 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
     let options = seer_ci_core::report::ReportOptions {
         from,
         to,
-        models: args.models.unwrap_or_else(|| models_dir(db)),
+        models: args.models.resolve(db),
         repo: Some(dir_or_cwd(args.repo)?),
         top: args.top.max(1),
         generated_at: now,

@@ -6,9 +6,8 @@
 //! review the diff before committing it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::util::{Env, fixture, report, suite_junit};
+use crate::util::{Env, fixture, git_dated, report, suite_junit};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("golden")
@@ -139,23 +138,9 @@ fn query_tables_and_documents_match_their_golden_files() {
     check(&env, "eval.txt", &env.ok(&["eval", "--warmup", "2"]));
 }
 
-/// Runs git with fixed names and dates, so that commit ids are the same on every run.
+/// Runs git with fixed dates, so that commit ids are the same on every run.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    git_dated(dir, args, Some("2024-01-01T00:00:00Z"))
 }
 
 /// The file-driven history (see `util::record_file_driven_history`) with fixed commit ids.

@@ -16,22 +16,23 @@ use hashbrown::HashSet;
 
 use super::selection::{Selection, TestRef};
 
-/// A runner's argument syntax.
+/// A runner's argument syntax: how it is told which tests to leave out (or, for a shard and
+/// where it cannot exclude, which to run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runner {
-    /// `cargo nextest run`: `-E FILTERSET`.
+    /// A filterset, `not (…)`, of binary ids and exact names.
     Nextest,
-    /// `cargo test --`: libtest's `--exact` and `--skip`.
+    /// libtest's exact matching and one skip per name.
     Cargo,
-    /// `pytest`: `--deselect NODEID` (node ids to run, for a shard).
+    /// Deselection by node id.
     Pytest,
-    /// `go test`: `-skip REGEX` (Go 1.20+; `-run REGEX PACKAGES` for a shard).
+    /// A skip pattern of anchored top-level names (a run pattern and packages for a shard).
     Gotest,
-    /// `jest`: `--testNamePattern REGEX`.
+    /// A name pattern that matches every test but the skipped ones.
     Jest,
-    /// `mvn test`: Surefire's `-Dtest=…`.
+    /// Surefire's test list with `!` exclusions.
     Maven,
-    /// `gradle test`: `--tests PATTERN` per test.
+    /// One include pattern per test to run: Gradle cannot exclude.
     Gradle,
 }
 
