@@ -461,7 +461,7 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {
-        return print::write_json(out, &print::report_json(&data));
+        return print::write_json(out, &data.to_json());
     }
     let written: Vec<String> =
         [&args.out, &args.markdown].iter().filter_map(|p| p.as_ref()).map(|p| p.display().to_string()).collect();

@@ -7,22 +7,21 @@ use anyhow::Result;
 use comfy_table::{Table, presets};
 
 use seer_ci_api::{
-    BenchHistoryJson, BenchJson, ChangePointJson, ChangeSummaryJson, ChangesJson, CommitJson, CommitRunsJson,
-    ContenderJson, CountsJson, CoverageCommitJson, CoverageListJson, CoverageRecordJson, DiffSideJson, EvalJson,
-    FORMAT_VERSION, FileJson, FlakyJson, FlakyListJson, FrameChangeJson, HistoryEntryJson, HistoryJson, ImportJson,
-    MissJson, PredictJson, PredictionJson, ProfileDiffJson, ProfileListJson, ProfileRecordJson, ProfileRecordedJson,
-    ProfileTrendJson, QuarantineChangeJson, QuarantinedJson, RecordJson, RunJson, RunSummaryJson, RunsJson,
-    SelectedJson, SelectionJson, SelectionStatsJson, ShardJson, ShowRunJson, StatsJson, TestJson, TimeJson,
-    TotalChangeJson,
+    BenchHistoryJson, BenchJson, ChangeSummaryJson, CommitRunsJson, ContenderJson, CoverageListJson,
+    CoverageRecordJson, DiffSideJson, EvalJson, FORMAT_VERSION, FlakyListJson, HistoryJson, ImportJson,
+    ProfileDiffJson, ProfileListJson, ProfileRecordJson, ProfileRecordedJson, ProfileTrendJson, QuarantineChangeJson,
+    QuarantinedJson, RecordJson, RunsJson, SelectionJson, ShowRunJson, StatsJson,
 };
-use seer_ci_core::collect::git::{ChangeSet, short};
+use seer_ci_core::collect::git::short;
 use seer_ci_core::collect::time::format_time;
 use seer_ci_core::collect::{Collected, CollectedRun, Outcome, TestResult};
 use seer_ci_core::eval::Evaluation;
-use seer_ci_core::select::{FlakyTest, Predicted, Selection, TestRef, quarantined_args, runner_args};
+use seer_ci_core::regress::{change_point_json, frame_name};
+use seer_ci_core::report::pct;
+use seer_ci_core::select::{FlakyTest, Predicted, Selection, quarantined_args, runner_args};
 
 use crate::args::SelectFormat;
-use seer_ci_core::store::{Counts, HistoryEntry, Miss, RecordStatus, RunSummary, SelectionStats, Store, StoredRun};
+use seer_ci_core::store::{Counts, HistoryEntry, RecordStatus, RunSummary, Store, StoredRun};
 
 pub fn write_json(out: &mut (impl Write + ?Sized), value: &impl serde::Serialize) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
@@ -30,20 +29,11 @@ pub fn write_json(out: &mut (impl Write + ?Sized), value: &impl serde::Serialize
     Ok(())
 }
 
-/// A share as a percentage with one decimal.
-fn pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
-}
-
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
     t.set_header(header.to_vec());
     t
-}
-
-fn counts_json(c: Counts) -> CountsJson {
-    CountsJson { tests: c.tests, pass: c.pass, fail: c.fail, error: c.error, skip: c.skip, flaky: c.flaky }
 }
 
 fn seconds(d: Option<f64>) -> String {
@@ -57,16 +47,6 @@ fn counts_line(c: Counts) -> String {
     )
 }
 
-fn change_summary(cs: &ChangeSet) -> ChangeSummaryJson {
-    ChangeSummaryJson {
-        base: cs.base.clone(),
-        files: cs.files.len() as u64,
-        added: cs.files.iter().filter_map(|f| f.added).map(u64::from).sum(),
-        deleted: cs.files.iter().filter_map(|f| f.deleted).map(u64::from).sum(),
-        complete: cs.complete,
-    }
-}
-
 pub fn recorded(out: &mut impl Write, collected: &Collected, status: RecordStatus, json: bool) -> Result<()> {
     let run = &collected.run;
     let counts = Counts::of(&run.results);
@@ -78,9 +58,9 @@ pub fn recorded(out: &mut impl Write, collected: &Collected, status: RecordStatu
                 run_id: run.info.run_id.clone(),
                 commit: run.info.commit.clone(),
                 status: status.as_str().into(),
-                counts: counts_json(counts),
+                counts: counts.into(),
                 repeated: collected.repeated as u64,
-                changes: run.changes.as_ref().map(change_summary),
+                changes: run.changes.as_ref().map(Into::into),
                 warnings: collected.warnings.clone(),
             },
         );
@@ -92,7 +72,7 @@ pub fn recorded(out: &mut impl Write, collected: &Collected, status: RecordStatu
     };
     writeln!(out, "{verb} run {} at commit {}: {}", run.info.run_id, short(&run.info.commit), counts_line(counts))?;
     if let Some(cs) = &run.changes {
-        let s = change_summary(cs);
+        let s: ChangeSummaryJson = cs.into();
         let base = cs.base.as_deref().map_or("the empty tree".to_string(), |b| short(b).to_string());
         writeln!(
             out,
@@ -146,17 +126,7 @@ pub fn imported(
 
 pub fn runs(out: &mut impl Write, runs: &[RunSummary], json: bool) -> Result<()> {
     if json {
-        let runs = runs
-            .iter()
-            .map(|r| RunSummaryJson {
-                run_id: r.run_id.clone(),
-                commit: r.commit.clone(),
-                branch: r.branch.clone(),
-                job: r.job.clone(),
-                time: format_time(r.time),
-                counts: counts_json(r.counts),
-            })
-            .collect();
+        let runs = runs.iter().map(Into::into).collect();
         return write_json(out, &RunsJson { format_version: FORMAT_VERSION, runs });
     }
     let mut t = table(&["RUN", "COMMIT", "BRANCH", "JOB", "TIME", "TESTS", "PASS", "FAIL", "ERROR", "SKIP", "FLAKY"]);
@@ -186,18 +156,7 @@ pub fn runs(out: &mut impl Write, runs: &[RunSummary], json: bool) -> Result<()>
 
 pub fn history(out: &mut impl Write, test_id: &str, entries: &[HistoryEntry], json: bool) -> Result<()> {
     if json {
-        let results = entries
-            .iter()
-            .map(|e| HistoryEntryJson {
-                run_id: e.run_id.clone(),
-                commit: e.commit.clone(),
-                time: format_time(e.time),
-                outcome: e.outcome.as_str().into(),
-                duration_s: e.duration_s,
-                attempts: e.attempts,
-                message: e.message.clone(),
-            })
-            .collect();
+        let results = entries.iter().map(Into::into).collect();
         return write_json(out, &HistoryJson { format_version: FORMAT_VERSION, test_id: test_id.into(), results });
     }
     writeln!(out, "{test_id}")?;
@@ -217,66 +176,11 @@ pub fn history(out: &mut impl Write, test_id: &str, entries: &[HistoryEntry], js
     Ok(())
 }
 
-fn test_json(r: &TestResult) -> TestJson {
-    TestJson {
-        id: r.id.clone(),
-        outcome: r.outcome.as_str().into(),
-        duration_s: r.duration_s,
-        attempts: r.attempts,
-        suite: r.suite.clone(),
-        file: r.file.clone(),
-        message: r.message.clone(),
-    }
-}
-
-fn changes_json(cs: &ChangeSet) -> ChangesJson {
-    ChangesJson {
-        base: cs.base.clone(),
-        complete: cs.complete,
-        warnings: cs.warnings.clone(),
-        commit: Some(CommitJson {
-            parents: cs.commit.parents.clone(),
-            author: cs.commit.author.clone(),
-            time: Some(TimeJson::Text(format_time(cs.commit.time))),
-            summary: cs.commit.summary.clone(),
-        }),
-        files: cs
-            .files
-            .iter()
-            .map(|f| FileJson {
-                path: f.path.clone(),
-                old_path: f.old_path.clone(),
-                status: f.kind.as_str().into(),
-                added: f.added,
-                deleted: f.deleted,
-                binary: f.binary,
-                symbols: f.symbols.clone(),
-            })
-            .collect(),
-    }
-}
-
 pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Result<()> {
     let counts = Counts::of(&run.results);
     let info = &run.info;
     if json {
-        let doc = ShowRunJson {
-            run: RunJson {
-                format_version: FORMAT_VERSION,
-                run_id: info.run_id.clone(),
-                commit: info.commit.clone(),
-                base: info.base.clone(),
-                branch: info.branch.clone(),
-                job: info.job.clone(),
-                time: Some(TimeJson::Text(format_time(info.time))),
-                source: Some(info.source.clone()),
-                tests: run.results.iter().map(test_json).collect(),
-                changes: run.changes.as_ref().map(changes_json),
-            },
-            counts: counts_json(counts),
-            recorded_at: format_time(run.recorded_at),
-        };
-        return write_json(out, &doc);
+        return write_json(out, &ShowRunJson::from(run));
     }
     writeln!(out, "run      {}", info.run_id)?;
     writeln!(out, "commit   {}", info.commit)?;
@@ -289,7 +193,7 @@ pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Resu
     writeln!(out, "source   {}", info.source)?;
     writeln!(out, "results  {}", counts_line(counts))?;
     if let Some(cs) = &run.changes {
-        let s = change_summary(cs);
+        let s: ChangeSummaryJson = cs.into();
         writeln!(
             out,
             "changes  {} files, +{} -{} against {}{}",
@@ -355,11 +259,14 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
         commits_with_changes: s.commits_with_changes,
         first_run: s.first_run.map(format_time),
         last_run: s.last_run.map(format_time),
-        results: counts_json(s.results),
+        results: s.results.into(),
         failing_runs: s.failing_runs,
         tests_ever_failed: s.tests_ever_failed,
         tests_ever_flaky: s.tests_ever_flaky,
-        selection: selection_stats_json(&store.selection_stats(None, None)?, &store.misses(None, None, 10)?),
+        selection: seer_ci_core::store::selection_stats_json(
+            &store.selection_stats(None, None)?,
+            &store.misses(None, None, 10)?,
+        ),
     };
     if json {
         return write_json(out, &doc);
@@ -423,40 +330,6 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
         writeln!(out, "{t}")?;
     }
     Ok(())
-}
-
-fn selection_stats_json(s: &SelectionStats, misses: &[Miss]) -> SelectionStatsJson {
-    let judged = s.caught + s.misses;
-    SelectionStatsJson {
-        selections: s.selections,
-        subsets: s.subsets,
-        fell_open: s.fell_open,
-        observed: s.observed,
-        tests_selected: s.tests_selected,
-        tests_skipped: s.tests_skipped,
-        estimated_selected_s: s.estimated_selected_s,
-        estimated_total_s: s.estimated_total_s,
-        runs_measured: s.runs_measured,
-        failing: s.failing,
-        caught: s.caught,
-        unknown: s.unknown,
-        misses: s.misses,
-        misses_same_commit: s.misses_same_commit,
-        misses_observed: s.misses_observed,
-        observed_recall: (judged > 0).then(|| s.caught as f64 / judged as f64),
-        recent_misses: misses
-            .iter()
-            .map(|m| MissJson {
-                test: m.test.clone(),
-                run_id: m.run_id.clone(),
-                commit: m.commit.clone(),
-                time: format_time(m.time),
-                selection_commit: m.selection_commit.clone(),
-                same_commit: m.same_commit,
-                observed: m.observed,
-            })
-            .collect(),
-    }
 }
 
 pub fn evaluation(out: &mut impl Write, e: &Evaluation, target_recall: Option<f64>, json: bool) -> Result<()> {
@@ -602,33 +475,8 @@ pub fn model(
 
 /// A selection: JSON, a list of the selected ids, or a test runner's arguments (one per line).
 pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat) -> Result<()> {
-    let ids = |tests: &[TestRef]| tests.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
     if format == SelectFormat::Json {
-        let doc = SelectionJson {
-            format_version: FORMAT_VERSION,
-            mode: s.mode.as_str().into(),
-            reason: s.reason.clone(),
-            model: s.model.clone(),
-            threshold: s.threshold,
-            selected: s
-                .selected
-                .iter()
-                .map(|t| SelectedJson {
-                    id: t.test.id.clone(),
-                    score: t.score,
-                    reasons: t.reasons.clone(),
-                    estimated_s: t.estimated_s,
-                })
-                .collect(),
-            skipped: s.skipped.iter().map(|t| t.test.id.clone()).collect(),
-            quarantined: ids(&s.quarantined),
-            shard: s.shard.map(|sh| ShardJson { index: sh.index, count: sh.count }),
-            estimated_s: s.estimated_s,
-            total_s: s.total_s,
-            would_skip: s.would_skip.as_deref().map(ids),
-            notes: s.notes.clone(),
-        };
-        return write_json(out, &doc);
+        return write_json(out, &SelectionJson::from(s));
     }
     let Some(runner) = format.runner() else {
         for t in &s.selected {
@@ -686,23 +534,7 @@ pub fn explain(out: &mut impl Write, s: &Selection) -> Result<()> {
 pub fn predicted(out: &mut impl Write, p: &Predicted, limit: usize, json: bool) -> Result<()> {
     let shown = &p.predictions[..p.predictions.len().min(limit)];
     if json {
-        let doc = PredictJson {
-            format_version: FORMAT_VERSION,
-            commit: p.commit.clone(),
-            model: p.model.clone(),
-            files_changed: p.files,
-            predictions: shown
-                .iter()
-                .map(|x| PredictionJson {
-                    id: x.test.id.clone(),
-                    probability: x.probability,
-                    score: x.score,
-                    reasons: x.reasons.clone(),
-                })
-                .collect(),
-            notes: p.notes.clone(),
-        };
-        return write_json(out, &doc);
+        return write_json(out, &p.to_json(limit));
     }
     writeln!(
         out,
@@ -744,22 +576,7 @@ pub fn flaky(
         let doc = FlakyListJson {
             format_version: FORMAT_VERSION,
             window,
-            flaky: found
-                .iter()
-                .map(|f| FlakyJson {
-                    id: f.id.clone(),
-                    executions: f.executions,
-                    failures: f.failures,
-                    retried_passes: f.retried_passes,
-                    mixed_commits: f.mixed_commits,
-                    flips: f.flips,
-                    flip_rate: f.flip_rate,
-                    first_evidence: format_time(f.first_evidence),
-                    last_evidence: format_time(f.last_evidence),
-                    reasons: f.reasons.clone(),
-                    quarantined: is_quarantined(&f.id),
-                })
-                .collect(),
+            flaky: found.iter().map(|f| f.to_json(is_quarantined(&f.id))).collect(),
             quarantined: quarantined
                 .iter()
                 .map(|(id, since, reason)| QuarantinedJson {
@@ -905,15 +722,7 @@ pub fn coverage_commits(
     json: bool,
 ) -> Result<()> {
     if json {
-        let commits = commits
-            .iter()
-            .map(|c| CoverageCommitJson {
-                commit: c.commit.clone(),
-                tests: c.tests as u64,
-                files: c.files as u64,
-                recorded_at: format_time(c.recorded_at),
-            })
-            .collect();
+        let commits = commits.iter().map(Into::into).collect();
         return write_json(out, &CoverageListJson { format_version: FORMAT_VERSION, commits });
     }
     if commits.is_empty() {
@@ -1002,19 +811,6 @@ pub struct DiffView<'a> {
     pub options: seer_ci_core::regress::CompareOptions,
 }
 
-fn change_json(c: &seer_ci_core::regress::FrameChange, names: &hashbrown::HashMap<i64, String>) -> FrameChangeJson {
-    FrameChangeJson {
-        frame: names.get(&c.frame).cloned().unwrap_or_else(|| format!("(frame {})", c.frame)),
-        base_share: c.base_self,
-        head_share: c.head_self,
-        base_inclusive: c.base_inclusive,
-        head_inclusive: c.head_inclusive,
-        change: c.change.is_finite().then_some(c.change),
-        p_value: c.p_value,
-        q_value: c.q_value,
-    }
-}
-
 fn signed_pct(x: Option<f64>) -> String {
     x.map_or("new".to_string(), |x| format!("{:+.1}%", 100.0 * x))
 }
@@ -1041,14 +837,9 @@ pub fn diff(
         min_change: v.options.min_change,
         fdr: v.options.fdr,
         tested: c.tested as u64,
-        regressions: c.regressions.iter().map(|x| change_json(x, names)).collect(),
-        improvements: c.improvements.iter().map(|x| change_json(x, names)).collect(),
-        total: TotalChangeJson {
-            base_samples: c.total.base_mean,
-            head_samples: c.total.head_mean,
-            change: c.total.change,
-            p_value: c.total.p_value,
-        },
+        regressions: c.regressions.iter().map(|x| x.to_json(names)).collect(),
+        improvements: c.improvements.iter().map(|x| x.to_json(names)).collect(),
+        total: (&c.total).into(),
     };
     if json {
         return write_json(out, &doc);
@@ -1105,19 +896,15 @@ pub fn trend(
     names: &hashbrown::HashMap<i64, String>,
     json: bool,
 ) -> Result<()> {
-    let points: Vec<ChangePointJson> = t
+    let points: Vec<seer_ci_api::ChangePointJson> = t
         .points
         .iter()
-        .map(|p| ChangePointJson {
-            commit: h.commits[p.point.at].0.clone(),
-            frame: match p.frame {
-                Some(f) => names.get(&f).cloned().unwrap_or_else(|| format!("(frame {f})")),
+        .map(|p| {
+            let frame = match p.frame {
+                Some(f) => frame_name(names, f),
                 None => "(samples per run)".into(),
-            },
-            before: p.point.before,
-            after: p.point.after,
-            change: if p.point.before != 0.0 { p.point.after / p.point.before - 1.0 } else { 0.0 },
-            p_value: p.point.p_value,
+            };
+            change_point_json(&h.commits[p.point.at].0, frame, p.point.before, p.point.after, p.point.p_value)
         })
         .collect();
     if json {
@@ -1153,144 +940,4 @@ pub fn trend(
     }
     writeln!(out, "{table}")?;
     Ok(())
-}
-
-/// The report's numbers as JSON.
-pub fn report_json(r: &seer_ci_core::report::ReportData) -> seer_ci_api::ReportJson {
-    use seer_ci_api::*;
-    let s = &r.selection;
-    let flaky = |list: &[seer_ci_core::select::FlakyTest]| -> Vec<ReportFlakyJson> {
-        list.iter()
-            .map(|f| ReportFlakyJson {
-                test: f.id.clone(),
-                reasons: f.reasons.clone(),
-                first_evidence: format_time(f.first_evidence),
-                last_evidence: format_time(f.last_evidence),
-            })
-            .collect()
-    };
-    let counts = |list: &[seer_ci_core::store::TestCount]| -> Vec<TestCountJson> {
-        list.iter().map(|t| TestCountJson { test: t.test.clone(), count: t.count, runs: t.runs }).collect()
-    };
-    ReportJson {
-        format_version: FORMAT_VERSION,
-        from: format_time(r.from),
-        to: format_time(r.to),
-        generated_at: format_time(r.generated_at),
-        store: r.store.clone(),
-        selection: ReportSelectionJson {
-            runs: s.runs,
-            failing_runs: s.failing_runs,
-            selections: s.stats.selections,
-            subsets: s.stats.subsets,
-            observed: s.stats.observed,
-            fell_open: s.stats.fell_open,
-            tests_selected: s.stats.tests_selected,
-            tests_skipped: s.stats.tests_skipped,
-            estimated_selected_s: s.stats.estimated_selected_s,
-            estimated_total_s: s.stats.estimated_total_s,
-            saved_s: s.saved_s,
-            runs_measured: s.judged.runs,
-            faulty_runs: s.judged.faulty,
-            faulty_runs_caught: s.judged.faulty_caught,
-            failing: s.judged.failing,
-            caught: s.judged.caught,
-            unknown: s.judged.unknown,
-            misses: s.stats.misses,
-            observed_recall: s.observed_recall,
-            target_recall: r.model.as_ref().map(|m| m.target_recall),
-            recent_misses: selection_stats_json(&s.stats, &s.misses).recent_misses,
-            days: s
-                .days
-                .iter()
-                .map(|d| DayJson {
-                    day: format_time(d.start)[..10].to_string(),
-                    runs: d.runs,
-                    failing_runs: d.failing_runs,
-                    tests_selected: d.selected,
-                    tests_skipped: d.skipped,
-                    misses: d.misses,
-                })
-                .collect(),
-        },
-        tests: ReportTestsJson {
-            most_failing: counts(&r.most_failing),
-            retried: counts(&r.most_retried),
-            slowest: r
-                .slowest
-                .iter()
-                .map(|t| SlowTestJson {
-                    test: t.test.clone(),
-                    mean_s: t.mean_s,
-                    runs: t.runs,
-                    previous_mean_s: t.previous_mean_s,
-                })
-                .collect(),
-            new_flaky: flaky(&r.new_flaky),
-            known_flaky: flaky(&r.known_flaky),
-            quarantined: r
-                .quarantined
-                .iter()
-                .map(|(t, since, reason)| QuarantinedJson {
-                    id: t.clone(),
-                    since: format_time(*since),
-                    reason: reason.clone(),
-                })
-                .collect(),
-        },
-        model: r.model.as_ref().map(|m| ReportModelJson {
-            path: m.name.clone(),
-            source: m.source.into(),
-            kind: m.kind.clone(),
-            created_at: format_time(m.created_at),
-            trained_runs: m.trained_runs as u64,
-            threshold: m.threshold,
-            target_recall: m.target_recall,
-            validation_recall: m.validation_recall,
-            validation_time_share: m.validation_time_share,
-            observed_recall: s.observed_recall,
-            drift: r.drift,
-        }),
-        profiling: r
-            .benches
-            .iter()
-            .map(|b| ReportBenchJson {
-                bench: b.bench.clone(),
-                order: b.order.as_str().into(),
-                commits: b.commits.len() as u64,
-                commits_in_window: b.in_window.iter().filter(|w| **w).count() as u64,
-                latest: b.latest.clone(),
-                baseline: b.baseline.clone(),
-                regressions: b
-                    .comparison
-                    .iter()
-                    .flat_map(|c| c.regressions.iter().map(|x| change_json(x, &b.names)))
-                    .collect(),
-                improvements: b
-                    .comparison
-                    .iter()
-                    .flat_map(|c| c.improvements.iter().map(|x| change_json(x, &b.names)))
-                    .collect(),
-                total: b.comparison.as_ref().map(|c| TotalChangeJson {
-                    base_samples: c.total.base_mean,
-                    head_samples: c.total.head_mean,
-                    change: c.total.change,
-                    p_value: c.total.p_value,
-                }),
-                change_points: b
-                    .change_points
-                    .iter()
-                    .map(|(commit, frame, before, after, p)| ChangePointJson {
-                        commit: commit.clone(),
-                        frame: frame.clone(),
-                        before: *before,
-                        after: *after,
-                        change: if *before != 0.0 { after / before - 1.0 } else { 0.0 },
-                        p_value: *p,
-                    })
-                    .collect(),
-                notes: b.notes.clone(),
-            })
-            .collect(),
-    }
 }

@@ -5,6 +5,7 @@ mod error;
 pub mod git;
 pub mod gotest;
 pub mod import;
+mod json;
 pub mod junit;
 pub mod lcov;
 pub mod libtest;

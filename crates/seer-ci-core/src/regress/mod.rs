@@ -4,9 +4,11 @@
 //! come in as counts, answers go out as numbers.
 
 mod compare;
+mod json;
 mod stats;
 mod trend;
 
 pub use compare::{CompareError, CompareOptions, Comparison, FrameChange, TotalChange, compare};
+pub use json::{change_point_json, frame_name};
 pub use stats::{ancova, benjamini_hochberg, mean, welch};
 pub use trend::{ChangePoint, FramePoint, Trend, TrendFramesOptions, TrendOptions, change_points, trend_by_frame};

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::data::{BenchSection, ReportData};
+use super::numbers::pct;
 use super::plot::{daily_chart, trend_chart};
 use crate::collect::git::short;
 use crate::collect::time::format_time;
@@ -42,10 +43,6 @@ figcaption { color: var(--muted); font-size: 0.85rem; }
 /// Text escaped for HTML.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
 }
 
 fn seconds(s: f64) -> String {

@@ -3,12 +3,9 @@
 use std::fmt::Write;
 
 use super::data::ReportData;
+use super::numbers::pct;
 use crate::collect::git::short;
 use crate::collect::time::format_time;
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
-}
 
 /// Pipes and line ends would break a table cell.
 fn cell(s: &str) -> String {

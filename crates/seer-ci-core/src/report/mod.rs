@@ -4,9 +4,12 @@
 
 mod data;
 mod html;
+mod json;
 mod markdown;
+mod numbers;
 mod plot;
 
 pub use data::{BenchSection, ModelSection, ReportData, ReportOptions, SelectionSection};
 pub use html::render_html;
 pub use markdown::render_markdown;
+pub use numbers::pct;

@@ -6,6 +6,7 @@ mod coverage;
 mod fail_open;
 mod flaky;
 mod format;
+mod json;
 mod pipeline;
 mod refresh;
 mod score;

@@ -4,6 +4,7 @@
 
 mod coverage;
 mod error;
+mod json;
 mod profiles;
 mod quarantine;
 mod read;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use coverage::{CoverageAt, CoverageCommit, CoverageRecorded};
 pub use error::StoreError;
+pub use json::selection_stats_json;
 pub use profiles::{FrameSamples, NewProfile, ProfileRun};
 pub use read::{
     Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun, TestRow,
