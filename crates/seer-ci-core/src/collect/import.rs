@@ -69,6 +69,105 @@ struct Cycle {
     index: HashMap<String, usize>,
 }
 
+impl Cycle {
+    /// Adds one execution; returns whether it folded into an earlier row of the same test.
+    fn add(&mut self, name: &str, failed: bool, duration_s: Option<f64>) -> bool {
+        match self.index.get(name) {
+            Some(&at) => {
+                let folded = &mut self.tests[at].1;
+                folded.failed |= failed;
+                folded.duration_s = match (folded.duration_s, duration_s) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                true
+            }
+            None => {
+                self.index.insert(name.to_string(), self.tests.len());
+                self.tests.push((name.to_string(), Folded { failed, duration_s }));
+                false
+            }
+        }
+    }
+}
+
+/// The columns of a RETECS history: the three it needs, and the three it reads when present.
+struct RetecsColumns {
+    name: usize,
+    verdict: usize,
+    cycle: usize,
+    duration: Option<usize>,
+    last_run: Option<usize>,
+    build: Option<usize>,
+}
+
+impl RetecsColumns {
+    fn of(headers: &csv::StringRecord, path: &Path) -> Result<RetecsColumns, InputError> {
+        let column = |name: &str| headers.iter().position(|h| h.trim() == name);
+        let require = |name: &str| {
+            column(name).ok_or_else(|| {
+                InputError::invalid(
+                    path,
+                    Some(1),
+                    format!("no {name} column: not a RETECS history (need Name, Verdict, Cycle)"),
+                )
+            })
+        };
+        Ok(RetecsColumns {
+            name: require("Name")?,
+            verdict: require("Verdict")?,
+            cycle: require("Cycle")?,
+            duration: column("Duration"),
+            last_run: column("LastRun"),
+            build: column("BuildId"),
+        })
+    }
+}
+
+/// One row of a RETECS history.
+struct RetecsRow<'r> {
+    name: &'r str,
+    failed: bool,
+    cycle: u64,
+    duration_s: Option<f64>,
+    time: Option<i64>,
+    build: Option<&'r str>,
+}
+
+impl<'r> RetecsRow<'r> {
+    /// The row at `line` of `path`, or why it is refused (naming the column).
+    fn read(record: &'r csv::StringRecord, c: &RetecsColumns, path: &Path, line: usize) -> Result<Self, InputError> {
+        let bad = |col: &str, why: String| InputError::invalid(path, Some(line), format!("column {col}: {why}"));
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let name = field(c.name);
+        if name.is_empty() {
+            return Err(bad("Name", "empty test name".into()));
+        }
+        let failed = match field(c.verdict) {
+            "1" => true,
+            "0" => false,
+            other => return Err(bad("Verdict", format!("{other:?} is not 0 or 1"))),
+        };
+        let cycle: u64 =
+            field(c.cycle).parse().map_err(|_| bad("Cycle", format!("{:?} is not a cycle number", field(c.cycle))))?;
+        let duration_s = match c.duration.map(field) {
+            None | Some("") => None,
+            Some(raw) => Some(
+                raw.parse::<f64>()
+                    .ok()
+                    .filter(|d| d.is_finite() && *d >= 0.0)
+                    .ok_or_else(|| bad("Duration", format!("{raw:?} is not a duration")))?,
+            ),
+        };
+        let time = match c.last_run.map(field) {
+            None | Some("") => None,
+            Some(raw) => Some(parse_time(raw).ok_or_else(|| bad("LastRun", format!("{raw:?} is not a time")))?),
+        };
+        let build = c.build.map(field).filter(|b| !b.is_empty());
+        Ok(RetecsRow { name, failed, cycle, duration_s, time, build })
+    }
+}
+
 /// RETECS CSV: each `Cycle` is one run; each row one execution of test `Name` with `Verdict`
 /// 1 (failed) or 0 (passed). A test listed several times in one cycle is one result: failed if
 /// any execution failed, with the durations added up. The run's time is its latest `LastRun`.
@@ -76,19 +175,7 @@ fn read_retecs(path: &Path, text: &str, run_prefix: &str) -> Result<HistoryFile,
     let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
     let headers =
         reader.headers().map_err(|e| InputError::invalid(path, Some(1), format!("bad CSV header: {e}")))?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let require = |name: &str| {
-        column(name).ok_or_else(|| {
-            InputError::invalid(
-                path,
-                Some(1),
-                format!("no {name} column: not a RETECS history (need Name, Verdict, Cycle)"),
-            )
-        })
-    };
-    let (name_col, verdict_col, cycle_col) = (require("Name")?, require("Verdict")?, require("Cycle")?);
-    let (duration_col, last_run_col, build_col) = (column("Duration"), column("LastRun"), column("BuildId"));
-
+    let columns = RetecsColumns::of(&headers, path)?;
     let mut cycles: BTreeMap<u64, Cycle> = BTreeMap::new();
     let mut folded_rows = 0;
     let mut record = csv::StringRecord::new();
@@ -100,62 +187,26 @@ fn read_retecs(path: &Path, text: &str, run_prefix: &str) -> Result<HistoryFile,
             Err(e) => return Err(InputError::invalid(path, Some(line), format!("bad CSV row: {e}"))),
         }
         let line = record.position().map_or(line, |p| p.line() as usize);
-        let bad = |col: &str, why: String| InputError::invalid(path, Some(line), format!("column {col}: {why}"));
-        let field = |i: usize| record.get(i).unwrap_or("").trim();
-        let name = field(name_col);
-        if name.is_empty() {
-            return Err(bad("Name", "empty test name".into()));
-        }
-        let failed = match field(verdict_col) {
-            "1" => true,
-            "0" => false,
-            other => return Err(bad("Verdict", format!("{other:?} is not 0 or 1"))),
-        };
-        let cycle: u64 = field(cycle_col)
-            .parse()
-            .map_err(|_| bad("Cycle", format!("{:?} is not a cycle number", field(cycle_col))))?;
-        let duration_s = match duration_col.map(field) {
-            None | Some("") => None,
-            Some(raw) => Some(
-                raw.parse::<f64>()
-                    .ok()
-                    .filter(|d| d.is_finite() && *d >= 0.0)
-                    .ok_or_else(|| bad("Duration", format!("{raw:?} is not a duration")))?,
-            ),
-        };
-        let time = match last_run_col.map(field) {
-            None | Some("") => None,
-            Some(raw) => Some(parse_time(raw).ok_or_else(|| bad("LastRun", format!("{raw:?} is not a time")))?),
-        };
-        let entry = cycles.entry(cycle).or_insert_with(|| Cycle {
+        let row = RetecsRow::read(&record, &columns, path, line)?;
+        let entry = cycles.entry(row.cycle).or_insert_with(|| Cycle {
             time: None,
-            build: build_col.map(|c| field(c).to_string()).filter(|b| !b.is_empty()),
+            build: row.build.map(str::to_string),
             tests: Vec::new(),
             index: HashMap::new(),
         });
-        entry.time = entry.time.max(time);
-        match entry.index.get(name) {
-            Some(&at) => {
-                let folded = &mut entry.tests[at].1;
-                folded.failed |= failed;
-                folded.duration_s = match (folded.duration_s, duration_s) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    (a, b) => a.or(b),
-                };
-                folded_rows += 1;
-            }
-            None => {
-                entry.index.insert(name.to_string(), entry.tests.len());
-                entry.tests.push((name.to_string(), Folded { failed, duration_s }));
-            }
-        }
+        entry.time = entry.time.max(row.time);
+        folded_rows += usize::from(entry.add(row.name, row.failed, row.duration_s));
     }
     if cycles.is_empty() {
         return Err(InputError::invalid(path, None, "no rows: the history is empty"));
     }
-    // Cycles are ordered by number; a cycle without times sorts just after the one before it.
+    Ok(HistoryFile { runs: retecs_runs(cycles, run_prefix), folded_rows })
+}
+
+/// The cycles as runs, ordered by number; a cycle without times sorts just after the one before.
+fn retecs_runs(cycles: BTreeMap<u64, Cycle>, run_prefix: &str) -> Vec<CollectedRun> {
     let mut last_time = 0;
-    let runs = cycles
+    cycles
         .into_iter()
         .map(|(number, cycle)| {
             let time = cycle.time.unwrap_or(last_time + 1).max(last_time);
@@ -173,25 +224,22 @@ fn read_retecs(path: &Path, text: &str, run_prefix: &str) -> Result<HistoryFile,
                     message: None,
                 })
                 .collect();
-            CollectedRun {
-                info: RunInfo {
-                    run_id: format!("{run_prefix}-{number}"),
-                    commit: match &cycle.build {
-                        Some(build) => format!("{run_prefix}-build-{build}"),
-                        None => format!("{run_prefix}-cycle-{number}"),
-                    },
-                    base: None,
-                    branch: None,
-                    job: None,
-                    time,
-                    source: "retecs".into(),
-                },
-                results,
-                changes: None,
-            }
+            let commit = match &cycle.build {
+                Some(build) => format!("{run_prefix}-build-{build}"),
+                None => format!("{run_prefix}-cycle-{number}"),
+            };
+            let info = RunInfo {
+                run_id: format!("{run_prefix}-{number}"),
+                commit,
+                base: None,
+                branch: None,
+                job: None,
+                time,
+                source: "retecs".into(),
+            };
+            CollectedRun { info, results, changes: None }
         })
-        .collect();
-    Ok(HistoryFile { runs, folded_rows })
+        .collect()
 }
 
 fn read_jsonl(path: &Path, text: &str) -> Result<HistoryFile, InputError> {

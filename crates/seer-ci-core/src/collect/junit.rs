@@ -94,115 +94,32 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
     into.reserve(text.len() / 100);
     let mut reader = Reader::from_str(text);
     let err_at = |offset: u64, reason: String| InputError::invalid(path, Some(line_of(text, offset as usize)), reason);
-    let bad_element = |offset: u64, e: ElementError| err_at(offset, e.to_string());
-
-    // Open elements, with the offset where each started (for messages about truncation).
-    // quick-xml checks that end tags match their start tags.
-    let mut open: Vec<(Tag, u64)> = Vec::new();
-    let mut suites: Vec<String> = Vec::new();
-    let mut case: Option<Case> = None;
-    let mut saw_root = false;
-
+    let mut walk = Walk { into, open: Vec::new(), suites: Vec::new(), case: None, saw_root: false };
     loop {
         let start = reader.buffer_position();
         let event = reader.read_event().map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
-        match event {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let is_empty = matches!(event, Event::Empty(_));
-                let name = e.local_name();
-                let tag = Tag::of(name.into_inner());
-                if open.is_empty() {
-                    if saw_root {
-                        return Err(err_at(start, format!("more than one root element (<{}>)", name.into_inner())));
-                    }
-                    if !matches!(tag, Tag::Testsuites | Tag::Testsuite) {
-                        return Err(err_at(
-                            start,
-                            format!(
-                                "not a JUnit report: the root element is <{}>, not <testsuites> or <testsuite>",
-                                name.into_inner()
-                            ),
-                        ));
-                    }
-                    saw_root = true;
-                }
-                match tag {
-                    Tag::Testsuite if case.is_none() => {
-                        if !is_empty {
-                            suites.push(attr(e, "name").map_err(|e| bad_element(start, e))?.unwrap_or_default());
-                        }
-                    }
-                    Tag::Testcase => {
-                        if case.is_some() {
-                            return Err(err_at(start, "a <testcase> inside another <testcase>".into()));
-                        }
-                        let new = read_case(e, suites.last().map(String::as_str)).map_err(|e| bad_element(start, e))?;
-                        if is_empty {
-                            into.add(new.finish());
-                        } else {
-                            case = Some(new);
-                        }
-                    }
-                    _ => {
-                        if let Some(case) = case.as_mut() {
-                            apply_child(case, name.into_inner(), e).map_err(|e| bad_element(start, e))?;
-                            if let Some(ft) = case.failure_text.as_mut().filter(|ft| ft.depth == 0) {
-                                if is_empty {
-                                    case.message = ft.fallback.as_deref().and_then(short_message);
-                                    case.failure_text = None;
-                                } else {
-                                    ft.depth = open.len() + 1;
-                                }
-                            }
-                        }
-                    }
-                }
-                if !is_empty {
-                    open.push((tag, start));
-                }
+        let done = match event {
+            Event::Start(ref e) => walk.element(e, false, start),
+            Event::Empty(ref e) => walk.element(e, true, start),
+            Event::Text(ref t) => {
+                collect_failure_text(&mut walk.case, &t.xml_content(XmlVersion::Implicit1_0));
+                Ok(())
             }
-            Event::Text(ref t) => collect_failure_text(&mut case, &t.xml_content(XmlVersion::Implicit1_0)),
-            Event::CData(ref t) => collect_failure_text(&mut case, &t.xml_content(XmlVersion::Implicit1_0)),
+            Event::CData(ref t) => {
+                collect_failure_text(&mut walk.case, &t.xml_content(XmlVersion::Implicit1_0));
+                Ok(())
+            }
             Event::GeneralRef(ref r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => Some(c.to_string()),
-                    _ => quick_xml::escape::resolve_predefined_entity(&r.xml_content(XmlVersion::Implicit1_0))
-                        .map(str::to_string),
-                };
-                if let Some(text) = resolved {
-                    collect_failure_text(&mut case, &text);
-                }
+                walk.reference(r);
+                Ok(())
             }
-            Event::End(_) => match open.pop() {
-                Some((Tag::Testcase, _)) => {
-                    if let Some(done) = case.take() {
-                        into.add(done.finish());
-                    }
-                }
-                Some((Tag::Testsuite, _)) if case.is_none() => {
-                    suites.pop();
-                }
-                Some(_) => {
-                    if let Some(case) = case.as_mut() {
-                        if case.failure_text.as_ref().is_some_and(|ft| ft.depth == open.len() + 1) {
-                            let ft = case.failure_text.take().expect("checked above");
-                            // go test's own framing lines (gotestsum copies them in) say nothing.
-                            let first_line = ft
-                                .text
-                                .lines()
-                                .map(str::trim)
-                                .find(|l| !l.is_empty() && !l.starts_with("=== ") && !l.starts_with("--- "));
-                            case.message = first_line.or(ft.fallback.as_deref()).and_then(short_message);
-                        }
-                    }
-                }
-                None => return Err(err_at(start, "an end tag with no start tag".into())),
-            },
+            Event::End(_) => walk.end(),
             Event::Eof => break,
-            _ => {}
-        }
+            _ => Ok(()),
+        };
+        done.map_err(|e| err_at(start, e.to_string()))?;
     }
-    if let Some(&(_, at)) = open.last() {
+    if let Some(&(_, at)) = walk.open.last() {
         return Err(InputError::invalid(
             path,
             Some(line_of(text, text.len())),
@@ -213,10 +130,121 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
             ),
         ));
     }
-    if !saw_root {
+    if !walk.saw_root {
         return Err(InputError::invalid(path, None, "no XML element in the file: not a JUnit report"));
     }
     Ok(())
+}
+
+/// Where a parse is: the elements open (with the offset each started at, for messages about
+/// truncation; quick-xml checks that end tags match), the suites around, the case being read.
+struct Walk<'r> {
+    into: &'r mut ResultSet,
+    open: Vec<(Tag, u64)>,
+    suites: Vec<String>,
+    case: Option<Case>,
+    saw_root: bool,
+}
+
+impl Walk<'_> {
+    /// A start tag, or an empty element, at byte `start`.
+    fn element(&mut self, e: &BytesStart<'_>, is_empty: bool, start: u64) -> Result<(), ElementError> {
+        let name = e.local_name();
+        let tag = Tag::of(name.into_inner());
+        if self.open.is_empty() {
+            self.root(tag, name.into_inner())?;
+        }
+        match tag {
+            Tag::Testsuite if self.case.is_none() => {
+                if !is_empty {
+                    self.suites.push(attr(e, "name")?.unwrap_or_default());
+                }
+            }
+            Tag::Testcase => {
+                if self.case.is_some() {
+                    return Err(ElementError::NestedCase);
+                }
+                let new = read_case(e, self.suites.last().map(String::as_str))?;
+                if is_empty {
+                    self.into.add(new.finish());
+                } else {
+                    self.case = Some(new);
+                }
+            }
+            _ => {
+                if let Some(case) = self.case.as_mut() {
+                    apply_child(case, name.into_inner(), e)?;
+                    if let Some(ft) = case.failure_text.as_mut().filter(|ft| ft.depth == 0) {
+                        if is_empty {
+                            case.message = ft.fallback.as_deref().and_then(short_message);
+                            case.failure_text = None;
+                        } else {
+                            ft.depth = self.open.len() + 1;
+                        }
+                    }
+                }
+            }
+        }
+        if !is_empty {
+            self.open.push((tag, start));
+        }
+        Ok(())
+    }
+
+    /// The root element: one, and a JUnit one.
+    fn root(&mut self, tag: Tag, name: &str) -> Result<(), ElementError> {
+        if self.saw_root {
+            return Err(ElementError::SecondRoot(name.to_string()));
+        }
+        if !matches!(tag, Tag::Testsuites | Tag::Testsuite) {
+            return Err(ElementError::NotJunit(name.to_string()));
+        }
+        self.saw_root = true;
+        Ok(())
+    }
+
+    /// A character or entity reference in text: resolved into the failure text being read.
+    fn reference(&mut self, r: &quick_xml::events::BytesRef<'_>) {
+        let resolved = match r.resolve_char_ref() {
+            Ok(Some(c)) => Some(c.to_string()),
+            _ => quick_xml::escape::resolve_predefined_entity(&r.xml_content(XmlVersion::Implicit1_0))
+                .map(str::to_string),
+        };
+        if let Some(text) = resolved {
+            collect_failure_text(&mut self.case, &text);
+        }
+    }
+
+    /// An end tag.
+    fn end(&mut self) -> Result<(), ElementError> {
+        match self.open.pop() {
+            Some((Tag::Testcase, _)) => {
+                if let Some(done) = self.case.take() {
+                    self.into.add(done.finish());
+                }
+            }
+            Some((Tag::Testsuite, _)) if self.case.is_none() => {
+                self.suites.pop();
+            }
+            Some(_) => {
+                let depth = self.open.len() + 1;
+                if let Some(case) = self.case.as_mut() {
+                    if case.failure_text.as_ref().is_some_and(|ft| ft.depth == depth) {
+                        let ft = case.failure_text.take().expect("checked above");
+                        // go test's own framing lines (gotestsum copies them in) say nothing.
+                        let first_line = ft
+                            .text
+                            .lines()
+                            .map(str::trim)
+                            .find(|l| !l.is_empty() && !l.starts_with("=== ") && !l.starts_with("--- "));
+                        case.message = first_line.or(ft.fallback.as_deref()).and_then(short_message);
+                    }
+                }
+            }
+            None => return Err(ElementError::EndWithoutStart),
+        }
+        Ok(())
+    }
 }
 
 /// What is wrong with one element of a report (the message after `file:line: `).
@@ -230,6 +258,14 @@ enum ElementError {
     NoName,
     #[error("time={0:?} is not a duration in seconds")]
     Time(String),
+    #[error("more than one root element (<{0}>)")]
+    SecondRoot(String),
+    #[error("not a JUnit report: the root element is <{0}>, not <testsuites> or <testsuite>")]
+    NotJunit(String),
+    #[error("a <testcase> inside another <testcase>")]
+    NestedCase,
+    #[error("an end tag with no start tag")]
+    EndWithoutStart,
 }
 
 fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, ElementError> {

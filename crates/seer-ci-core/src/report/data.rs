@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::profile::run_frames;
 use crate::profile::{FlamegraphOptions, HistoryOrder, differential_svg, flamegraph_svg, history};
+use crate::profile::{ProfileHistory, RunFrames, run_frames};
 use crate::regress::{CompareOptions, Comparison, TrendFramesOptions, compare, trend_by_frame};
 use crate::select::{FlakyOptions, FlakyTest, detect_flaky};
 use crate::store::{Day, Judgements, Miss, SelectionStats, SlowTest, Store, StoreError, TestCount};
@@ -136,38 +136,7 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
         return Ok(section);
     };
     let first = in_window.iter().position(|w| *w).expect("one in the window");
-    let base = if first > 0 { first - 1 } else { first };
-    section.latest = Some(commits[last].clone());
-    let ids = |k: usize| h.commits[k].1.iter().map(|r| r.id).collect::<Vec<_>>();
-    let latest_stacks = store.merged_stacks(&ids(last))?;
-    let title = |what: &str| FlamegraphOptions { title: format!("{bench}: {what}"), subtitle: None, static_svg: true };
-    section.latest_svg =
-        flamegraph_svg(&latest_stacks, &title(&format!("at {}", crate::collect::git::short(&commits[last]))))
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-    if base == last {
-        section.notes.push("one commit only: nothing to compare it with".into());
-    } else {
-        section.baseline = Some(commits[base].clone());
-        let (b, l) = (run_frames(store, &h.commits[base].1)?, run_frames(store, &h.commits[last].1)?);
-        match compare(&b, &l, CompareOptions::default()) {
-            Ok(c) => {
-                let shown: Vec<i64> = c.regressions.iter().chain(&c.improvements).map(|x| x.frame).collect();
-                section.names = store.frame_names(&shown)?;
-                section.comparison = Some(c);
-            }
-            Err(e) => section.notes.push(format!("no comparison: {e}")),
-        }
-        let before = store.merged_stacks(&ids(base))?;
-        let what = format!(
-            "{} against {}",
-            crate::collect::git::short(&commits[last]),
-            crate::collect::git::short(&commits[base])
-        );
-        section.diff_svg = differential_svg(&before, &latest_stacks, &title(&what))
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-    }
+    compare_in_window(store, &h, if first > 0 { first - 1 } else { first }, last, &mut section)?;
     // Change points over the whole history, kept when they fall in the window.
     let mut groups = Vec::with_capacity(h.commits.len());
     for (_, runs) in &h.commits {
@@ -181,46 +150,84 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
             Some(f) => names.get(&f).cloned().unwrap_or_default(),
             None => "(samples per run)".into(),
         };
-        section.change_points.push((
-            commits[p.point.at].clone(),
-            frame,
-            p.point.before,
-            p.point.after,
-            p.point.p_value,
-        ));
+        let (before, after, p_value) = (p.point.before, p.point.after, p.point.p_value);
+        section.change_points.push((commits[p.point.at].clone(), frame, before, after, p_value));
     }
-    // The trend plot: the functions with a change point, else the three largest at the latest commit.
-    let mut plotted: Vec<i64> = point_frames.clone();
+    section.series = trend_series(store, &groups, point_frames, last)?;
+    Ok(section)
+}
+
+/// The latest commit in the window against the one before the window (or its first): the
+/// detector's answer, the latest flame graph and the differential one.
+fn compare_in_window(
+    store: &Store,
+    h: &ProfileHistory,
+    base: usize,
+    last: usize,
+    section: &mut BenchSection,
+) -> Result<(), StoreError> {
+    let (bench, short) = (&section.bench, |k: usize| crate::collect::git::short(&h.commits[k].0).to_string());
+    section.latest = Some(h.commits[last].0.clone());
+    let ids = |k: usize| h.commits[k].1.iter().map(|r| r.id).collect::<Vec<_>>();
+    let latest_stacks = store.merged_stacks(&ids(last))?;
+    let title = |what: &str| FlamegraphOptions { title: format!("{bench}: {what}"), subtitle: None, static_svg: true };
+    let svg_text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    section.latest_svg = flamegraph_svg(&latest_stacks, &title(&format!("at {}", short(last)))).ok().map(svg_text);
+    if base == last {
+        section.notes.push("one commit only: nothing to compare it with".into());
+        return Ok(());
+    }
+    section.baseline = Some(h.commits[base].0.clone());
+    let (b, l) = (run_frames(store, &h.commits[base].1)?, run_frames(store, &h.commits[last].1)?);
+    match compare(&b, &l, CompareOptions::default()) {
+        Ok(c) => {
+            let shown: Vec<i64> = c.regressions.iter().chain(&c.improvements).map(|x| x.frame).collect();
+            section.names = store.frame_names(&shown)?;
+            section.comparison = Some(c);
+        }
+        Err(e) => section.notes.push(format!("no comparison: {e}")),
+    }
+    let before = store.merged_stacks(&ids(base))?;
+    let what = format!("{} against {}", short(last), short(base));
+    section.diff_svg = differential_svg(&before, &latest_stacks, &title(&what)).ok().map(svg_text);
+    Ok(())
+}
+
+/// The trend plot's series: each function's mean self share per commit (the newest
+/// [`PLOTTED_COMMITS`]), for the functions with a change point, else the three largest at the
+/// latest commit; five at most.
+fn trend_series(
+    store: &Store,
+    groups: &[Vec<RunFrames>],
+    point_frames: Vec<i64>,
+    last: usize,
+) -> Result<Vec<(String, Vec<f64>)>, StoreError> {
+    let mut plotted: Vec<i64> = point_frames;
     plotted.sort_unstable();
     plotted.dedup();
     if plotted.is_empty() {
-        let latest = &groups[last];
-        let mut by_share: Vec<(i64, u64)> = latest
-            .iter()
-            .flat_map(|r| r.frames.iter().map(|(f, (own, _))| (*f, *own)))
-            .fold(hashbrown::HashMap::new(), |mut m: hashbrown::HashMap<i64, u64>, (f, n)| {
-                *m.entry(f).or_default() += n;
-                m
-            })
-            .into_iter()
-            .collect();
+        let mut by_share: hashbrown::HashMap<i64, u64> = hashbrown::HashMap::new();
+        for (f, (own, _)) in groups[last].iter().flat_map(|r| r.frames.iter()) {
+            *by_share.entry(*f).or_default() += own;
+        }
+        let mut by_share: Vec<(i64, u64)> = by_share.into_iter().collect();
         by_share.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         plotted = by_share.into_iter().take(3).map(|(f, _)| f).collect();
     }
-    let plotted_names = store.frame_names(&plotted)?;
+    let names = store.frame_names(&plotted)?;
     let start = groups.len().saturating_sub(PLOTTED_COMMITS);
-    for f in plotted.into_iter().take(5) {
-        let values: Vec<f64> = groups[start..]
-            .iter()
-            .map(|g| {
-                let shares: Vec<f64> =
-                    g.iter().map(|r| r.frames.get(&f).map_or(0.0, |x| x.0 as f64 / r.samples.max(1) as f64)).collect();
-                crate::regress::mean(&shares)
-            })
-            .collect();
-        section.series.push((plotted_names.get(&f).cloned().unwrap_or_default(), values));
-    }
-    Ok(section)
+    let share = |r: &RunFrames, f: i64| r.frames.get(&f).map_or(0.0, |x| x.0 as f64 / r.samples.max(1) as f64);
+    Ok(plotted
+        .into_iter()
+        .take(5)
+        .map(|f| {
+            let values = groups[start..]
+                .iter()
+                .map(|g| crate::regress::mean(&g.iter().map(|r| share(r, f)).collect::<Vec<_>>()))
+                .collect();
+            (names.get(&f).cloned().unwrap_or_default(), values)
+        })
+        .collect())
 }
 
 impl ReportData {
