@@ -10,8 +10,8 @@
 //! function's share moves with the run's length in its own way; the fit measures that per
 //! function and takes it out (with fewer than four runs, or runs all of one length, it falls back
 //! to Welch's t-test of the shares). The p-values of all functions tested are adjusted
-//! together (Benjamini–Hochberg), so that among the changes reported at a false discovery rate
-//! of 5%, about one in twenty may be chance, however many functions were tested. A change is
+//! together (Benjamini–Hochberg), so that among the changes reported at the default false
+//! discovery rate of 2%, about one in fifty may be chance, however many functions were tested. A change is
 //! reported when it is significant at that rate *and* its relative size (the fitted change of
 //! the self share at equal run length) is at least `min_change`: a real but tiny change is not
 //! an alert. Self time is what is tested because a

@@ -1,4 +1,5 @@
-//! The few statistics the detector needs: Welch's t-test and the Benjamini–Hochberg adjustment.
+//! The few statistics the detector needs: the least-squares fit with a covariate (`ancova`),
+//! Welch's t-test (its fallback, and the trend's), and the Benjamini–Hochberg adjustment.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
