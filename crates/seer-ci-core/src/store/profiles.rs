@@ -2,7 +2,7 @@
 //! per (profile, frame); a profile is stored whole or not at all.
 
 use hashbrown::HashMap;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::{RecordStatus, Store, StoreError, pack, unpack};
@@ -74,6 +74,94 @@ fn profile_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProfileRun> {
     })
 }
 
+/// Clears the way for profile `p`: `None` when it is stored with the same content (nothing to
+/// do), else whether it is new or replaces a stored one (removed here); a conflict is refused.
+fn make_room(
+    tx: &Transaction<'_>,
+    p: &NewProfile,
+    hash: &str,
+    replace: bool,
+) -> Result<Option<RecordStatus>, StoreError> {
+    let existing: Option<(i64, String, String)> = tx
+        .query_row(
+            "SELECT id, content_hash, commit_sha FROM profiles WHERE bench = ?1 AND run_id = ?2",
+            params![p.bench, p.run_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    match existing {
+        Some((_, stored, _)) if stored == hash => Ok(None),
+        Some((_, _, stored_commit)) if !replace => {
+            Err(StoreError::RunConflict { run_id: format!("{}/{}", p.bench, p.run_id), stored_commit })
+        }
+        Some((id, _, _)) => {
+            tx.execute("DELETE FROM profile_stacks WHERE profile = ?1", [id])?;
+            tx.execute("DELETE FROM profile_frames WHERE profile = ?1", [id])?;
+            tx.execute("DELETE FROM profiles WHERE id = ?1", [id])?;
+            Ok(Some(RecordStatus::Replaced))
+        }
+        None => Ok(Some(RecordStatus::Inserted)),
+    }
+}
+
+/// A profile's stacks (frames and stacks interned, new ones added to `frames` and the tables)
+/// and its per-frame self and inclusive samples.
+fn insert_stacks(
+    tx: &Transaction<'_>,
+    profile: i64,
+    stacks: &[(Vec<String>, u64)],
+    frames: &mut HashMap<String, u32>,
+) -> Result<(), StoreError> {
+    let mut add_frame = tx.prepare_cached("INSERT INTO frames (name) VALUES (?1)")?;
+    let mut find_stack = tx.prepare_cached("SELECT id FROM stacks WHERE frames = ?1")?;
+    let mut add_stack = tx.prepare_cached("INSERT INTO stacks (frames) VALUES (?1)")?;
+    let mut add_sample =
+        tx.prepare_cached("INSERT INTO profile_stacks (profile, stack, samples) VALUES (?1, ?2, ?3)")?;
+    let mut per_frame: HashMap<u32, (u64, u64)> = HashMap::new();
+    for (stack, n) in stacks {
+        let mut ids = Vec::with_capacity(stack.len());
+        for name in stack {
+            let id = match frames.get(name.as_str()) {
+                Some(&id) => id,
+                None => {
+                    add_frame.execute([name])?;
+                    let id = tx.last_insert_rowid() as u32;
+                    frames.insert(name.clone(), id);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        let blob = pack(&ids);
+        let stack_id: i64 = match find_stack.query_row([&blob], |r| r.get(0)).optional()? {
+            Some(id) => id,
+            None => {
+                add_stack.execute([&blob])?;
+                tx.last_insert_rowid()
+            }
+        };
+        add_sample.execute(params![profile, stack_id, *n as i64])?;
+        // Each frame once per stack for the total (recursion would count it twice).
+        let mut seen: Vec<u32> = Vec::with_capacity(ids.len());
+        for &id in &ids {
+            if !seen.contains(&id) {
+                seen.push(id);
+                per_frame.entry(id).or_default().1 += n;
+            }
+        }
+        if let Some(&top) = ids.last() {
+            per_frame.entry(top).or_default().0 += n;
+        }
+    }
+    let mut add_frame_samples = tx.prepare_cached(
+        "INSERT INTO profile_frames (profile, frame, self_samples, total_samples) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (frame, (own, total)) in per_frame {
+        add_frame_samples.execute(params![profile, frame, own as i64, total as i64])?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores profiles in one transaction: all, or none if any conflicts. A (bench, run id) held
     /// with the same content is left alone; with other content it is refused unless `replace`.
@@ -90,28 +178,12 @@ impl Store {
         let mut statuses = Vec::with_capacity(profiles.len());
         for p in profiles {
             let hash = content_hash(p);
-            let existing: Option<(i64, String, String)> = tx
-                .query_row(
-                    "SELECT id, content_hash, commit_sha FROM profiles WHERE bench = ?1 AND run_id = ?2",
-                    params![p.bench, p.run_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            let status = match existing {
-                Some((_, stored, _)) if stored == hash => {
+            let status = match make_room(&tx, p, &hash, replace)? {
+                Some(status) => status,
+                None => {
                     statuses.push(RecordStatus::Unchanged);
                     continue;
                 }
-                Some((_, _, stored_commit)) if !replace => {
-                    return Err(StoreError::RunConflict { run_id: format!("{}/{}", p.bench, p.run_id), stored_commit });
-                }
-                Some((id, _, _)) => {
-                    tx.execute("DELETE FROM profile_stacks WHERE profile = ?1", [id])?;
-                    tx.execute("DELETE FROM profile_frames WHERE profile = ?1", [id])?;
-                    tx.execute("DELETE FROM profiles WHERE id = ?1", [id])?;
-                    RecordStatus::Replaced
-                }
-                None => RecordStatus::Inserted,
             };
             let samples: u64 = p.stacks.iter().map(|(_, n)| n).sum();
             let recorded = now();
@@ -130,54 +202,7 @@ impl Store {
                     hash
                 ],
             )?;
-            let profile = tx.last_insert_rowid();
-            let mut add_frame = tx.prepare_cached("INSERT INTO frames (name) VALUES (?1)")?;
-            let mut find_stack = tx.prepare_cached("SELECT id FROM stacks WHERE frames = ?1")?;
-            let mut add_stack = tx.prepare_cached("INSERT INTO stacks (frames) VALUES (?1)")?;
-            let mut add_sample =
-                tx.prepare_cached("INSERT INTO profile_stacks (profile, stack, samples) VALUES (?1, ?2, ?3)")?;
-            let mut per_frame: HashMap<u32, (u64, u64)> = HashMap::new();
-            for (stack, n) in &p.stacks {
-                let mut ids = Vec::with_capacity(stack.len());
-                for name in stack {
-                    let id = match frames.get(name.as_str()) {
-                        Some(&id) => id,
-                        None => {
-                            add_frame.execute([name])?;
-                            let id = tx.last_insert_rowid() as u32;
-                            frames.insert(name.clone(), id);
-                            id
-                        }
-                    };
-                    ids.push(id);
-                }
-                let blob = pack(&ids);
-                let stack_id: i64 = match find_stack.query_row([&blob], |r| r.get(0)).optional()? {
-                    Some(id) => id,
-                    None => {
-                        add_stack.execute([&blob])?;
-                        tx.last_insert_rowid()
-                    }
-                };
-                add_sample.execute(params![profile, stack_id, *n as i64])?;
-                // Each frame once per stack for the total (recursion would count it twice).
-                let mut seen: Vec<u32> = Vec::with_capacity(ids.len());
-                for &id in &ids {
-                    if !seen.contains(&id) {
-                        seen.push(id);
-                        per_frame.entry(id).or_default().1 += n;
-                    }
-                }
-                if let Some(&top) = ids.last() {
-                    per_frame.entry(top).or_default().0 += n;
-                }
-            }
-            let mut add_frame_samples = tx.prepare_cached(
-                "INSERT INTO profile_frames (profile, frame, self_samples, total_samples) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (frame, (own, total)) in per_frame {
-                add_frame_samples.execute(params![profile, frame, own as i64, total as i64])?;
-            }
+            insert_stacks(&tx, tx.last_insert_rowid(), &p.stacks, &mut frames)?;
             statuses.push(status);
         }
         tx.commit()?;
