@@ -52,8 +52,9 @@ fn rate(window: usize) -> PolarsResult<Expr> {
         .fill_null(lit(0.0)))
 }
 
-/// Builds the history features of every pair in `replay` where the test ran (not skipped).
-pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
+/// Every execution (skips are none) as a row: run, position in the run, test, failed (1.0 or
+/// 0.0), duration, and the execution at which a flaky failure was seen (`u32::MAX`: none).
+fn executions(replay: &Replay) -> PolarsResult<DataFrame> {
     let flaky_at = flaky_failures(replay);
     let (mut run, mut pos, mut test, mut failed, mut duration) = (vec![], vec![], vec![], vec![], vec![]);
     let mut flaky = vec![];
@@ -67,14 +68,19 @@ pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
             flaky.push(flaky_at.get(&(k as u32, result.test)).copied().unwrap_or(u32::MAX));
         }
     }
-    let frame = df!(
+    df!(
         "run" => run,
         "pos" => pos,
         "test" => test,
         "failed" => failed,
         "duration" => duration,
         "flaky_at" => flaky,
-    )?;
+    )
+}
+
+/// Builds the history features of every pair in `replay` where the test ran (not skipped).
+pub fn history_features(replay: &Replay) -> PolarsResult<FeatureTable> {
+    let frame = executions(replay)?;
     let by_test = [col("test")];
     let per_test = |e: Expr| e.over(by_test.clone());
     let changed = (col("failed") - col("prev_failed")) * (col("failed") - col("prev_failed"));
