@@ -47,9 +47,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report(&db, args, &mut out),
         Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
         Command::Stats(args) => {
-            let mut store = open_existing(&db)?;
-            warn(ops::refresh_after_write(&mut store));
-            print::stats(&mut out, &store, args.json)
+            let (stats, warning) = ops::stats(&db)?;
+            warn(warning);
+            print::stats(&mut out, &stats, args.json)
         }
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use comfy_table::{Table, presets};
 
 use seer_ci_api::{
-    BenchHistoryJson, BenchJson, ChangeSummaryJson, CommitRunsJson, ContenderJson, CoverageListJson,
+    BenchHistoryJson, BenchJson, ChangeSummaryJson, CommitRunsJson, ContenderJson, CountsJson, CoverageListJson,
     CoverageRecordJson, DiffSideJson, EvalJson, FORMAT_VERSION, FlakyListJson, HistoryJson, ImportJson,
     ProfileDiffJson, ProfileListJson, ProfileRecordJson, ProfileRecordedJson, ProfileTrendJson, QuarantineChangeJson,
     QuarantinedJson, RecordJson, RunsJson, SelectionJson, ShowRunJson, StatsJson,
@@ -21,7 +21,7 @@ use seer_ci_core::report::pct;
 use seer_ci_core::select::{FlakyTest, Predicted, Selection, quarantined_args, runner_args};
 
 use crate::args::SelectFormat;
-use seer_ci_core::store::{Counts, HistoryEntry, RecordStatus, RunSummary, Store, StoredRun};
+use seer_ci_core::store::{Counts, HistoryEntry, RecordStatus, RunSummary, StoredRun};
 
 pub fn write_json(out: &mut (impl Write + ?Sized), value: &impl serde::Serialize) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
@@ -40,7 +40,7 @@ fn seconds(d: Option<f64>) -> String {
     d.map_or_else(|| "-".into(), |d| format!("{d:.3}s"))
 }
 
-fn counts_line(c: Counts) -> String {
+fn counts_line(c: &CountsJson) -> String {
     format!(
         "{} tests: {} pass, {} fail, {} error, {} skip; {} flaky (passed on retry)",
         c.tests, c.pass, c.fail, c.error, c.skip, c.flaky
@@ -70,7 +70,13 @@ pub fn recorded(out: &mut impl Write, collected: &Collected, status: RecordStatu
         RecordStatus::Unchanged => "already recorded (unchanged)",
         RecordStatus::Replaced => "replaced",
     };
-    writeln!(out, "{verb} run {} at commit {}: {}", run.info.run_id, short(&run.info.commit), counts_line(counts))?;
+    writeln!(
+        out,
+        "{verb} run {} at commit {}: {}",
+        run.info.run_id,
+        short(&run.info.commit),
+        counts_line(&counts.into())
+    )?;
     if let Some(cs) = &run.changes {
         let s: ChangeSummaryJson = cs.into();
         let base = cs.base.as_deref().map_or("the empty tree".to_string(), |b| short(b).to_string());
@@ -191,7 +197,7 @@ pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Resu
     }
     writeln!(out, "time     {} (recorded {})", format_time(info.time), format_time(run.recorded_at))?;
     writeln!(out, "source   {}", info.source)?;
-    writeln!(out, "results  {}", counts_line(counts))?;
+    writeln!(out, "results  {}", counts_line(&counts.into()))?;
     if let Some(cs) = &run.changes {
         let s: ChangeSummaryJson = cs.into();
         writeln!(
@@ -248,28 +254,9 @@ pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Resu
     Ok(())
 }
 
-pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
-    let s = store.stats()?;
-    let doc = StatsJson {
-        format_version: FORMAT_VERSION,
-        store: store.path().display().to_string(),
-        schema_version: store.schema_version()?,
-        runs: s.runs,
-        tests: s.tests,
-        commits_with_changes: s.commits_with_changes,
-        first_run: s.first_run.map(format_time),
-        last_run: s.last_run.map(format_time),
-        results: s.results.into(),
-        failing_runs: s.failing_runs,
-        tests_ever_failed: s.tests_ever_failed,
-        tests_ever_flaky: s.tests_ever_flaky,
-        selection: seer_ci_core::store::selection_stats_json(
-            &store.selection_stats(None, None)?,
-            &store.misses(None, None, 10)?,
-        ),
-    };
+pub fn stats(out: &mut impl Write, doc: &StatsJson, json: bool) -> Result<()> {
     if json {
-        return write_json(out, &doc);
+        return write_json(out, doc);
     }
     writeln!(out, "store          {} (schema {})", doc.store, doc.schema_version)?;
     writeln!(
@@ -285,7 +272,7 @@ pub fn stats(out: &mut impl Write, store: &Store, json: bool) -> Result<()> {
         "tests          {} ({} failed at least once, {} flaky at least once)",
         doc.tests, doc.tests_ever_failed, doc.tests_ever_flaky
     )?;
-    writeln!(out, "results        {}", counts_line(s.results))?;
+    writeln!(out, "results        {}", counts_line(&doc.results))?;
     writeln!(out, "changes        {} commits with recorded changes", doc.commits_with_changes)?;
     let sel = &doc.selection;
     if sel.selections == 0 {

@@ -5,6 +5,7 @@
 
 mod error;
 mod profiles;
+mod query;
 mod record;
 mod train;
 
@@ -13,6 +14,7 @@ pub use profiles::{
     Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_runs_at,
     record_profiles, trend,
 };
+pub use query::stats;
 pub use record::{
     CoverageRecordRequest, CoverageRecorded, ImportRequest, Imported, Recorded, import, record, record_coverage,
     refresh_after_write,
