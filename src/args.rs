@@ -10,6 +10,7 @@ use seer_ci_core::collect::ReportFormat;
 use seer_ci_core::collect::import::ImportFormat;
 use seer_ci_core::model::FeatureSet;
 use seer_ci_core::profile::ProfileFormat;
+use seer_ci_core::regress::{CompareOptions, TrendFramesOptions};
 use seer_ci_core::select::Runner;
 
 use crate::values;
@@ -126,6 +127,37 @@ pub struct SelectArgs {
     /// (UTC) or Unix seconds [default: now]
     #[arg(long, value_name = "T", value_parser = values::time)]
     pub time: Option<i64>,
+}
+
+impl Command {
+    /// Whether what the command prints must be written exactly: JSON, and `select`'s ids and
+    /// runner arguments. Everything else is for a person and is shown with control characters
+    /// escaped.
+    pub fn exact_output(&self) -> bool {
+        match self {
+            Command::Select(_) => true,
+            Command::Record(a) => a.json,
+            Command::Import(a) => a.json,
+            Command::Runs(a) => a.json,
+            Command::History(a) => a.json,
+            Command::Show(ShowCommand::Run(a)) => a.json,
+            Command::Stats(a) | Command::Coverage(CoverageCommand::List(a)) => a.json,
+            Command::Eval(a) => a.json,
+            Command::Train(a) => a.json,
+            Command::Predict(a) => a.json,
+            Command::Flaky(FlakyCommand::List(a)) => a.json,
+            Command::Flaky(FlakyCommand::Quarantine(a)) => a.json,
+            Command::Flaky(FlakyCommand::Release(a)) => a.json,
+            Command::Profile(ProfileCommand::Record(a)) => a.json,
+            Command::Profile(ProfileCommand::List(a)) => a.json,
+            Command::Profile(ProfileCommand::Flamegraph(_)) => false,
+            Command::Profile(ProfileCommand::Diff(a)) => a.json,
+            Command::Profile(ProfileCommand::Trend(a)) => a.json,
+            Command::Coverage(CoverageCommand::Record(a)) => a.json,
+            Command::Report(a) => a.json,
+            Command::Model(ModelCommand::Show(a)) => a.json,
+        }
+    }
 }
 
 /// `--models`: where model files are.
@@ -382,10 +414,10 @@ pub struct ProfileFlamegraphArgs {
 #[derive(Debug, Args, Clone, Copy)]
 pub struct DetectorArgs {
     /// Functions holding less than this share of the samples (pooled over both sides) are not tested
-    #[arg(long, default_value_t = 0.005, value_name = "SHARE", value_parser = values::share)]
+    #[arg(long, default_value_t = CompareOptions::default().min_share, value_name = "SHARE", value_parser = values::share)]
     pub min_share: f64,
     /// Relative change of a function's share below which a significant change is not reported
-    #[arg(long, default_value_t = 0.05, value_name = "CHANGE", value_parser = values::share)]
+    #[arg(long, default_value_t = CompareOptions::default().min_change, value_name = "CHANGE", value_parser = values::share)]
     pub min_change: f64,
 }
 
@@ -405,7 +437,7 @@ pub struct ProfileDiffArgs {
     #[command(flatten)]
     pub detector: DetectorArgs,
     /// False discovery rate over the functions tested (in an A/A comparison, the chance of any alarm)
-    #[arg(long, default_value_t = 0.02, value_name = "Q", value_parser = values::share)]
+    #[arg(long, default_value_t = CompareOptions::default().fdr, value_name = "Q", value_parser = values::share)]
     pub fdr: f64,
     /// Exit with code 7 when a significant regression is found (a CI gate)
     #[arg(long)]
@@ -425,7 +457,7 @@ pub struct ProfileTrendArgs {
     pub detector: DetectorArgs,
     /// Family-wise error rate over the functions tested (each split's t-test is held to it divided
     /// by the number of functions)
-    #[arg(long, default_value_t = 0.05, value_name = "ALPHA", value_parser = values::share)]
+    #[arg(long, default_value_t = TrendFramesOptions::default().alpha, value_name = "ALPHA", value_parser = values::share)]
     pub alpha: f64,
     #[arg(long)]
     pub json: bool,

@@ -18,6 +18,7 @@ use crate::args::{
     ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs,
     RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
 };
+use crate::escape::{Escaped, shown};
 use crate::print;
 use crate::{RegressionFound, UsageError};
 
@@ -26,30 +27,39 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(db) => db,
         None => store::default_path(&current_dir()?),
     };
-    let mut out = std::io::stdout().lock();
-    match cli.command {
-        Command::Record(args) => record(&db, args, &mut out),
-        Command::Import(args) => import(&db, args, &mut out),
-        Command::Runs(args) => runs(&db, args, &mut out),
-        Command::History(args) => history(&db, args, &mut out),
-        Command::Show(ShowCommand::Run(args)) => show_run(&db, args, &mut out),
-        Command::Eval(args) => eval(&db, args, &mut out),
-        Command::Train(args) => train(&db, args, &mut out),
-        Command::Select(args) => select(&db, args, &mut out),
-        Command::Predict(args) => predict(&db, args, &mut out),
-        Command::Flaky(command) => flaky(&db, command, &mut out),
-        Command::Profile(command) => profile(&db, command, &mut out),
-        Command::Coverage(CoverageCommand::Record(args)) => coverage_record(&db, args, &mut out),
+    let out = std::io::stdout().lock();
+    // JSON and runner arguments are written exactly; what a person reads is escaped.
+    if cli.command.exact_output() {
+        dispatch(&db, cli.command, &mut { out })
+    } else {
+        dispatch(&db, cli.command, &mut Escaped::new(out))
+    }
+}
+
+fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
+    match command {
+        Command::Record(args) => record(db, args, out),
+        Command::Import(args) => import(db, args, out),
+        Command::Runs(args) => runs(db, args, out),
+        Command::History(args) => history(db, args, out),
+        Command::Show(ShowCommand::Run(args)) => show_run(db, args, out),
+        Command::Eval(args) => eval(db, args, out),
+        Command::Train(args) => train(db, args, out),
+        Command::Select(args) => select(db, args, out),
+        Command::Predict(args) => predict(db, args, out),
+        Command::Flaky(command) => flaky(db, command, out),
+        Command::Profile(command) => profile(db, command, out),
+        Command::Coverage(CoverageCommand::Record(args)) => coverage_record(db, args, out),
         Command::Coverage(CoverageCommand::List(args)) => {
-            let store = open_existing(&db)?;
-            print::coverage_commits(&mut out, &store.coverage_commits().map_err(Error::from)?, args.json)
+            let store = open_existing(db)?;
+            print::coverage_commits(out, &store.coverage_commits().map_err(Error::from)?, args.json)
         }
-        Command::Report(args) => report(&db, args, &mut out),
-        Command::Model(ModelCommand::Show(args)) => model_show(&db, args, &mut out),
+        Command::Report(args) => report(db, args, out),
+        Command::Model(ModelCommand::Show(args)) => model_show(db, args, out),
         Command::Stats(args) => {
-            let (stats, warning) = ops::stats(&db)?;
+            let (stats, warning) = ops::stats(db)?;
             warn(warning);
-            print::stats(&mut out, &stats, args.json)
+            print::stats(out, &stats, args.json)
         }
     }
 }
@@ -73,7 +83,7 @@ fn open_existing(db: &Path) -> Result<Store> {
 /// Prints warnings on stderr.
 fn warn(warnings: impl IntoIterator<Item = String>) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", shown(&w));
     }
 }
 
@@ -255,13 +265,13 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     request.reasons_for = if format == SelectFormat::Json || args.explain { usize::MAX } else { 0 };
     let selection = seer_ci_core::select::select(db, &request);
     if let Some(reason) = &selection.reason {
-        eprintln!("seer select: running every test: {reason}");
+        eprintln!("seer select: running every test: {}", shown(reason));
     }
     for note in &selection.notes {
-        eprintln!("seer select: {note}");
+        eprintln!("seer select: {}", shown(note));
     }
     if args.explain {
-        print::explain(&mut std::io::stderr().lock(), &selection)?;
+        print::explain(&mut Escaped::new(std::io::stderr().lock()), &selection)?;
     }
     let mut file = match &args.output {
         Some(path) => Some(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?),

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod escape;
 mod print;
 mod values;
 
@@ -51,7 +52,7 @@ fn run() -> i32 {
             if is_broken_pipe(&err) {
                 return exit_codes::OK;
             }
-            let mut stderr = std::io::stderr().lock();
+            let mut stderr = escape::Escaped::new(std::io::stderr().lock());
             let _ = writeln!(stderr, "error: {err:#}");
             exit_code(&err)
         }

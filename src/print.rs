@@ -21,12 +21,18 @@ use seer_ci_core::report::pct;
 use seer_ci_core::select::{FlakyTest, Predicted, Selection, quarantined_args, runner_args};
 
 use crate::args::SelectFormat;
+use crate::escape::shown;
 use seer_ci_core::store::{Counts, HistoryEntry, RecordStatus, RunSummary, StoredRun};
 
 pub fn write_json(out: &mut (impl Write + ?Sized), value: &impl serde::Serialize) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// A table row with every cell shown safely (control characters escaped).
+fn row(cells: Vec<String>) -> Vec<String> {
+    cells.into_iter().map(|c| shown(&c).into_owned()).collect()
 }
 
 fn table(header: &[&str]) -> Table {
@@ -138,7 +144,7 @@ pub fn runs(out: &mut impl Write, runs: &[RunSummary], json: bool) -> Result<()>
     let mut t = table(&["RUN", "COMMIT", "BRANCH", "JOB", "TIME", "TESTS", "PASS", "FAIL", "ERROR", "SKIP", "FLAKY"]);
     for r in runs {
         let c = r.counts;
-        t.add_row(vec![
+        t.add_row(row(vec![
             r.run_id.clone(),
             short(&r.commit).to_string(),
             r.branch.clone().unwrap_or_default(),
@@ -150,7 +156,7 @@ pub fn runs(out: &mut impl Write, runs: &[RunSummary], json: bool) -> Result<()>
             c.error.to_string(),
             c.skip.to_string(),
             c.flaky.to_string(),
-        ]);
+        ]));
     }
     if runs.is_empty() {
         writeln!(out, "no runs recorded")?;
@@ -165,10 +171,10 @@ pub fn history(out: &mut impl Write, test_id: &str, entries: &[HistoryEntry], js
         let results = entries.iter().map(Into::into).collect();
         return write_json(out, &HistoryJson { format_version: FORMAT_VERSION, test_id: test_id.into(), results });
     }
-    writeln!(out, "{test_id}")?;
+    writeln!(out, "{}", shown(test_id))?;
     let mut t = table(&["TIME", "RUN", "COMMIT", "OUTCOME", "DURATION", "ATTEMPTS", "MESSAGE"]);
     for e in entries {
-        t.add_row(vec![
+        t.add_row(row(vec![
             format_time(e.time),
             e.run_id.clone(),
             short(&e.commit).to_string(),
@@ -176,7 +182,7 @@ pub fn history(out: &mut impl Write, test_id: &str, entries: &[HistoryEntry], js
             seconds(e.duration_s),
             e.attempts.to_string(),
             e.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string(),
-        ]);
+        ]));
     }
     writeln!(out, "{t}")?;
     Ok(())
@@ -188,15 +194,15 @@ pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Resu
     if json {
         return write_json(out, &ShowRunJson::from(run));
     }
-    writeln!(out, "run      {}", info.run_id)?;
-    writeln!(out, "commit   {}", info.commit)?;
+    writeln!(out, "run      {}", shown(&info.run_id))?;
+    writeln!(out, "commit   {}", shown(&info.commit))?;
     for (label, value) in [("base", &info.base), ("branch", &info.branch), ("job", &info.job)] {
         if let Some(v) = value {
-            writeln!(out, "{label:<8} {v}")?;
+            writeln!(out, "{label:<8} {}", shown(v))?;
         }
     }
     writeln!(out, "time     {} (recorded {})", format_time(info.time), format_time(run.recorded_at))?;
-    writeln!(out, "source   {}", info.source)?;
+    writeln!(out, "source   {}", shown(&info.source))?;
     writeln!(out, "results  {}", counts_line(&counts.into()))?;
     if let Some(cs) = &run.changes {
         let s: ChangeSummaryJson = cs.into();
@@ -210,10 +216,10 @@ pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Resu
             if cs.complete { "" } else { " (incomplete)" }
         )?;
         if !cs.commit.summary.is_empty() {
-            writeln!(out, "         {} ({})", cs.commit.summary, cs.commit.author)?;
+            writeln!(out, "         {} ({})", shown(&cs.commit.summary), shown(&cs.commit.author))?;
         }
         for w in &cs.warnings {
-            writeln!(out, "         warning: {w}")?;
+            writeln!(out, "         warning: {}", shown(w))?;
         }
         let mut t = table(&["STATUS", "ADDED", "DELETED", "PATH"]);
         for f in &cs.files {
@@ -222,7 +228,7 @@ pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Resu
                 Some(old) => format!("{old} -> {}", f.path),
                 None => f.path.clone(),
             };
-            t.add_row(vec![f.kind.as_str().to_string(), lines(f.added), lines(f.deleted), path]);
+            t.add_row(row(vec![f.kind.as_str().to_string(), lines(f.added), lines(f.deleted), path]));
         }
         if !cs.files.is_empty() {
             writeln!(out, "\n{t}")?;
@@ -242,13 +248,13 @@ pub fn run(out: &mut impl Write, run: &StoredRun, all: bool, json: bool) -> Resu
     let mut shown = shown;
     shown.sort_by_key(|r| (r.outcome != Outcome::Error, r.outcome != Outcome::Fail, r.id.as_str()));
     for r in shown {
-        t.add_row(vec![
+        t.add_row(row(vec![
             r.outcome.to_string(),
             seconds(r.duration_s),
             r.attempts.to_string(),
             r.id.clone(),
             r.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string(),
-        ]);
+        ]));
     }
     writeln!(out, "\n{t}")?;
     Ok(())
@@ -306,13 +312,13 @@ pub fn stats(out: &mut impl Write, doc: &StatsJson, json: bool) -> Result<()> {
     if !sel.recent_misses.is_empty() {
         let mut t = table(&["MISSED TEST", "FAILED IN RUN", "COMMIT", "SKIPPED FOR", ""]);
         for m in &sel.recent_misses {
-            t.add_row(vec![
+            t.add_row(row(vec![
                 m.test.clone(),
                 m.run_id.clone(),
                 short(&m.commit).to_string(),
                 short(&m.selection_commit).to_string(),
                 if m.observed { "observe mode".into() } else { String::new() },
-            ]);
+            ]));
         }
         writeln!(out, "{t}")?;
     }
@@ -372,7 +378,7 @@ pub fn evaluation(out: &mut impl Write, e: &Evaluation, target_recall: Option<f6
     )?;
     let mut t = table(&["CONTENDER", "TEST RECALL", "RUN RECALL", "TIME", "APFD", "NAPFD", "PRECISION", "F1"]);
     for c in &contenders {
-        t.add_row(vec![
+        t.add_row(row(vec![
             c.name.clone(),
             pct(c.test_recall),
             pct(c.run_recall),
@@ -381,7 +387,7 @@ pub fn evaluation(out: &mut impl Write, e: &Evaluation, target_recall: Option<f6
             format!("{:.3}", c.napfd),
             pct(c.precision),
             format!("{:.3}", c.f1),
-        ]);
+        ]));
     }
     writeln!(out, "{t}")?;
     for c in contenders.iter().filter(|c| !c.models_chosen.is_empty()) {
@@ -447,14 +453,14 @@ pub fn model(
     let mut table = table(&["CANDIDATE", "RECALL", "TESTS", "TIME", "AUC", ""]);
     for c in &m.candidates {
         let chosen = if c.kind == m.predictor.kind() { "chosen" } else { "" };
-        table.add_row(vec![
+        table.add_row(row(vec![
             c.kind.clone(),
             pct(c.recall),
             pct(c.selected_share),
             pct(c.time_share),
             format!("{:.3}", c.auc),
             chosen.to_string(),
-        ]);
+        ]));
     }
     writeln!(out, "{table}")?;
     Ok(())
@@ -473,7 +479,7 @@ pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat) -> Re
     };
     let (args, warning) = runner_args(s, runner);
     if let Some(w) = warning {
-        eprintln!("seer select: warning: {w}");
+        eprintln!("seer select: warning: {}", shown(&w));
     }
     for arg in args {
         writeln!(out, "{arg}")?;
@@ -512,14 +518,14 @@ pub fn explain(out: &mut impl Write, s: &Selection) -> Result<()> {
     )?;
     for t in &s.selected {
         let reasons = if t.reasons.is_empty() { "every test runs".to_string() } else { t.reasons.join("; ") };
-        writeln!(out, "  {:.3}  {}  ({reasons})", t.score, t.test.id)?;
+        writeln!(out, "  {:.3}  {}  ({})", t.score, shown(&t.test.id), shown(&reasons))?;
     }
     Ok(())
 }
 
 /// `seer predict`: the most likely failures first.
 pub fn predicted(out: &mut impl Write, p: &Predicted, limit: usize, json: bool) -> Result<()> {
-    let shown = &p.predictions[..p.predictions.len().min(limit)];
+    let listed = &p.predictions[..p.predictions.len().min(limit)];
     if json {
         return write_json(out, &p.to_json(limit));
     }
@@ -531,21 +537,21 @@ pub fn predicted(out: &mut impl Write, p: &Predicted, limit: usize, json: bool) 
         p.predictions.len(),
         p.model
     )?;
-    let calibrated = shown.iter().all(|x| x.probability.is_some());
+    let calibrated = listed.iter().all(|x| x.probability.is_some());
     let mut t = table(&[if calibrated { "P(FAIL)" } else { "SCORE" }, "TEST", "WHY"]);
-    for x in shown {
+    for x in listed {
         let value = match x.probability {
             Some(p) => pct(p),
             None => format!("{:.3}", x.score),
         };
-        t.add_row(vec![value, x.test.id.clone(), x.reasons.first().cloned().unwrap_or_default()]);
+        t.add_row(row(vec![value, x.test.id.clone(), x.reasons.first().cloned().unwrap_or_default()]));
     }
     writeln!(out, "{t}")?;
     if !calibrated {
         writeln!(out, "(the model has no calibration: scores rank the tests but are not probabilities; retrain it)")?;
     }
     for note in &p.notes {
-        writeln!(out, "note: {note}")?;
+        writeln!(out, "note: {}", shown(note))?;
     }
     Ok(())
 }
@@ -581,7 +587,7 @@ pub fn flaky(
         writeln!(out, "{} tests with evidence of flakiness (latest {window} executions of each):", found.len())?;
         let mut t = table(&["TEST", "RUNS", "FAILS", "RETRIED", "MIXED", "FLIPS", "LAST SEEN", "", "WHY"]);
         for f in found {
-            t.add_row(vec![
+            t.add_row(row(vec![
                 f.id.clone(),
                 f.executions.to_string(),
                 f.failures.to_string(),
@@ -591,7 +597,7 @@ pub fn flaky(
                 format_time(f.last_evidence),
                 if is_quarantined(&f.id) { "quarantined".into() } else { String::new() },
                 f.reasons.join("; "),
-            ]);
+            ]));
         }
         writeln!(out, "{t}")?;
     }
@@ -600,7 +606,7 @@ pub fn flaky(
     } else {
         let mut t = table(&["QUARANTINED", "SINCE", "REASON"]);
         for (id, since, reason) in quarantined {
-            t.add_row(vec![id.clone(), format_time(*since), reason.clone().unwrap_or_default()]);
+            t.add_row(row(vec![id.clone(), format_time(*since), reason.clone().unwrap_or_default()]));
         }
         writeln!(out, "{t}")?;
     }
@@ -615,7 +621,7 @@ pub fn quarantine_change(out: &mut impl Write, id: &str, status: &str, json: boo
             &QuarantineChangeJson { format_version: FORMAT_VERSION, id: id.into(), status: status.into() },
         );
     }
-    writeln!(out, "{id}: {status}")?;
+    writeln!(out, "{}: {status}", shown(id))?;
     Ok(())
 }
 
@@ -718,12 +724,12 @@ pub fn coverage_commits(
     }
     let mut t = table(&["COMMIT", "TESTS", "FILES", "RECORDED"]);
     for c in commits {
-        t.add_row(vec![
+        t.add_row(row(vec![
             short(&c.commit).to_string(),
             c.tests.to_string(),
             c.files.to_string(),
             format_time(c.recorded_at),
-        ]);
+        ]));
     }
     writeln!(out, "{t}")?;
     Ok(())
@@ -770,7 +776,7 @@ pub fn benches(
         }
         let mut t = table(&["BENCH", "PROFILES", "COMMITS"]);
         for (b, p, c) in benches {
-            t.add_row(vec![b.clone(), p.to_string(), c.to_string()]);
+            t.add_row(row(vec![b.clone(), p.to_string(), c.to_string()]));
         }
         writeln!(out, "{t}")?;
         return Ok(());
@@ -779,11 +785,11 @@ pub fn benches(
         writeln!(out, "{bench}: {} commits in {} order", h.commits.len(), h.order.as_str())?;
         let mut t = table(&["COMMIT", "RUNS", "SAMPLES"]);
         for (c, runs) in &h.commits {
-            t.add_row(vec![
+            t.add_row(row(vec![
                 short(c).to_string(),
                 runs.len().to_string(),
                 runs.iter().map(|r| r.samples).sum::<u64>().to_string(),
-            ]);
+            ]));
         }
         writeln!(out, "{t}")?;
     }
@@ -859,7 +865,7 @@ pub fn diff(
         writeln!(out, "{title}:")?;
         let mut t = table(&["FUNCTION", "SELF BASE", "SELF HEAD", "CHANGE", "INCL BASE", "INCL HEAD", "Q"]);
         for x in list {
-            t.add_row(vec![
+            t.add_row(row(vec![
                 x.frame.clone(),
                 format!("{:.2}%", 100.0 * x.base_share),
                 format!("{:.2}%", 100.0 * x.head_share),
@@ -867,7 +873,7 @@ pub fn diff(
                 format!("{:.2}%", 100.0 * x.base_inclusive),
                 format!("{:.2}%", 100.0 * x.head_inclusive),
                 format!("{:.2e}", x.q_value),
-            ]);
+            ]));
         }
         writeln!(out, "{t}")?;
     }
@@ -916,14 +922,14 @@ pub fn trend(
     for p in &points {
         let value =
             |v: f64| if p.frame == "(samples per run)" { format!("{v:.0}") } else { format!("{:.2}%", 100.0 * v) };
-        table.add_row(vec![
+        table.add_row(row(vec![
             short(&p.commit).to_string(),
             p.frame.clone(),
             value(p.before),
             value(p.after),
             format!("{:+.1}%", 100.0 * p.change),
             format!("{:.2e}", p.p_value),
-        ]);
+        ]));
     }
     writeln!(out, "{table}")?;
     Ok(())

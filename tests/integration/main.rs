@@ -8,6 +8,7 @@ mod eval;
 mod exit_codes;
 mod git_changes;
 mod golden;
+mod hostile;
 mod import;
 mod model;
 mod profile;

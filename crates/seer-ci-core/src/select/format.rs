@@ -39,40 +39,60 @@ pub enum Runner {
 /// The longest single argument Linux passes to a program (`MAX_ARG_STRLEN` is 128 KiB), with room.
 pub const MAX_ARG_BYTES: usize = 120_000;
 
-/// The arguments for `runner`, and a warning when they are not the usual form: the tests to skip
-/// do not fit in one argument, so the tests to run are named instead (tests seer has never seen
-/// then do not run), or neither fits and every test runs.
+/// The arguments for `runner`, and a warning when they are not the usual form: a test whose
+/// name cannot be passed as one argument runs (see [`speakable`]); the tests to skip do not fit
+/// in one argument, so the tests to run are named instead (tests seer has never seen then do not
+/// run); or neither works and every test runs.
 pub fn runner_args(selection: &Selection, runner: Runner) -> (Vec<String>, Option<String>) {
     let quarantined = &selection.quarantined;
     let running: Vec<&TestRef> = selection.selected.iter().map(|s| &s.test).collect();
     let fits = |args: &[String]| args.iter().all(|a| a.len() <= MAX_ARG_BYTES);
-    let everything = || {
+    let everything = |why: String| {
         let args = if runner == Runner::Nextest { vec!["-E".to_string(), "all()".to_string()] } else { vec![] };
-        let warning = format!(
-            "the {runner:?} arguments for this selection would be longer than one command-line argument may be: \
-             every test runs"
-        );
-        (args, Some(warning))
+        (args, Some(format!("{why}: every test runs")))
     };
+    let too_long =
+        || format!("the {runner:?} arguments for this selection would be longer than one command-line argument may be");
+    let unnamed = |t: &TestRef| format!("the {runner:?} arguments cannot name the test {:?} safely", t.id);
     if selection.shard.is_some() || runner == Runner::Gradle {
         if runner == Runner::Gradle && selection.runs_everything() && selection.shard.is_none() {
             // Gradle runs everything without filters (quarantined tests included: it cannot exclude).
             return (vec![], None);
         }
+        if let Some(t) = running.iter().find(|t| !speakable(runner, t)) {
+            return everything(unnamed(t));
+        }
         let args = include(runner, &running);
-        return if fits(&args) { (args, None) } else { everything() };
+        return if fits(&args) { (args, None) } else { everything(too_long()) };
     }
     let mut excluded: Vec<&TestRef> = quarantined.iter().collect();
     if !selection.runs_everything() {
         excluded.extend(selection.skipped.iter().map(|s| &s.test));
     }
+    // A test whose name the runner cannot be given is not skipped: it runs, and the warning says so.
+    let (excluded, unsaid): (Vec<&TestRef>, Vec<&TestRef>) = excluded.into_iter().partition(|t| speakable(runner, t));
+    let unsaid_warning = (!unsaid.is_empty()).then(|| {
+        let names: Vec<String> = unsaid.iter().take(5).map(|t| format!("{:?}", t.id)).collect();
+        format!(
+            "{} tests run although seer would skip them: their names cannot be passed to {runner:?} safely ({}{})",
+            unsaid.len(),
+            names.join(", "),
+            if unsaid.len() > 5 { ", …" } else { "" }
+        )
+    });
     let args = exclude(runner, &excluded, &running);
     if fits(&args) {
-        return (args, None);
+        return (args, unsaid_warning);
+    }
+    if selection.runs_everything() || !unsaid.is_empty() {
+        return everything(too_long());
+    }
+    if let Some(t) = running.iter().find(|t| !speakable(runner, t)) {
+        return everything(unnamed(t));
     }
     let args = include(runner, &running);
-    if selection.runs_everything() || !fits(&args) {
-        return everything();
+    if !fits(&args) {
+        return everything(too_long());
     }
     let warning = format!(
         "the {} tests to skip do not fit in one command-line argument: the {} selected tests are named instead, \
@@ -81,6 +101,31 @@ pub fn runner_args(selection: &Selection, runner: Runner) -> (Vec<String>, Optio
         running.len()
     );
     (args, Some(warning))
+}
+
+/// Whether `runner` can be given `t`'s name as one argument that means only that name. seer
+/// prints one argument per line, so a line break cannot be in one (and no argument can hold a
+/// NUL); a name that would stand alone as an argument must not start with `-`, or the runner
+/// would read an option; Surefire's patterns give `,`, `#`, `!` and `*` meanings of their own,
+/// so a Java class must be a plain dotted name.
+fn speakable(runner: Runner, t: &TestRef) -> bool {
+    let breaks = |s: &str| s.contains(['\n', '\r', '\0']);
+    if breaks(&t.id) || t.suite.as_deref().is_some_and(breaks) || t.file.as_deref().is_some_and(breaks) {
+        return false;
+    }
+    let class = || t.suite.clone().unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
+    match runner {
+        Runner::Nextest | Runner::Jest => true,
+        Runner::Cargo => !short_name(t).starts_with('-'),
+        Runner::Pytest => !pytest_node_id(t).starts_with('-'),
+        Runner::Gotest => !t.suite.as_deref().is_some_and(|p| p.starts_with('-')),
+        Runner::Maven | Runner::Gradle => {
+            let class = class();
+            !class.is_empty()
+                && !class.starts_with('-')
+                && class.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '_' || c == '$')
+        }
+    }
 }
 
 /// The arguments that run exactly the quarantined tests of `selection` (for a separate,
@@ -190,14 +235,11 @@ fn exclude(runner: Runner, excluded: &[&TestRef], running: &[&TestRef]) -> Vec<S
             let mut args = Vec::new();
             if !names.is_empty() {
                 args.push("--exact".to_string());
-                for t in names {
-                    args.push("--skip".into());
-                    args.push(short_name(t).into());
-                }
+                args.extend(names.into_iter().map(|t| format!("--skip={}", short_name(t))));
             }
             args
         }
-        Runner::Pytest => excluded.iter().flat_map(|t| ["--deselect".to_string(), pytest_node_id(t)]).collect(),
+        Runner::Pytest => excluded.iter().map(|t| format!("--deselect={}", pytest_node_id(t))).collect(),
         Runner::Gotest => {
             // A parent is skipped with its subtests, so skip top-level tests that nothing running shares.
             let parents: Vec<&TestRef> = excluded.iter().copied().filter(|t| !short_name(t).contains('/')).collect();
@@ -206,7 +248,7 @@ fn exclude(runner: Runner, excluded: &[&TestRef], running: &[&TestRef]) -> Vec<S
                 return vec![];
             }
             let names: Vec<String> = tops.iter().map(|t| regex_escape(go_top(t))).collect();
-            vec!["-skip".into(), format!("^(?:{})$", names.join("|"))]
+            vec![format!("-skip=^(?:{})$", names.join("|"))]
         }
         Runner::Jest => {
             // jest matches the pattern case-insensitively against each test's full name.
@@ -215,7 +257,7 @@ fn exclude(runner: Runner, excluded: &[&TestRef], running: &[&TestRef]) -> Vec<S
                 return vec![];
             }
             let names: Vec<String> = names.iter().map(|t| regex_escape(short_name(t))).collect();
-            vec!["--testNamePattern".into(), format!("^(?!(?:{})$)", names.join("|"))]
+            vec![format!("--testNamePattern=^(?!(?:{})$)", names.join("|"))]
         }
         Runner::Maven => {
             let mut by_class: Vec<(String, Vec<String>)> = Vec::new();
@@ -278,16 +320,16 @@ fn include(runner: Runner, running: &[&TestRef]) -> Vec<String> {
             packages.sort();
             packages.dedup();
             if names.is_empty() {
-                return vec!["-run".into(), "^$".into()];
+                return vec!["-run=^$".into()];
             }
-            let mut args = vec!["-run".into(), format!("^(?:{})$", names.join("|"))];
+            let mut args = vec![format!("-run=^(?:{})$", names.join("|"))];
             args.extend(packages);
             args
         }
         Runner::Jest => {
             let names: Vec<String> = running.iter().map(|t| regex_escape(short_name(t))).collect();
             let pattern = if names.is_empty() { format!("^{NONE}$") } else { format!("^(?:{})$", names.join("|")) };
-            vec!["--testNamePattern".into(), pattern]
+            vec![format!("--testNamePattern={pattern}")]
         }
         Runner::Maven => {
             let mut by_class: Vec<(String, Vec<String>)> = Vec::new();
@@ -380,7 +422,7 @@ mod tests {
         assert_eq!(args, ["-E", "(binary_id(=crate) & test(=module::kept))"]);
         assert!(warning.unwrap().contains("tests seer has never seen do not run"));
         let (args, warning) = runner_args(&s, Runner::Pytest);
-        assert_eq!(args.len(), 6000, "pytest takes one argument per test: no limit applies");
+        assert_eq!(args.len(), 3000, "pytest takes one argument per test: no limit applies");
         assert!(warning.is_none());
     }
 
@@ -390,7 +432,7 @@ mod tests {
             vec![t("a::tests::works", Some("a"))],
             vec![t("b::tests::works", Some("b")), t("b::tests::other", Some("b"))],
         );
-        assert_eq!(runner_args(&s, Runner::Cargo).0, ["--exact", "--skip", "tests::other"]);
+        assert_eq!(runner_args(&s, Runner::Cargo).0, ["--exact", "--skip=tests::other"]);
         let shard = selection(vec![], vec![]).keep_shard(Shard { index: 1, count: 2 });
         assert_eq!(runner_args(&shard, Runner::Cargo).0, ["--exact", "seer_selected_no_tests"]);
     }
@@ -409,7 +451,7 @@ mod tests {
         with_file.file = Some("pkg/mod.py".into());
         assert_eq!(pytest_node_id(&with_file), "pkg/mod.py::Case::test_x");
         let s = selection(vec![], vec![t("t.test_a::test_one", Some("t.test_a"))]);
-        assert_eq!(runner_args(&s, Runner::Pytest).0, ["--deselect", "t/test_a.py::test_one"]);
+        assert_eq!(runner_args(&s, Runner::Pytest).0, ["--deselect=t/test_a.py::test_one"]);
     }
 
     #[test]
@@ -424,9 +466,9 @@ mod tests {
                 t("example.com/m::TestB", Some("example.com/m")),
             ],
         );
-        assert_eq!(runner_args(&s, Runner::Gotest).0, ["-skip", "^(?:TestB)$"]);
+        assert_eq!(runner_args(&s, Runner::Gotest).0, ["-skip=^(?:TestB)$"]);
         let shard = s.clone().keep_shard(Shard { index: 1, count: 1 });
-        assert_eq!(runner_args(&shard, Runner::Gotest).0, ["-run", "^(?:TestA)$", "example.com/m"]);
+        assert_eq!(runner_args(&shard, Runner::Gotest).0, ["-run=^(?:TestA)$", "example.com/m"]);
     }
 
     #[test]
@@ -438,7 +480,7 @@ mod tests {
                 t("x::Calculator Adds Numbers", Some("x")),
             ],
         );
-        assert_eq!(runner_args(&s, Runner::Jest).0, ["--testNamePattern", r"^(?!(?:calculator divides \(rounded\))$)"]);
+        assert_eq!(runner_args(&s, Runner::Jest).0, [r"--testNamePattern=^(?!(?:calculator divides \(rounded\))$)"]);
     }
 
     #[test]
@@ -461,41 +503,54 @@ mod tests {
         assert_eq!(runner_args(&s, Runner::Gradle).0, ["--tests", "org.acme.ParserTest.parsesUnicode"]);
     }
 
-    /// The tests a runner given `args` runs, of `universe`: libtest's `--exact --skip NAME` and
-    /// pytest's `--deselect NODEID` both drop exactly the names they are given.
+    /// The tests a runner given `args` runs, of `universe`: libtest's `--exact --skip=NAME` and
+    /// pytest's `--deselect=NODEID` both drop exactly the names they are given. `args` is read
+    /// back as a script reads seer's output, a line per argument.
     fn runs<'a>(runner: Runner, args: &[String], universe: &'a [TestRef]) -> Vec<&'a TestRef> {
         let (flag, name): (&str, fn(&TestRef) -> String) = match runner {
-            Runner::Cargo => ("--skip", |t| short_name(t).to_string()),
-            Runner::Pytest => ("--deselect", pytest_node_id),
+            Runner::Cargo => ("--skip=", |t| short_name(t).to_string()),
+            Runner::Pytest => ("--deselect=", pytest_node_id),
             _ => unreachable!("only the runners modelled here"),
         };
-        let dropped: HashSet<&str> = args.windows(2).filter(|w| w[0] == flag).map(|w| w[1].as_str()).collect();
+        let printed = args.join("\n");
+        let mut dropped: HashSet<&str> = HashSet::new();
+        for arg in printed.lines() {
+            assert!(arg.starts_with(flag) || arg == "--exact", "{arg:?} would be read as another argument");
+            dropped.extend(arg.strip_prefix(flag));
+        }
         universe.iter().filter(|t| !dropped.contains(name(t).as_str())).collect()
     }
 
     proptest::proptest! {
         /// A selection runs a subset of the candidates plus every test it never saw: the runner
-        /// given its arguments runs every selected and every unseen test, and no skipped one.
+        /// given its arguments runs every selected and every unseen test, and no skipped one
+        /// that it can be told about; whatever the names (line breaks, NUL, a leading `-`,
+        /// quotes and metacharacters), no argument is read as another, and a test whose name
+        /// cannot be passed runs, with a warning that names it.
         #[test]
         fn the_runner_runs_the_selected_and_the_unseen_tests_and_skips_only_the_skipped(
-            kinds in proptest::collection::vec(0u8..3, 1..40),
+            tests in proptest::collection::vec((0u8..3, "[a-z_]{1,8}|\\PC{0,6}|-[a-z-]{0,5}|[a-z]{1,3}[\n\r\0][a-z=-]{0,6}"), 1..30),
         ) {
-            let test = |k: usize| t(&format!("pkg.test_mod::t{k}"), Some("pkg.test_mod"));
+            let test = |k: usize, name: &str| t(&format!("pkg.test_mod::t{k}_{name}"), Some("pkg.test_mod"));
             let pick = |want: u8| -> Vec<TestRef> {
-                kinds.iter().enumerate().filter(|(_, k)| **k == want).map(|(i, _)| test(i)).collect()
+                tests.iter().enumerate().filter(|(_, (kind, _))| *kind == want).map(|(i, (_, n))| test(i, n)).collect()
             };
             let (selected, skipped, unseen) = (pick(0), pick(1), pick(2));
             let universe: Vec<TestRef> = selected.iter().chain(&skipped).chain(&unseen).cloned().collect();
             let s = selection(selected.clone(), skipped.clone());
             for runner in [Runner::Cargo, Runner::Pytest] {
                 let (args, warning) = runner_args(&s, runner);
-                proptest::prop_assert!(warning.is_none());
                 let ran: Vec<&str> = runs(runner, &args, &universe).iter().map(|t| t.id.as_str()).collect();
                 for t in selected.iter().chain(&unseen) {
-                    proptest::prop_assert!(ran.contains(&t.id.as_str()), "{runner:?} {args:?} left out {}", t.id);
+                    proptest::prop_assert!(ran.contains(&t.id.as_str()), "{runner:?} {args:?} left out {:?}", t.id);
                 }
                 for t in &skipped {
-                    proptest::prop_assert!(!ran.contains(&t.id.as_str()), "{runner:?} {args:?} ran {}", t.id);
+                    let said = speakable(runner, t);
+                    proptest::prop_assert_eq!(ran.contains(&t.id.as_str()), !said, "{:?} {:?}: {:?}", runner, args, t.id);
+                    if !said {
+                        let w = warning.clone().unwrap_or_default();
+                        proptest::prop_assert!(w.contains(&format!("{:?}", t.id)) || w.contains('…'), "{w}");
+                    }
                 }
             }
         }
