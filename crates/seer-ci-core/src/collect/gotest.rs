@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::InputError;
-use super::report::{Outcome, ResultSet, TestResult, short_message};
+use super::report::{Outcome, ResultSet, TestResult, is_duration, not_a_duration, short_message};
 
 #[derive(Deserialize)]
 struct Event {
@@ -39,6 +39,9 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
         }
         let event: Event = serde_json::from_str(line)
             .map_err(|e| InputError::invalid(path, Some(lineno), format!("not a go test -json event: {e}")))?;
+        if let Some(t) = event.elapsed.filter(|t| !is_duration(*t)) {
+            return Err(InputError::invalid(path, Some(lineno), not_a_duration("Elapsed", t)));
+        }
         // Build events (go 1.24+) carry ImportPath, not Package.
         let Some(package) = event.package else { continue };
         let Some(test) = event.test else {
@@ -97,7 +100,7 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
             suite: Some(package),
             file: None,
             outcome,
-            duration_s: event.elapsed.filter(|t| t.is_finite() && *t >= 0.0),
+            duration_s: event.elapsed,
             attempts: 1,
             message,
         });

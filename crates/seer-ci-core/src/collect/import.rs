@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::error::{InputError, UnknownFormat};
 use super::git::{ChangeKind, ChangeSet, CommitInfo, FileChange};
-use super::report::{Outcome, ResultSet, TestResult, short_message};
+use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, is_duration, short_message};
 use super::run::{CollectedRun, RunInfo};
 use super::text;
 use super::time::{now, parse_time};
@@ -155,7 +155,7 @@ impl<'r> RetecsRow<'r> {
             Some(raw) => Some(
                 raw.parse::<f64>()
                     .ok()
-                    .filter(|d| d.is_finite() && *d >= 0.0)
+                    .filter(|d| is_duration(*d))
                     .ok_or_else(|| bad("Duration", format!("{raw:?} is not a duration")))?,
             ),
         };
@@ -283,7 +283,7 @@ pub enum RunDocError {
     Suite { id: String, suite: String },
     #[error("test {id:?}: attempts must be at least 1")]
     Attempts { id: String },
-    #[error("test {id:?}: duration_s {duration} is not a duration")]
+    #[error("test {id:?}: duration_s {duration:?} is not a duration in seconds (0 to {MAX_DURATION_S})")]
     Duration { id: String, duration: f64 },
     #[error("file {path:?}: status {status:?} is not one of A M D R C T")]
     Status { path: String, status: String },
@@ -312,7 +312,7 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), RunDocError>
         if t.attempts == 0 {
             return Err(RunDocError::Attempts { id: t.id.clone() });
         }
-        if let Some(d) = t.duration_s.filter(|d| !d.is_finite() || *d < 0.0) {
+        if let Some(d) = t.duration_s.filter(|d| !is_duration(*d)) {
             return Err(RunDocError::Duration { id: t.id.clone(), duration: d });
         }
         set.add(TestResult {

@@ -17,7 +17,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use super::error::InputError;
-use super::report::{Outcome, ResultSet, TestResult, parse_seconds, short_message};
+use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, parse_seconds, short_message};
 use super::text::line_of;
 
 /// The elements whose nesting matters.
@@ -256,7 +256,7 @@ enum ElementError {
     Value { key: String, source: quick_xml::Error },
     #[error("a <testcase> without a name attribute")]
     NoName,
-    #[error("time={0:?} is not a duration in seconds")]
+    #[error("time={0:?} is not a duration in seconds (0 to {MAX_DURATION_S})")]
     Time(String),
     #[error("more than one root element (<{0}>)")]
     SecondRoot(String),

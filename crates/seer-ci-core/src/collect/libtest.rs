@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::InputError;
-use super::report::{Outcome, ResultSet, TestResult, short_message};
+use super::report::{Outcome, ResultSet, TestResult, is_duration, not_a_duration, short_message};
 
 #[derive(Deserialize)]
 struct Event {
@@ -35,6 +35,9 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
         }
         let event: Event = serde_json::from_str(line)
             .map_err(|e| InputError::invalid(path, Some(lineno), format!("not a libtest JSON event: {e}")))?;
+        if let Some(t) = event.exec_time.filter(|t| !is_duration(*t)) {
+            return Err(InputError::invalid(path, Some(lineno), not_a_duration("exec_time", t)));
+        }
         match event.kind.as_str() {
             "suite" => match event.event.as_str() {
                 "started" => open_suites.push(lineno),
@@ -70,7 +73,7 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                     suite: test.suite,
                     file: None,
                     outcome,
-                    duration_s: event.exec_time.filter(|t| t.is_finite() && *t >= 0.0),
+                    duration_s: event.exec_time,
                     attempts: test.attempt,
                     message,
                 });
@@ -194,5 +197,18 @@ mod properties {
             let _ = parse(Path::new("p.json"), &text, &mut ResultSet::default());
             let _ = crate::collect::gotest::parse(Path::new("p.json"), &text, &mut ResultSet::default());
         }
+    }
+
+    /// A duration no test can have is refused with its line in both JSON formats, not stored
+    /// as unknown.
+    #[test]
+    fn impossible_durations_are_refused_with_their_line() {
+        let libtest = "{\"type\":\"test\",\"event\":\"started\",\"name\":\"a\"}\n{\"type\":\"test\",\"event\":\"ok\",\"name\":\"a\",\"exec_time\":-1}\n";
+        let e = parse(Path::new("t.json"), libtest, &mut ResultSet::default()).unwrap_err().to_string();
+        assert!(e.starts_with("t.json:2: exec_time -1.0 is not a duration"), "{e}");
+        let go = "{\"Action\":\"pass\",\"Package\":\"p\",\"Test\":\"T\",\"Elapsed\":1e308}\n";
+        let e =
+            crate::collect::gotest::parse(Path::new("g.json"), go, &mut ResultSet::default()).unwrap_err().to_string();
+        assert!(e.starts_with("g.json:1: Elapsed 1e308 is not a duration"), "{e}");
     }
 }

@@ -376,7 +376,23 @@ pub fn short_message(message: &str) -> Option<String> {
 pub fn parse_seconds(raw: &str) -> Option<f64> {
     let raw = raw.trim();
     let value: f64 = if raw.contains(',') { raw.replace(',', "").parse().ok()? } else { raw.parse().ok()? };
-    (value.is_finite() && value >= 0.0).then_some(value)
+    is_duration(value).then_some(value)
+}
+
+/// The longest duration of one test that seer takes as real: 30 days (the longest in the bundled
+/// IOF/ROL history is 10). One rule for every format: a duration that is negative, not a number,
+/// infinite or longer than this is refused, and the report with it (`file:line: reason`), so
+/// that no sum of durations can overflow or become unknown.
+pub const MAX_DURATION_S: f64 = 30.0 * 86_400.0;
+
+/// Whether `seconds` is a duration seer takes (see [`MAX_DURATION_S`]).
+pub fn is_duration(seconds: f64) -> bool {
+    seconds.is_finite() && (0.0..=MAX_DURATION_S).contains(&seconds)
+}
+
+/// Why a stated duration is refused, for messages.
+pub fn not_a_duration(what: &str, seconds: f64) -> String {
+    format!("{what} {seconds:?} is not a duration in seconds (0 to {MAX_DURATION_S})")
 }
 
 #[cfg(test)]
@@ -433,6 +449,10 @@ mod tests {
         assert_eq!(parse_seconds(" 0.25 "), Some(0.25));
         assert_eq!(parse_seconds("-1"), None);
         assert_eq!(parse_seconds("NaN"), None);
+        // One rule for numbers: beyond 30 days is refused, as negative and infinite values are.
+        assert_eq!(parse_seconds("1e308"), None);
+        assert_eq!(parse_seconds("99999999999999999999999"), None);
+        assert_eq!(parse_seconds("2592000"), Some(2_592_000.0));
         assert_eq!(parse_seconds("fast"), None);
     }
 
