@@ -378,6 +378,11 @@ pub struct ProfileRecordArgs {
     /// Fold closures into their function (`parse::{{closure}}` → `parse`)
     #[arg(long)]
     pub strip_closures: bool,
+    /// Refuse a profile larger than this many bytes of text (expanded, for a `.gz`): a small
+    /// file that expands without end is refused at the limit
+    #[arg(long = "max-profile-bytes", value_name = "BYTES", env = "SEER_MAX_PROFILE_BYTES",
+          default_value_t = seer_ci_core::profile::DEFAULT_MAX_PROFILE_BYTES)]
+    pub max_bytes: u64,
     /// Overwrite a stored profile with the same bench and run id but different content
     #[arg(long)]
     pub replace: bool,

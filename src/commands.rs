@@ -392,10 +392,13 @@ fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> R
         commit: args.commit,
         time: args.time,
         run_id: args.run_id,
-        format: args.format.map(Into::into),
-        normalize: seer_ci_core::profile::NormalizeOptions {
-            strip_generics: args.strip_generics,
-            strip_closures: args.strip_closures,
+        read: seer_ci_core::profile::ReadOptions {
+            format: args.format.map(Into::into),
+            normalize: seer_ci_core::profile::NormalizeOptions {
+                strip_generics: args.strip_generics,
+                strip_closures: args.strip_closures,
+            },
+            max_bytes: args.max_bytes,
         },
         replace: args.replace,
         files: args.files,

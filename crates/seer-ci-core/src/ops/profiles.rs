@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use super::Error;
 use crate::collect::git::short;
 use crate::profile::{
-    FlamegraphOptions, NormalizeOptions, ProfileFormat, ProfileHistory, differential_svg, flamegraph_svg, history,
-    read_profile, run_frames,
+    FlamegraphOptions, ProfileHistory, ReadOptions, differential_svg, flamegraph_svg, history, read_profile, run_frames,
 };
 use crate::regress::{CompareOptions, Comparison, Trend, TrendFramesOptions, compare, trend_by_frame};
 use crate::store::{NewProfile, ProfileRun, RecordStatus, Store};
@@ -24,9 +23,8 @@ pub struct ProfileRecordRequest {
     pub time: Option<i64>,
     /// The run id of one file (RID.1, RID.2, … for several); `None`: COMMIT/FILE-NAME.
     pub run_id: Option<String>,
-    /// `None` detects each file's format.
-    pub format: Option<ProfileFormat>,
-    pub normalize: NormalizeOptions,
+    /// Format, normalisation and size limit of every file.
+    pub read: ReadOptions,
     pub replace: bool,
     pub files: Vec<PathBuf>,
 }
@@ -35,7 +33,7 @@ pub struct ProfileRecordRequest {
 pub fn record_profiles(db: &Path, request: &ProfileRecordRequest) -> Result<Vec<(NewProfile, RecordStatus)>, Error> {
     let mut profiles = Vec::with_capacity(request.files.len());
     for (k, path) in request.files.iter().enumerate() {
-        let folded = read_profile(path, request.format, request.normalize)?;
+        let folded = read_profile(path, &request.read)?;
         let run_id = match (&request.run_id, request.files.len()) {
             (Some(rid), 1) => rid.clone(),
             (Some(rid), _) => format!("{rid}.{}", k + 1),

@@ -8,5 +8,5 @@ mod normalize;
 
 pub use flamegraph::{FlamegraphOptions, differential_svg, flamegraph_svg};
 pub use history::{HistoryOrder, ProfileHistory, RunFrames, history, run_frames};
-pub use input::{Folded, ProfileFormat, read_profile};
+pub use input::{DEFAULT_MAX_PROFILE_BYTES, Folded, ProfileFormat, ReadOptions, read_profile};
 pub use normalize::{NormalizeOptions, normalize_frame};
