@@ -2,6 +2,8 @@
 
 mod collector;
 mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod git;
 pub mod gotest;
 pub mod import;

@@ -151,16 +151,22 @@ pub fn read_profile(path: &Path, options: &ReadOptions) -> Result<Folded, InputE
         }
         ProfileFormat::Perf | ProfileFormat::Dtrace => {
             let mut out = Vec::with_capacity(bytes.len() / 64);
-            let result = match format {
+            // inferno asserts on some malformed input (a first stack without an event): that is
+            // a refused file, not a crash.
+            let collapsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
                 ProfileFormat::Perf => {
                     inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default())
                         .collapse(bytes, &mut out)
                 }
                 _ => inferno::collapse::dtrace::Folder::from(inferno::collapse::dtrace::Options::default())
                     .collapse(bytes, &mut out),
-            };
-            result
-                .map_err(|e| InputError::invalid(path, None, format!("cannot collapse as {}: {e}", format.as_str())))?;
+            }));
+            let bad =
+                |why: String| InputError::invalid(path, None, format!("cannot collapse as {}: {why}", format.as_str()));
+            match collapsed {
+                Ok(result) => result.map_err(|e| bad(e.to_string()))?,
+                Err(_) => return Err(bad("the collapser gave up on malformed stacks".into())),
+            }
             folded_text = String::from_utf8_lossy(&out).into_owned();
             &folded_text
         }
