@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SEER_FUZZ_ITERATIONS="${1:-10000}" SEER_FUZZ_SEED="${2:-1}"
-cargo nextest run -p seer-ci-core --cargo-profile release mutated_inputs --no-capture 2>&1 \
+cargo nextest run -p seer-ci-core mutated_inputs --no-capture 2>&1 \
     | grep -E "inputs \(seed|^iteration|^input:|PASS|FAIL"
