@@ -406,15 +406,7 @@ pub fn model(
     json: bool,
 ) -> Result<()> {
     if json {
-        let mut value = serde_json::to_value(m)?;
-        if let Some(obj) = value.as_object_mut() {
-            // The fitted parameters stay in the file; the summary names the kind.
-            obj.remove("predictor");
-            obj.insert("kind".into(), m.predictor.kind().into());
-            obj.insert("path".into(), place.into());
-            obj.insert("source".into(), source.into());
-        }
-        return write_json(out, &value);
+        return write_json(out, &m.to_json(place, source));
     }
     let v = &m.validation;
     let t = &m.training;

@@ -44,7 +44,9 @@ fn normalise(env: &Env, text: &str) -> String {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(n) = now_at(&bytes[i..]) {
+        // A stamp starts a number: not the digits inside one (a float's fraction).
+        let inside_number = i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.');
+        if let Some(n) = now_at(&bytes[i..]).filter(|_| !inside_number) {
             out.push_str("[NOW]");
             i += n;
         } else {

@@ -723,3 +723,61 @@ pub struct ReportJson {
     pub model: Option<ReportModelJson>,
     pub profiling: Vec<ReportBenchJson>,
 }
+
+/// The runs a model was trained on, in `seer model show --json` and `seer train --json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainingWindowJson {
+    pub runs: usize,
+    pub first_run: String,
+    pub last_run: String,
+    /// Unix seconds of the first and last run.
+    pub first_time: i64,
+    pub last_time: i64,
+    pub fit_runs: usize,
+    pub fit_rows: usize,
+    pub fit_failing: usize,
+}
+
+/// One candidate model's validation on the most recent runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValidationJson {
+    pub kind: String,
+    pub runs: usize,
+    pub rows: usize,
+    pub failing: usize,
+    pub threshold: f64,
+    pub recall: f64,
+    pub selected_share: f64,
+    pub time_share: f64,
+    pub auc: f64,
+    /// `[recall, threshold]` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recall_curve: Vec<[f64; 2]>,
+    /// `[score, probability]` points of the isotonic calibration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<[f64; 2]>,
+}
+
+/// `seer model show --json` and `seer train --json`: a model without its fitted parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelJson {
+    /// The model file's own format version.
+    pub format_version: u32,
+    pub seer_version: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// `history` or `all`.
+    pub feature_set: String,
+    pub features: Vec<String>,
+    pub target_recall: f64,
+    pub threshold: f64,
+    pub training: TrainingWindowJson,
+    pub validation: ValidationJson,
+    pub candidates: Vec<ValidationJson>,
+    /// The chosen kind (`logistic`, `forest`, `recency`).
+    pub kind: String,
+    /// The file, or the bundled model's name.
+    pub path: String,
+    /// `project`, `bundled`, `file` or `trained`.
+    pub source: String,
+}

@@ -3,6 +3,7 @@
 
 mod file;
 mod forest;
+mod json;
 mod logistic;
 mod train;
 
