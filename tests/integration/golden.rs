@@ -35,11 +35,11 @@ fn check(env: &Env, name: &str, actual: &str) {
     }
 }
 
-/// The scratch directory becomes `[TMP]`; a time from this year on (what "now" prints: fixture
+/// The scratch directory becomes `[TMP]`, the checkout `[REPO]`; a time from this year on (what "now" prints: fixture
 /// times are older) becomes `[NOW]`, in RFC 3339, in a model file's name and as Unix seconds.
 fn normalise(env: &Env, text: &str) -> String {
     let dir = env.path().to_string_lossy().into_owned();
-    let text = text.replace(&dir, "[TMP]");
+    let text = text.replace(&dir, "[TMP]").replace(env!("CARGO_MANIFEST_DIR"), "[REPO]");
     let mut out = String::with_capacity(text.len());
     let bytes = text.as_bytes();
     let mut i = 0;
