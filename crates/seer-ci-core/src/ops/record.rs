@@ -12,7 +12,7 @@ use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, 
 use crate::store::{CoverageRecorded as StoredCoverage, RecordStatus, Store};
 
 /// How long a refresh after a write waits for other writers.
-const REFRESH_WAIT: Duration = Duration::from_secs(10);
+pub(super) const REFRESH_WAIT: Duration = Duration::from_secs(10);
 
 /// A recorded run: what was collected, and whether it was new.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Error;
+use super::record::REFRESH_WAIT;
 use crate::eval::{EvalOptions, Evaluation, Learned, RandomOrder, Ranker, RecentlyFailedFirst, RunAll};
 use crate::features::all_features;
 use crate::model::{FeatureSet, ModelFile, TrainOptions, TrainingWindow};
@@ -54,7 +55,7 @@ pub fn train(db: &Path, request: &TrainRequest) -> Result<TrainedModel, Error> {
     let window = training_window(&replay, &trained);
     let file = ModelFile::new(trained, request.target_recall, window, request.now);
     let mut warnings = Vec::new();
-    if let Err(e) = crate::select::refresh(&mut store, std::time::Duration::from_secs(10)) {
+    if let Err(e) = crate::select::refresh(&mut store, REFRESH_WAIT) {
         warnings.push(format!("the selection state was not built (seer select will): {}", crate::collect::chain(&e)));
     }
     let path = match &request.destination {

@@ -10,7 +10,7 @@ use super::{BenchSection, ReportData};
 use crate::collect::time::format_time;
 use crate::regress::change_point_json;
 use crate::select::FlakyTest;
-use crate::store::{TestCount, selection_stats_json};
+use crate::store::TestCount;
 
 impl ReportData {
     pub fn to_json(&self) -> ReportJson {
@@ -51,7 +51,7 @@ fn selection_json(r: &ReportData) -> ReportSelectionJson {
         misses: s.stats.misses,
         observed_recall: s.observed_recall,
         target_recall: r.model.as_ref().map(|m| m.target_recall),
-        recent_misses: selection_stats_json(&s.stats, &s.misses).recent_misses,
+        recent_misses: s.misses.iter().map(Into::into).collect(),
         days: s
             .days
             .iter()

@@ -504,20 +504,34 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
         Target::Recall(r) => Some(s.model.threshold_for(r)),
         Target::TimeBudget(_) | Target::Fraction(_) => None,
     };
-    // Tests that run whatever the target, charged to a time budget first.
-    let must = |t: &Scored| s.rules(t, always).iter().any(Rule::runs);
+    // Each test's rules and what skips it, worked out once. Tests that run whatever the target
+    // are charged to a time budget first.
+    let judged: Vec<(Vec<Rule<'_>>, Option<SkipCause>)> = order
+        .iter()
+        .map(|t| {
+            let rules = s.rules(t, always);
+            let cause = s.skip_cause(t, &rules);
+            (rules, cause)
+        })
+        .collect();
+    let must = |rules: &[Rule<'_>]| rules.iter().any(Rule::runs);
     let total_s = seconds(order.iter().map(|t| t.estimated_s));
     let mut budget = match target {
         Target::TimeBudget(seconds) => seconds,
         Target::Fraction(f) => f * total_s,
         Target::Model | Target::Recall(_) => f64::INFINITY,
     };
-    budget -= order.iter().filter(|t| must(t) && s.skip_cause(t, always).is_none()).map(|t| t.estimated_s).sum::<f64>();
+    budget -= order
+        .iter()
+        .zip(&judged)
+        .filter(|(_, (rules, cause))| must(rules) && cause.is_none())
+        .map(|(t, _)| t.estimated_s)
+        .sum::<f64>();
     let (mut selected, mut skipped) = (Vec::new(), Vec::new());
     let skip = |t: Scored| Selected { score: t.score, estimated_s: t.estimated_s, reasons: vec![], test: t.test };
     let mut skips = SkipCounts::default();
-    for (rank, t) in order.into_iter().enumerate() {
-        if let Some(cause) = s.skip_cause(&t, always) {
+    for (rank, (t, (rules, cause))) in order.into_iter().zip(judged).enumerate() {
+        if let Some(cause) = cause {
             skips.count(cause);
             skipped.push(skip(t));
             continue;
@@ -527,7 +541,7 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
             Some(th) if t.score >= th => {
                 reasons.push(format!("predicted failure score {:.3} ≥ threshold {th:.3}", t.score));
             }
-            None if !must(&t) && t.estimated_s <= budget => {
+            None if !must(&rules) && t.estimated_s <= budget => {
                 budget -= t.estimated_s;
                 reasons.push(format!(
                     "rank {} by predicted failure score {:.3}, within the time budget",
@@ -537,7 +551,7 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
             }
             _ => {}
         }
-        reasons.extend(s.rules(&t, always).iter().filter(|r| r.runs()).map(Rule::to_string));
+        reasons.extend(rules.iter().filter(|r| r.runs()).map(Rule::to_string));
         if reasons.is_empty() {
             skipped.push(skip(t));
             continue;
@@ -666,12 +680,10 @@ impl Scoring {
         rules
     }
 
-    /// Why `t` is skipped whatever its score, unless a rule that keeps tests (failed on the
-    /// base, `--always`) holds it.
-    fn skip_cause(&self, t: &Scored, always: &[String]) -> Option<SkipCause> {
-        let kept =
-            self.failed_on_base.contains(&t.test.store_id) || always.iter().any(|p| matches_pattern(p, &t.test.id));
-        if kept {
+    /// Why `t` is skipped whatever its score, unless one of its `rules` keeps tests (failed on
+    /// the base, `--always`).
+    fn skip_cause(&self, t: &Scored, rules: &[Rule<'_>]) -> Option<SkipCause> {
+        if rules.iter().any(|r| matches!(r, Rule::FailedOnBase | Rule::Always)) {
             return None;
         }
         if self.unreachable.contains(&t.test.store_id) {
