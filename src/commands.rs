@@ -10,7 +10,7 @@ use seer_ci_core::collect::RecordOptions;
 use seer_ci_core::collect::time::format_time;
 use seer_ci_core::model::ModelFile;
 use seer_ci_core::ops::{self, Error, ModelDestination};
-use seer_ci_core::select::{ChangeSource, FlakyOptions, SelectConfig, SelectRequest, Shard, Target};
+use seer_ci_core::select::{ChangeSource, FlakyOptions, Mode, SelectConfig, SelectRequest, Shard, Target};
 use seer_ci_core::store::{self, Store};
 
 use crate::args::{
@@ -20,7 +20,7 @@ use crate::args::{
 };
 use crate::escape::{Escaped, shown};
 use crate::print;
-use crate::{RegressionFound, UsageError};
+use crate::{RegressionFound, RunEverything, UsageError};
 
 pub fn run(cli: Cli) -> Result<()> {
     let db = match cli.db {
@@ -284,7 +284,15 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     if args.quarantined {
         return print::quarantined(out, &selection, format);
     }
-    print::selection(out, &selection, format)
+    print::selection(out, &selection, format)?;
+    // Runner arguments say "everything" by naming nothing; a list cannot, nor can it hold a
+    // name with a control character as it is (it is shown escaped): a script reading it is told
+    // by the exit code.
+    let unlistable = selection.selected.iter().any(|t| t.test.id.chars().any(char::is_control));
+    if format == SelectFormat::List && (selection.mode == Mode::All || unlistable) {
+        return Err(RunEverything.into());
+    }
+    Ok(())
 }
 
 /// `seer predict`: the working tree's change (or a commit's), ranked.

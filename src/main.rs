@@ -37,6 +37,12 @@ pub struct UsageError(pub String);
 #[error("{0} significant regression(s) (--fail-on-regression)")]
 pub struct RegressionFound(pub usize);
 
+/// `seer select --format list` has no subset to list: every test must run (exit 8). Not a
+/// failure of seer's, but a script that runs only the listed tests must not go on.
+#[derive(Debug, thiserror::Error)]
+#[error("seer select: the list is not what to run: run every test (exit code {})", exit_codes::RUN_ALL)]
+pub struct RunEverything;
+
 /// Runs seer with the process's arguments and returns the exit code.
 fn run() -> i32 {
     let cli = match Cli::try_parse() {
@@ -51,6 +57,10 @@ fn run() -> i32 {
         Err(err) => {
             if is_broken_pipe(&err) {
                 return exit_codes::OK;
+            }
+            if let Some(e) = err.downcast_ref::<RunEverything>() {
+                eprintln!("{e}");
+                return exit_codes::RUN_ALL;
             }
             let mut stderr = escape::Escaped::new(std::io::stderr().lock());
             let _ = writeln!(stderr, "error: {err:#}");
@@ -105,12 +115,16 @@ fn error_code(e: &Error) -> i32 {
 }
 
 fn store_code(e: &StoreError) -> i32 {
+    if e.is_disk_full() {
+        return exit_codes::DISK_FULL;
+    }
     match e {
         StoreError::RunConflict { .. } => exit_codes::RUN_CONFLICT,
         StoreError::Missing { .. } => exit_codes::NOT_FOUND,
-        StoreError::TooNew { .. } | StoreError::Open { .. } | StoreError::CreateDir { .. } => {
-            exit_codes::STORE_UNUSABLE
-        }
+        StoreError::TooNew { .. }
+        | StoreError::Open { .. }
+        | StoreError::CreateDir { .. }
+        | StoreError::ReadOnlyOld { .. } => exit_codes::STORE_UNUSABLE,
         StoreError::Sql(_) => exit_codes::FAILURE,
     }
 }

@@ -464,8 +464,10 @@ pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat) -> Re
         return write_json(out, &SelectionJson::from(s));
     }
     let Some(runner) = format.runner() else {
+        // One name a line: a line break inside one is shown escaped (and the exit code says
+        // the list is not to be run, see `commands::select`).
         for t in &s.selected {
-            writeln!(out, "{}", t.test.id)?;
+            writeln!(out, "{}", shown(&t.test.id))?;
         }
         return Ok(());
     };

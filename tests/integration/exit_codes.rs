@@ -33,6 +33,8 @@ fn the_readme_documents_exactly_the_codes_seer_defines() {
         exit_codes::NOT_FOUND,
         exit_codes::STORE_UNUSABLE,
         exit_codes::REGRESSION,
+        exit_codes::RUN_ALL,
+        exit_codes::DISK_FULL,
     ];
     assert_eq!(documented, defined);
 }

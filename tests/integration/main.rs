@@ -6,6 +6,7 @@ mod coverage;
 mod crash;
 mod eval;
 mod exit_codes;
+mod faults;
 mod git_changes;
 mod golden;
 mod hostile;

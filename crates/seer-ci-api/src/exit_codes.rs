@@ -16,3 +16,9 @@ pub const NOT_FOUND: i32 = 5;
 pub const STORE_UNUSABLE: i32 = 6;
 /// `seer profile diff --fail-on-regression` found a significant regression.
 pub const REGRESSION: i32 = 7;
+/// `seer select --format list` could not choose a subset: run every test. What it printed (the
+/// tests it knows, or nothing) is not the whole suite, so a script must not run only that.
+pub const RUN_ALL: i32 = 8;
+/// The disk holding the store is full (or the store reached its size limit); nothing of the
+/// call was stored, and the store is as it was.
+pub const DISK_FULL: i32 = 9;

@@ -27,6 +27,31 @@ pub enum StoreError {
          nothing was changed: use a new run id, or --replace to overwrite it"
     )]
     RunConflict { run_id: String, stored_commit: String },
+    #[error(
+        "the store at {path} cannot be written and has an older schema than this seer reads: \
+         open it once where it can be written"
+    )]
+    ReadOnlyOld { path: PathBuf },
     #[error("store query failed")]
     Sql(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// Whether SQLite ran out of room (the disk, or the store's page limit): nothing of the
+    /// write was kept, and the store is as it was before it.
+    pub fn is_disk_full(&self) -> bool {
+        self.sqlite_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+
+    /// Whether the store was opened read-only (see `Store::open_existing`) and this was a write.
+    pub fn is_read_only(&self) -> bool {
+        self.sqlite_code() == Some(rusqlite::ErrorCode::ReadOnly)
+    }
+
+    fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            StoreError::Open { source, .. } | StoreError::Sql(source) => source.sqlite_error_code(),
+            _ => None,
+        }
+    }
 }

@@ -69,14 +69,56 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing store for reading; a missing store is an error, not an empty one.
+    /// Opens an existing store; a missing store is an error, not an empty one. A store that
+    /// cannot be written (a read-only mount, a file or directory without write permission) is
+    /// opened read-only: everything that reads works, and writes fail as [`StoreError::ReadOnly`].
     pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
         if !path.exists() {
             return Err(StoreError::Missing { path: path.to_path_buf() });
         }
-        let store = Store::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let store = match Store::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE) {
+            Ok(store) if !store.is_read_only() => store,
+            Ok(_) => return Store::connect_read_only(path),
+            // A read-only mount: WAL cannot make its shared-memory file.
+            Err(e @ StoreError::Open { .. }) if path.is_file() => return Store::connect_read_only(path).map_err(|_| e),
+            Err(e) => return Err(e),
+        };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens a store that cannot be written. WAL needs its shared-memory file, which cannot be
+    /// made on a read-only mount; SQLite's `immutable` flag reads without it (and without locks:
+    /// nothing writes to a store that no one can write).
+    fn connect_read_only(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let mut uri = String::from("file:");
+        for &b in path.as_os_str().as_encoded_bytes() {
+            match b {
+                b'?' | b'#' | b'%' | 0x80.. => uri.push_str(&format!("%{b:02X}")),
+                _ => uri.push(b as char),
+            }
+        }
+        uri.push_str("?immutable=1");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&uri, flags).map_err(open_err)?;
+        let store = Store { conn, path: path.to_path_buf() };
+        let version = store.schema_version().map_err(|e| match e {
+            StoreError::Sql(source) => open_err(source),
+            e => e,
+        })?;
+        if version > schema::latest() {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found: version, supported: schema::latest() });
+        }
+        if version < schema::latest() {
+            return Err(StoreError::ReadOnlyOld { path: path.to_path_buf() });
+        }
+        Ok(store)
+    }
+
+    /// Whether this store was opened read-only (see [`Store::open_existing`]).
+    pub fn is_read_only(&self) -> bool {
+        self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true)
     }
 
     fn connect(path: &Path, flags: OpenFlags) -> Result<Store, StoreError> {
