@@ -27,13 +27,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(db) => db,
         None => store::default_path(&current_dir()?),
     };
-    let out = std::io::stdout().lock();
+    // Buffered: a selection of a million tests is a million lines.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // JSON and runner arguments are written exactly; what a person reads is escaped.
-    if cli.command.exact_output() {
-        dispatch(&db, cli.command, &mut { out })
+    let result = if cli.command.exact_output() {
+        dispatch(&db, cli.command, &mut out)
     } else {
-        dispatch(&db, cli.command, &mut Escaped::new(out))
-    }
+        dispatch(&db, cli.command, &mut Escaped::new(&mut out))
+    };
+    // What was written before an error is still shown.
+    let flushed = out.flush();
+    result?;
+    Ok(flushed?)
 }
 
 fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
@@ -274,7 +279,9 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
         print::explain(&mut Escaped::new(std::io::stderr().lock()), &selection)?;
     }
     let mut file = match &args.output {
-        Some(path) => Some(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?),
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        )),
         None => None,
     };
     let out: &mut dyn Write = match &mut file {
@@ -282,9 +289,15 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
         None => out,
     };
     if args.quarantined {
-        return print::quarantined(out, &selection, format);
+        print::quarantined(out, &selection, format)?;
+    } else {
+        print::selection(out, &selection, format)?;
     }
-    print::selection(out, &selection, format)?;
+    // A file's write errors show here, not lost in a drop.
+    out.flush()?;
+    if args.quarantined {
+        return Ok(());
+    }
     // Runner arguments say "everything" by naming nothing; a list cannot, nor can it hold a
     // name with a control character as it is (it is shown escaped): a script reading it is told
     // by the exit code.

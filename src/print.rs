@@ -309,6 +309,13 @@ pub fn stats(out: &mut impl Write, doc: &StatsJson, json: bool) -> Result<()> {
         sel.misses_same_commit,
         sel.misses_observed
     )?;
+    if sel.queued > 0 || sel.dropped > 0 {
+        writeln!(
+            out,
+            "bookkeeping    {} selections queued for the next writer (the store was busy); {} dropped (unreadable side files)",
+            sel.queued, sel.dropped
+        )?;
+    }
     if !sel.recent_misses.is_empty() {
         let mut t = table(&["MISSED TEST", "FAILED IN RUN", "COMMIT", "SKIPPED FOR", ""]);
         for m in &sel.recent_misses {

@@ -413,6 +413,10 @@ pub struct SelectionStatsJson {
     pub misses: u64,
     pub misses_same_commit: u64,
     pub misses_observed: u64,
+    /// Selections kept in a side file while another process held the store's write lock, not yet
+    /// folded in by the next writer; and side files that could not be read back (lost).
+    pub queued: u64,
+    pub dropped: u64,
     /// caught / (caught + misses); null before any failing test was measured.
     pub observed_recall: Option<f64>,
     /// The newest misses.

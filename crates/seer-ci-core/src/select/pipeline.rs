@@ -24,8 +24,14 @@ use crate::features::{ChangeContext, CoFailure, TestState, change_keys, matches_
 use crate::model::{ModelFile, ModelSource, latest, live};
 use crate::store::{NewSelection, ReplayFile, Store, StoreError};
 
-/// How long `seer select` waits for other writers before going on without them.
-const WRITE_WAIT: Duration = Duration::from_secs(2);
+/// How long `seer select` waits for another writer's lock, each time it writes (the refresh, the
+/// bookkeeping), before going on without it: it answers from the state as it is, and queues its
+/// selection in a side file (see `store/pending.rs`). Two waits and the work stay well under 1 s.
+const WRITE_WAIT: Duration = Duration::from_millis(150);
+
+/// The most results of new runs that `select` takes into the state itself (about 0.3 s of work);
+/// beyond, the writer that stored them does (`record` refreshes after each run).
+const SELECT_REFRESH_MAX_RESULTS: u64 = 100_000;
 
 /// Where the change to select for comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +98,9 @@ struct Scoring {
     model: ModelFile,
     model_name: String,
     failed_on_base: HashSet<i64>,
+    /// Tests that failed in runs the selection state has not taken in (another process held the
+    /// write lock): they run, since the state cannot speak for those runs yet.
+    failed_unseen: HashSet<i64>,
     /// Candidates the workspace graph says the change cannot reach.
     unreachable: HashSet<i64>,
     /// What recorded coverage says of the change, when there is coverage near its base.
@@ -183,7 +192,11 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
     let mut selection = selection;
     if let (true, Some(kept)) = (request.keep, kept) {
         if let Err(e) = store.save_selection(&kept, WRITE_WAIT) {
-            selection.notes.push(format!("the selection was not kept for bookkeeping: {}", chain(&e)));
+            if let Err(q) = store.queue_selection(&kept) {
+                selection
+                    .notes
+                    .push(format!("the selection was not kept for bookkeeping: {}; nor queued: {q}", chain(&e)));
+            }
         }
     }
     if request.observe && selection.mode == Mode::Subset {
@@ -281,6 +294,32 @@ fn live_model(store: &Store, request: &SelectRequest) -> Result<(ModelFile, Stri
     Ok((model, name))
 }
 
+/// Takes new runs into the selection state, unless that would make `select` wait: another
+/// process holds the write lock, or the new runs hold more results than `select` takes in itself
+/// (the writer that stored them does it). Then it goes on with the state as it is, and returns
+/// the tests that failed in the runs not taken in: they run. An error when there is no state.
+fn bring_state_up_to_date(store: &mut Store, notes: &mut Vec<String>) -> Result<HashSet<i64>, StoreError> {
+    let Ok(Some(meta)) = store.state_meta() else {
+        refresh(store, WRITE_WAIT)?;
+        return Ok(HashSet::new());
+    };
+    let results = store.results_after(meta.last)?;
+    let why = if results > SELECT_REFRESH_MAX_RESULTS {
+        format!("{results} results are not taken in yet, more than select takes in itself")
+    } else {
+        match refresh(store, WRITE_WAIT) {
+            Ok(_) => return Ok(HashSet::new()),
+            Err(e) => chain(&e),
+        }
+    };
+    let failed: HashSet<i64> = store.failed_after(meta.last)?.into_iter().collect();
+    notes.push(format!(
+        "the selection state could not take in the newest runs ({why}); the {} tests that failed in them run",
+        failed.len()
+    ));
+    Ok(failed)
+}
+
 /// The change of the request, read from git: its commit, base and files (`None` without git).
 fn read_change(request: &SelectRequest) -> Result<(String, Option<ChangeSet>), Unusable> {
     match &request.change {
@@ -299,12 +338,7 @@ fn read_change(request: &SelectRequest) -> Result<(String, Option<ChangeSet>), U
 fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOpen> {
     let mut notes = Vec::new();
     let bare = |reason| FailOpen { reason: Box::new(reason), every: vec![] };
-    if let Err(e) = refresh(store, WRITE_WAIT) {
-        match store.state_meta() {
-            Ok(Some(_)) => notes.push(format!("the selection state could not take in the newest runs ({})", chain(&e))),
-            _ => return Err(bare(Unusable::State(e))),
-        }
-    }
+    let failed_unseen = bring_state_up_to_date(store, &mut notes).map_err(|e| bare(Unusable::State(e)))?;
     let (candidates, quarantined) = read_candidates(store, request).map_err(|e| bare(Unusable::Store(e)))?;
     let fallback_s = fallback_duration(candidates.iter().map(|c| &c.state));
     let fail = |reason| FailOpen { reason: Box::new(reason), every: every(&candidates, fallback_s) };
@@ -348,6 +382,7 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         model,
         model_name,
         failed_on_base,
+        failed_unseen,
         unreachable,
         coverage,
         changed,
@@ -622,6 +657,7 @@ impl SkipCounts {
 pub(super) enum Rule<'a> {
     OwnFile,
     FailedOnBase,
+    FailedUnseen,
     Always,
     /// Coverage says it ran a changed line (`path:line`).
     RanChangedLine {
@@ -646,6 +682,7 @@ impl std::fmt::Display for Rule<'_> {
         match self {
             Rule::OwnFile => f.write_str("its own file changed"),
             Rule::FailedOnBase => f.write_str("it failed in the latest run of the base commit"),
+            Rule::FailedUnseen => f.write_str("it failed in a run the selection state has not taken in yet"),
             Rule::Always => f.write_str("it matches --always"),
             Rule::RanChangedLine { line, commit } => {
                 write!(f, "it ran a changed line ({line}) in the coverage of {}", short(commit))
@@ -667,6 +704,9 @@ impl Scoring {
         if self.failed_on_base.contains(&t.test.store_id) {
             rules.push(Rule::FailedOnBase);
         }
+        if self.failed_unseen.contains(&t.test.store_id) {
+            rules.push(Rule::FailedUnseen);
+        }
         if always.iter().any(|p| matches_pattern(p, &t.test.id)) {
             rules.push(Rule::Always);
         }
@@ -681,9 +721,9 @@ impl Scoring {
     }
 
     /// Why `t` is skipped whatever its score, unless one of its `rules` keeps tests (failed on
-    /// the base, `--always`).
+    /// the base or in a run not taken in yet, `--always`).
     fn skip_cause(&self, t: &Scored, rules: &[Rule<'_>]) -> Option<SkipCause> {
-        if rules.iter().any(|r| matches!(r, Rule::FailedOnBase | Rule::Always)) {
+        if rules.iter().any(|r| matches!(r, Rule::FailedOnBase | Rule::FailedUnseen | Rule::Always)) {
             return None;
         }
         if self.unreachable.contains(&t.test.store_id) {

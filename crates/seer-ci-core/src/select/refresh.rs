@@ -21,13 +21,16 @@ pub struct Refreshed {
     pub runs: usize,
     /// Whether the state was rebuilt from the first run.
     pub rebuilt: bool,
+    /// Queued selections folded in.
+    pub selections: usize,
 }
 
 /// Takes every run stored since the state's last one into the state, waiting at most `busy` for
 /// other writers to let go of the store.
 pub fn refresh(store: &mut Store, busy: Duration) -> Result<Refreshed, StoreError> {
+    let pending = store.pending_selections();
     // The common case, read-only: nothing new since the last refresh.
-    if store.state_is_current()? {
+    if pending.is_empty() && store.state_is_current()? {
         return Ok(Refreshed::default());
     }
     let tx = store.state_transaction(busy)?;
@@ -43,10 +46,9 @@ pub fn refresh(store: &mut Store, busy: Duration) -> Result<Refreshed, StoreErro
             (HashMap::new(), None, 0, true)
         }
     };
+    // Selections queued while the lock was busy come first: the runs below may answer them.
+    let folded = tx.fold_pending(&pending, after)?;
     let runs = tx.runs_after(after)?;
-    if runs.is_empty() && !rebuilt {
-        return Ok(Refreshed::default());
-    }
     let mut books = Bookkeeping::new(tx.selections()?);
     let mut touched: HashSet<i64> = HashSet::new();
     let mut last = after;
@@ -62,7 +64,8 @@ pub fn refresh(store: &mut Store, busy: Duration) -> Result<Refreshed, StoreErro
         tx.set_meta(StateMeta { runs: taken, last })?;
     }
     tx.commit()?;
-    Ok(Refreshed { runs: runs.len(), rebuilt })
+    store.remove_folded(&folded);
+    Ok(Refreshed { runs: runs.len(), rebuilt, selections: folded.kept })
 }
 
 /// Counts one run into the counters and the co-failure tables.
@@ -270,10 +273,16 @@ mod tests {
     fn a_refresh_in_steps_equals_a_rebuild() {
         let all = runs(0..60);
         let (_dir, mut store) = store_with(&all[..25]);
-        assert_eq!(refresh(&mut store, Duration::from_secs(1)).unwrap(), Refreshed { runs: 25, rebuilt: true });
+        assert_eq!(
+            refresh(&mut store, Duration::from_secs(1)).unwrap(),
+            Refreshed { runs: 25, rebuilt: true, selections: 0 }
+        );
         store.record_many(&all[25..], false, |_| {}).unwrap();
         assert!(!store.state_is_current().unwrap());
-        assert_eq!(refresh(&mut store, Duration::from_secs(1)).unwrap(), Refreshed { runs: 35, rebuilt: false });
+        assert_eq!(
+            refresh(&mut store, Duration::from_secs(1)).unwrap(),
+            Refreshed { runs: 35, rebuilt: false, selections: 0 }
+        );
         assert!(store.state_is_current().unwrap());
         let stepwise = everything(&store);
         // A run stored behind the state's last one drops it; the next refresh rebuilds.

@@ -96,6 +96,8 @@ pub fn selection_stats_json(s: &SelectionStats, misses: &[Miss]) -> SelectionSta
         misses: s.misses,
         misses_same_commit: s.misses_same_commit,
         misses_observed: s.misses_observed,
+        queued: s.queued,
+        dropped: s.dropped,
         observed_recall: (judged > 0).then(|| s.caught as f64 / judged as f64),
         recent_misses: misses.iter().map(Into::into).collect(),
     }

@@ -5,6 +5,7 @@
 mod coverage;
 mod error;
 mod json;
+mod pending;
 mod profiles;
 mod quarantine;
 mod read;
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use coverage::{CoverageAt, CoverageCommit, CoverageRecorded};
 pub use error::StoreError;
 pub use json::selection_stats_json;
+pub use pending::Folded;
 pub use profiles::{FrameSamples, NewProfile, ProfileRun};
 pub use read::{
     Counts, HistoryEntry, Replay, ReplayFile, ReplayResult, ReplayRun, RunSummary, StoreStats, StoredRun, TestRow,

@@ -240,6 +240,18 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (commit_sha, file)
     ) WITHOUT ROWID;
     "#,
+    // 6: selections queued in a side file while another process held the write lock (see
+    // store/pending.rs): the file's name keeps a fold-in idempotent; side files that could not
+    // be read back are counted, with why.
+    r#"
+    ALTER TABLE selections ADD COLUMN pending_key TEXT;
+    CREATE UNIQUE INDEX selections_by_pending_key ON selections(pending_key) WHERE pending_key IS NOT NULL;
+    CREATE TABLE dropped_selections (
+        file       TEXT    PRIMARY KEY,
+        reason     TEXT    NOT NULL,
+        dropped_at INTEGER NOT NULL             -- Unix seconds
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this seer writes.

@@ -9,7 +9,7 @@ use super::test_state::{StateTx, newest_run};
 use super::{BUSY_TIMEOUT, RunKey, Store, StoreError, pack, unpack};
 
 /// A selection as `seer select` made it, to be kept.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NewSelection {
     pub commit: String,
     pub base: Option<String>,
@@ -71,6 +71,10 @@ pub struct SelectionStats {
     pub misses: u64,
     pub misses_same_commit: u64,
     pub misses_observed: u64,
+    /// Selections queued in side files (the lock was busy), not yet folded in by a writer.
+    pub queued: u64,
+    /// Side files that could not be read back: selections lost to the bookkeeping.
+    pub dropped: u64,
 }
 
 /// A failing result of a test a selection had skipped.
@@ -135,6 +139,7 @@ impl Store {
             [since, until],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
         )?;
+        (s.queued, s.dropped) = self.queued_and_dropped()?;
         Ok(s)
     }
 
@@ -171,39 +176,51 @@ impl Store {
         let result = (|| {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let after = newest_run(&tx)?;
-            tx.execute(
-                "INSERT INTO selections (commit_sha, base, created_at, after_time, after_run, mode, observe, reason,
-                     model, threshold, shard_index, shard_count, n_selected, n_skipped, estimated_s, total_s,
-                     selected, skipped)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                params![
-                    s.commit,
-                    s.base,
-                    s.created_at,
-                    after.map(|k| k.time),
-                    after.map(|k| k.id),
-                    if s.subset { "subset" } else { "all" },
-                    s.observe,
-                    s.reason,
-                    s.model,
-                    s.threshold,
-                    s.shard.map(|(i, _)| i as i64),
-                    s.shard.map(|(_, n)| n as i64),
-                    s.selected.len() as i64,
-                    s.skipped.len() as i64,
-                    s.estimated_s,
-                    s.total_s,
-                    pack_ids(&s.selected),
-                    pack_ids(&s.skipped),
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
+            let id = insert_selection(&tx, s, after, None)?;
             tx.commit()?;
             Ok::<_, rusqlite::Error>(id)
         })();
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(result?)
     }
+}
+
+/// Inserts a selection made when `after` was the newest run; `pending_key` names the side file
+/// it came from (see `pending.rs`).
+pub(super) fn insert_selection(
+    tx: &rusqlite::Transaction<'_>,
+    s: &NewSelection,
+    after: Option<RunKey>,
+    pending_key: Option<&str>,
+) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO selections (commit_sha, base, created_at, after_time, after_run, mode, observe, reason,
+             model, threshold, shard_index, shard_count, n_selected, n_skipped, estimated_s, total_s,
+             selected, skipped, pending_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        params![
+            s.commit,
+            s.base,
+            s.created_at,
+            after.map(|k| k.time),
+            after.map(|k| k.id),
+            if s.subset { "subset" } else { "all" },
+            s.observe,
+            s.reason,
+            s.model,
+            s.threshold,
+            s.shard.map(|(i, _)| i as i64),
+            s.shard.map(|(_, n)| n as i64),
+            s.selected.len() as i64,
+            s.skipped.len() as i64,
+            s.estimated_s,
+            s.total_s,
+            pack_ids(&s.selected),
+            pack_ids(&s.skipped),
+            pending_key,
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
 }
 
 impl StateTx<'_> {

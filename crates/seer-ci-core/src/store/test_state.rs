@@ -107,6 +107,26 @@ impl Store {
         Ok(newest_run(&self.conn)? == Some(meta.last) && runs_through(&self.conn, meta.last)? == meta.runs)
     }
 
+    /// How many results the runs after `key` in history order hold: the work of taking them in.
+    pub fn results_after(&self, key: RunKey) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COALESCE(SUM(n_tests), 0) FROM runs WHERE time > ?1 OR (time = ?1 AND id > ?2)",
+            [key.time, key.id],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// The tests that failed or errored in runs after `key` in history order.
+    pub fn failed_after(&self, key: RunKey) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT test FROM results WHERE outcome IN (1, 2)
+                 AND run IN (SELECT id FROM runs WHERE time > ?1 OR (time = ?1 AND id > ?2))",
+        )?;
+        let rows = stmt.query_map([key.time, key.id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The newest run stored, in history order.
     pub fn newest_run(&self) -> Result<Option<RunKey>, StoreError> {
         Ok(newest_run(&self.conn)?)
