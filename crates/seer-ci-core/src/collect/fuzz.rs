@@ -128,7 +128,28 @@ fn read(kind: &str, path: &Path, bytes: &[u8]) -> Result<bool, String> {
     match error {
         Some(e) if !e.starts_with(&path.display().to_string()) => Err(format!("an error that names no file: {e}")),
         Some(_) => Ok(false),
+        None if kind == "report" && looks_like_xml(bytes) => match well_formed(bytes) {
+            Ok(()) => Ok(true),
+            Err(why) => Err(format!("accepted XML that is not well-formed: {why}")),
+        },
         None => Ok(true),
+    }
+}
+
+/// Whether seer's format detection would read `bytes` as XML: its first character is `<`.
+fn looks_like_xml(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+/// The oracle: roxmltree, a strict XML 1.0 parser (UTF-8 only, as seer's reports are).
+fn well_formed(bytes: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    // seer reads local names, as XML 1.0 without namespaces does: an undeclared prefix is not
+    // malformed XML, only a namespace error.
+    match roxmltree::Document::parse(text) {
+        Ok(_) | Err(roxmltree::Error::UnknownNamespace(..)) => Ok(()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -140,6 +161,7 @@ fn mutated_inputs_are_read_whole_or_refused_with_their_file_and_never_panic() {
     let corpus = corpus();
     let mut rng = Rng(seed | 1);
     let (mut accepted, mut refused) = (0, 0);
+    let mut malformed: Vec<String> = Vec::new();
     for i in 0..iterations {
         for (k, (kind, seed_input)) in corpus.iter().enumerate() {
             let input = mutate(&mut rng, seed_input);
@@ -148,6 +170,9 @@ fn mutated_inputs_are_read_whole_or_refused_with_their_file_and_never_panic() {
             match outcome {
                 Ok(Ok(true)) => accepted += 1,
                 Ok(Ok(false)) => refused += 1,
+                Ok(Err(why)) if why.starts_with("accepted XML") => {
+                    malformed.push(format!("{why}\n  input: {:?}", String::from_utf8_lossy(&input)));
+                }
                 Ok(Err(why)) => {
                     panic!("iteration {i}, {kind} seed {k}: {why}\ninput: {:?}", String::from_utf8_lossy(&input))
                 }
@@ -158,7 +183,10 @@ fn mutated_inputs_are_read_whole_or_refused_with_their_file_and_never_panic() {
         }
     }
     eprintln!(
-        "{} inputs (seed {seed}): {accepted} read whole, {refused} refused naming their file",
-        accepted + refused
+        "{} inputs (seed {seed}): {accepted} read whole, {refused} refused naming their file, {} malformed XML accepted",
+        accepted + refused + malformed.len(),
+        malformed.len()
     );
+    let shown: Vec<&str> = malformed.iter().take(12).map(String::as_str).collect();
+    assert!(malformed.is_empty(), "{} malformed XML inputs accepted, e.g.:\n{}", malformed.len(), shown.join("\n"));
 }

@@ -19,6 +19,7 @@ use quick_xml::reader::Reader;
 use super::error::InputError;
 use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, parse_seconds, short_message};
 use super::text::line_of;
+use super::wellformed::{self, Malformed};
 
 /// The elements whose nesting matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,30 +93,56 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
     // Real reports spend 80 to 300 bytes on a test case; room for the short end avoids copying
     // the results over and over as they grow.
     into.reserve(text.len() / 100);
-    let mut reader = Reader::from_str(text);
     let err_at = |offset: u64, reason: String| InputError::invalid(path, Some(line_of(text, offset as usize)), reason);
-    let mut walk = Walk { into, open: Vec::new(), suites: Vec::new(), case: None, saw_root: false };
+    if let Some((at, c)) = wellformed::first_bad_char(text) {
+        return Err(err_at(at as u64, Malformed::Char(c).to_string()));
+    }
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_comments = true;
+    let mut walk = Walk { into, open: Vec::new(), suites: Vec::new(), case: None, saw_root: false, doctype: false };
     loop {
         let start = reader.buffer_position();
         let event = reader.read_event().map_err(|e| err_at(reader.error_position(), format!("malformed XML: {e}")))?;
+        let inside = !walk.open.is_empty();
         let done = match event {
             Event::Start(ref e) => walk.element(e, false, start),
             Event::Empty(ref e) => walk.element(e, true, start),
+            Event::Text(ref t) if !inside => {
+                let t = t.xml_content(XmlVersion::Implicit1_0);
+                let rest = t.trim_start_matches('\u{feff}').trim_ascii_start();
+                if !rest.is_empty() {
+                    let at = start + (t.len() - rest.len()) as u64;
+                    return Err(err_at(at, Malformed::OutsideRoot.to_string()));
+                }
+                Ok(())
+            }
+            Event::CData(_) | Event::GeneralRef(_) if !inside => Err(Malformed::OutsideRoot.into()),
             Event::Text(ref t) => {
-                collect_failure_text(&mut walk.case, &t.xml_content(XmlVersion::Implicit1_0));
+                let t = t.xml_content(XmlVersion::Implicit1_0);
+                if let Some(at) = wellformed::cdata_end(&t) {
+                    return Err(err_at(start + at as u64, Malformed::CdataEnd.to_string()));
+                }
+                collect_failure_text(&mut walk.case, &t);
                 Ok(())
             }
             Event::CData(ref t) => {
                 collect_failure_text(&mut walk.case, &t.xml_content(XmlVersion::Implicit1_0));
                 Ok(())
             }
-            Event::GeneralRef(ref r) => {
-                walk.reference(r);
+            Event::GeneralRef(ref r) => walk.reference(r),
+            Event::End(_) => walk.end(),
+            Event::Decl(ref d) => {
+                let at_start = start == 0 || (start == 3 && text.starts_with('\u{feff}'));
+                wellformed::check_decl(d, at_start).map_err(Into::into)
+            }
+            Event::DocType(_) if walk.saw_root || walk.doctype => Err(Malformed::Doctype.into()),
+            Event::DocType(_) => {
+                walk.doctype = true;
                 Ok(())
             }
-            Event::End(_) => walk.end(),
             Event::Eof => break,
-            _ => Ok(()),
+            Event::PI(ref p) => wellformed::check_pi(p).map_err(Into::into),
+            Event::Comment(_) => Ok(()),
         };
         done.map_err(|e| err_at(start, e.to_string()))?;
     }
@@ -144,6 +171,7 @@ struct Walk<'r> {
     suites: Vec<String>,
     case: Option<Case>,
     saw_root: bool,
+    doctype: bool,
 }
 
 impl Walk<'_> {
@@ -151,6 +179,8 @@ impl Walk<'_> {
     fn element(&mut self, e: &BytesStart<'_>, is_empty: bool, start: u64) -> Result<(), ElementError> {
         let name = e.local_name();
         let tag = Tag::of(name.into_inner());
+        // A test case's attributes are checked as read_case reads them.
+        wellformed::check_start(e, tag != Tag::Testcase)?;
         if self.open.is_empty() {
             self.root(tag, name.into_inner())?;
         }
@@ -203,16 +233,12 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// A character or entity reference in text: resolved into the failure text being read.
-    fn reference(&mut self, r: &quick_xml::events::BytesRef<'_>) {
-        let resolved = match r.resolve_char_ref() {
-            Ok(Some(c)) => Some(c.to_string()),
-            _ => quick_xml::escape::resolve_predefined_entity(&r.xml_content(XmlVersion::Implicit1_0))
-                .map(str::to_string),
-        };
-        if let Some(text) = resolved {
-            collect_failure_text(&mut self.case, &text);
-        }
+    /// A character or entity reference in text: resolved into the failure text being read, or
+    /// refused (see `wellformed`).
+    fn reference(&mut self, r: &quick_xml::events::BytesRef<'_>) -> Result<(), ElementError> {
+        let c = wellformed::reference(r)?;
+        collect_failure_text(&mut self.case, c.encode_utf8(&mut [0; 4]));
+        Ok(())
     }
 
     /// An end tag.
@@ -266,6 +292,8 @@ enum ElementError {
     NestedCase,
     #[error("an end tag with no start tag")]
     EndWithoutStart,
+    #[error(transparent)]
+    Malformed(#[from] Malformed),
 }
 
 fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, ElementError> {
@@ -276,6 +304,7 @@ fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, ElementErr
     let mut time: Option<Cow<'_, str>> = None;
     for a in e.attributes() {
         let a = a.map_err(ElementError::Attribute)?;
+        wellformed::check_attribute(&a)?;
         let slot = match a.key.local_name().into_inner() {
             "name" => &mut name,
             "classname" => &mut classname,
@@ -471,6 +500,49 @@ mod tests {
     fn entities_in_names_are_unescaped() {
         let r = parse_str(r#"<testsuite><testcase classname="a" name="x &amp; &lt;y&gt;"/></testsuite>"#).unwrap();
         assert_eq!(r[0].id, "a::x & <y>");
+    }
+
+    #[test]
+    fn what_is_not_well_formed_xml_is_refused_at_its_line() {
+        let ok = "<testsuite><testcase classname=\"a\" name=\"x\"/></testsuite>";
+        let cases = [
+            ("<testsuite>\n<testcase name=\"a\u{1b}]0;x\u{7}\"/></testsuite>", 2, "character XML does not allow"),
+            ("<testsuite>\n<testcase name=\"&#xD800;\"/></testsuite>", 2, "reference"),
+            ("<testsuite>\n<testcase name=\"&#x1b;\"/></testsuite>", 2, "reference"),
+            (
+                "<testsuite><testcase name=\"a\">\n<failure>&undefined;</failure></testcase></testsuite>",
+                2,
+                "&undefined;",
+            ),
+            ("<testsuite>\n<testcase name=\"a\"><failure>&#0;</failure></testcase></testsuite>", 2, "reference"),
+            (&format!("{ok}\ntrailing text"), 2, "outside the root"),
+            (&format!("\n<?xml version=\"1.0\"?>{ok}"), 2, "declaration"),
+            (&format!("{ok}\n<?xml version=\"1.0\"?>"), 2, "declaration"),
+            ("<?xml version=\"2.0\"?>\n<testsuite/>", 1, "version"),
+            ("<?xml encoding=\"UTF-8\"?><testsuite/>", 1, "declaration"),
+            ("<testsuite>\n<testcase name=\"a\"time=\"1\"/></testsuite>", 2, "white space between attributes"),
+            ("<testsuite>\n<1bad/></testsuite>", 2, "not an XML name"),
+            ("<testsuite>\n<x a=\"<\"/></testsuite>", 2, "'<'"),
+            ("<testsuite>\n<x a/></testsuite>", 2, "attribute"),
+            ("<testsuite>\n<x a=\"1\" a=\"2\"/></testsuite>", 2, "attribute"),
+            ("<testsuite><testcase name=\"a\">\nx ]]> y</testcase></testsuite>", 2, "']]>'"),
+            ("<testsuite>\n<!-- a -- b --></testsuite>", 2, "malformed XML"),
+            (&format!("{ok}\n<!DOCTYPE x>"), 2, "DOCTYPE"),
+            ("<testsuite>\n<?XmL x?></testsuite>", 2, "declaration"),
+        ];
+        for (xml, line, reason) in cases {
+            let err = parse_str(xml).expect_err(xml);
+            assert!(err.starts_with(&format!("t.xml:{line}:")), "{xml:?}: {err}");
+            assert!(err.contains(reason), "{xml:?}: {err}");
+        }
+        // What XML allows stays readable.
+        for xml in [
+            "\u{feff}<?xml version=\"1.0\" encoding='UTF-8' standalone=\"yes\"?>\n<!DOCTYPE testsuite>\n<!-- c --><testsuite/>\n",
+            "<testsuite><testcase name=\"a&#10;b &#x41;\"><failure>x &lt; y &#233;</failure></testcase></testsuite>",
+            "<testsuite><?pi data?><x:y xmlns:x=\"u\" x:z=\"1\"/><![CDATA[ ]] > ]]></testsuite>",
+        ] {
+            parse_str(xml).unwrap_or_else(|e| panic!("{xml:?}: {e}"));
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod report;
 mod run;
 mod text;
 pub mod time;
+mod wellformed;
 
 pub use collector::{
     Collected, Prepared, RecordOptions, ReportsRead, chain, prepare, read_changes, read_reports, read_worktree_changes,
