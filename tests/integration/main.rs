@@ -11,6 +11,7 @@ mod git_changes;
 mod golden;
 mod hostile;
 mod import;
+mod memory;
 mod model;
 mod profile;
 mod queries;

@@ -33,9 +33,22 @@ pub enum InputError {
     },
 }
 
+/// The longest reason an error gives: a reason quotes its input (an element's name, a value),
+/// and the input may be megabytes long.
+const MAX_REASON_CHARS: usize = 300;
+
 impl InputError {
     pub fn invalid(path: &std::path::Path, line: Option<usize>, reason: impl Into<String>) -> Self {
-        InputError::Invalid { location: Location { path: path.to_path_buf(), line }, reason: reason.into() }
+        let reason = short(reason.into());
+        InputError::Invalid { location: Location { path: path.to_path_buf(), line }, reason }
+    }
+}
+
+/// `reason`, cut to [`MAX_REASON_CHARS`] characters with the size of what was left out.
+fn short(reason: String) -> String {
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((at, _)) => format!("{}… ({} bytes in all)", &reason[..at], reason.len()),
+        None => reason,
     }
 }
 

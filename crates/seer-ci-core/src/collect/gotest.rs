@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::InputError;
-use super::report::{Outcome, ResultSet, TestResult, is_duration, not_a_duration, short_message};
+use super::report::{Outcome, ResultSet, TestResult, is_duration, name_too_long, not_a_duration, short_message};
 
 #[derive(Deserialize)]
 struct Event {
@@ -73,6 +73,9 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
             continue;
         };
         let id = format!("{package}::{test}");
+        if let Some(why) = name_too_long(&id) {
+            return Err(InputError::invalid(path, Some(lineno), why));
+        }
         let outcome = match event.action.as_str() {
             "run" => {
                 running.insert(id, (lineno, None));

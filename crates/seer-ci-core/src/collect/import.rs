@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::error::{InputError, UnknownFormat};
 use super::git::{ChangeKind, ChangeSet, CommitInfo, FileChange};
-use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, is_duration, short_message};
+use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, is_duration, name_too_long, short_message};
 use super::run::{CollectedRun, RunInfo};
 use super::text;
 use super::time::{now, parse_time};
@@ -142,6 +142,9 @@ impl<'r> RetecsRow<'r> {
         let name = field(c.name);
         if name.is_empty() {
             return Err(bad("Name", "empty test name".into()));
+        }
+        if let Some(why) = name_too_long(name) {
+            return Err(bad("Name", why));
         }
         let failed = match field(c.verdict) {
             "1" => true,
@@ -279,6 +282,8 @@ pub enum RunDocError {
     Outcome { id: String, outcome: String },
     #[error("a test with an empty id")]
     EmptyId,
+    #[error("{0}")]
+    NameTooLong(String),
     #[error("test {id:?}: suite {suite:?} is not the leading part of its id")]
     Suite { id: String, suite: String },
     #[error("test {id:?}: attempts must be at least 1")]
@@ -305,6 +310,9 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), RunDocError>
             .ok_or_else(|| RunDocError::Outcome { id: t.id.clone(), outcome: t.outcome.clone() })?;
         if t.id.trim().is_empty() {
             return Err(RunDocError::EmptyId);
+        }
+        if let Some(why) = name_too_long(&t.id) {
+            return Err(RunDocError::NameTooLong(why));
         }
         if let Some(suite) = t.suite.as_deref().filter(|s| !t.id.starts_with(s)) {
             return Err(RunDocError::Suite { id: t.id.clone(), suite: suite.to_string() });

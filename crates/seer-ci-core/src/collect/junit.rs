@@ -17,7 +17,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use super::error::InputError;
-use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, parse_seconds, short_message};
+use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, name_too_long, parse_seconds, short_message};
 use super::text::line_of;
 use super::wellformed::{self, Malformed};
 
@@ -294,6 +294,8 @@ enum ElementError {
     EndWithoutStart,
     #[error(transparent)]
     Malformed(#[from] Malformed),
+    #[error("{0}")]
+    NameTooLong(String),
 }
 
 fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, ElementError> {
@@ -324,6 +326,9 @@ fn read_case(e: &BytesStart<'_>, suite: Option<&str>) -> Result<Case, ElementErr
     };
     let file = file.filter(|f| !f.trim().is_empty());
     let (suite, id) = junit_id(suite, classname.as_deref(), &name, file.as_deref());
+    if let Some(why) = name_too_long(&id) {
+        return Err(ElementError::NameTooLong(why));
+    }
     Ok(Case {
         suite,
         id,

@@ -69,7 +69,12 @@ pub fn parse(text: &str, path: &Path, test: Option<&str>, root: &Path) -> Result
         let (key, value) = line.split_once(':').unwrap_or((line, ""));
         match key {
             "" => {}
-            "TN" if test.is_none() => name = Some(value.trim().to_string()).filter(|v| !v.is_empty()),
+            "TN" if test.is_none() => {
+                if let Some(why) = super::report::name_too_long(value.trim()) {
+                    return Err(bad(why));
+                }
+                name = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+            }
             "SF" => {
                 if open.is_some() {
                     return Err(bad("SF: before the previous record's end_of_record".into()));

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::InputError;
-use super::report::{Outcome, ResultSet, TestResult, is_duration, not_a_duration, short_message};
+use super::report::{Outcome, ResultSet, TestResult, is_duration, name_too_long, not_a_duration, short_message};
 
 #[derive(Deserialize)]
 struct Event {
@@ -52,6 +52,9 @@ pub fn parse(path: &Path, text: &str, into: &mut ResultSet) -> Result<(), InputE
                     .as_deref()
                     .ok_or_else(|| InputError::invalid(path, Some(lineno), "a test event without a name"))?;
                 let test = TestName::parse(name);
+                if let Some(why) = name_too_long(&test.id) {
+                    return Err(InputError::invalid(path, Some(lineno), why));
+                }
                 let outcome = match event.event.as_str() {
                     "started" => {
                         running.insert(test.id, lineno);

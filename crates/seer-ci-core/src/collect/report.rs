@@ -355,6 +355,17 @@ pub fn read_report(
     Ok(format)
 }
 
+/// The longest test name seer stores. Real names stay far below (pytest's parametrised ids run
+/// to a few hundred bytes); a longer one is refused with its file and line, and nothing of the
+/// file is stored, rather than cut (a cut name would stand for another test).
+pub const MAX_TEST_NAME_BYTES: usize = 8192;
+
+/// Why test name `id` is refused (too long), if it is.
+pub fn name_too_long(id: &str) -> Option<String> {
+    (id.len() > MAX_TEST_NAME_BYTES)
+        .then(|| format!("a test name of {} bytes, over the limit of {MAX_TEST_NAME_BYTES}", id.len()))
+}
+
 /// Keeps failure messages short: the store is for prediction, not for logs.
 pub fn short_message(message: &str) -> Option<String> {
     const MAX: usize = 500;

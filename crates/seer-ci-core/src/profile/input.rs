@@ -5,7 +5,7 @@
 //! seer only reads its folded output back, normalises the frames and merges the stacks that
 //! normalisation made equal.
 
-use std::io::Read;
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
 use hashbrown::HashMap;
@@ -36,8 +36,8 @@ impl ProfileFormat {
 }
 
 /// The largest profile seer reads by default: 1 GiB of text (expanded, for a `.gz`); the
-/// largest real `perf script` output seer was measured on is 207 MB. Reading takes about twice
-/// the text's size in memory at most.
+/// largest real `perf script` output seer was measured on is 207 MB. The text is streamed, so
+/// memory holds one line and the distinct stacks, not the text.
 pub const DEFAULT_MAX_PROFILE_BYTES: u64 = 1 << 30;
 
 /// How a profile file is read.
@@ -85,7 +85,13 @@ fn looks_dtrace(text: &str) -> bool {
     })
 }
 
-/// Reads the profile at `path` (format detected unless given).
+/// The longest line seer reads in a profile: folded stacks of deep recursion put 100,000 frames
+/// on one line (about 10 MB); a line past this (a file of zeros has no line break) is refused.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Reads the profile at `path` (format detected unless given). Streamed: a `.gz` is expanded as
+/// it is read and never held whole, a plain file is memory-mapped, and what stays in memory is
+/// one line and the distinct stacks (see the README's memory bounds).
 pub fn read_profile(path: &Path, options: &ReadOptions) -> Result<Folded, InputError> {
     let ReadOptions { format, normalize, max_bytes } = *options;
     let read_error = |source| InputError::Read { path: path.to_path_buf(), source };
@@ -98,43 +104,46 @@ pub fn read_profile(path: &Path, options: &ReadOptions) -> Result<Folded, InputE
     let raw: &[u8] = mapped.as_deref().unwrap_or(&[]);
     let gz = raw.starts_with(&[0x1f, 0x8b]);
     let too_large = || {
-        let what = if gz { "once expanded" } else { "" };
+        let what = if gz { " once expanded" } else { "" };
         InputError::invalid(
             path,
             None,
-            format!("more than {max_bytes} bytes {what}: larger than the limit on a profile"),
+            format!("more than {max_bytes} bytes{what}: larger than the limit on a profile"),
         )
     };
-    let plain;
-    let bytes: &[u8] = if gz {
-        // Streamed, and never past the limit: a small file that expands without end (a
-        // decompression bomb) is refused after `max_bytes`, not after it fills the memory.
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(raw)
-            .take(max_bytes.saturating_add(1))
-            .read_to_end(&mut out)
-            .map_err(|e| InputError::invalid(path, None, format!("not a readable gzip file: {e}")))?;
-        plain = out;
-        &plain
-    } else {
-        raw
-    };
-    if bytes.len() as u64 > max_bytes {
+    if !gz && len > max_bytes {
         return Err(too_large());
     }
-    if bytes.is_empty() {
+    // A decompression bomb is refused after `max_bytes`, and an endless line after
+    // MAX_LINE_BYTES, not after either fills the memory.
+    let over = std::rc::Rc::new(std::cell::Cell::new(None));
+    let inner: Box<dyn Read + '_> = if gz { Box::new(flate2::read::MultiGzDecoder::new(raw)) } else { Box::new(raw) };
+    let limited = Limited { inner, left: max_bytes, line: 0, over: over.clone() };
+    let mut input = std::io::BufReader::with_capacity(1 << 16, limited);
+    let refused = |over: Over| match over {
+        Over::Size => too_large(),
+        Over::Line => InputError::invalid(path, None, format!("a line longer than {MAX_LINE_BYTES} bytes")),
+    };
+    let unreadable = |e: std::io::Error| match over.get() {
+        Some(o) => refused(o),
+        None if gz => InputError::invalid(path, None, format!("not a readable gzip file: {e}")),
+        None => InputError::Read { path: path.to_path_buf(), source: e },
+    };
+    // The first 64 KiB, and the whole first line however long (up to MAX_LINE_BYTES).
+    let mut head = Vec::new();
+    (&mut input).take(64 * 1024).read_to_end(&mut head).map_err(unreadable)?;
+    if head.is_empty() {
         return Err(InputError::invalid(path, None, "empty file: no samples"));
     }
-    if bytes.iter().take(8192).any(|&b| b == 0) {
+    if head.iter().take(8192).any(|&b| b == 0) {
         return Err(InputError::invalid(path, None, "binary data: give the output of `perf script`, not perf.data"));
     }
-    // The format from the first lines; the whole text is only decoded when seer reads it itself
-    // (folded stacks): inferno collapses the raw bytes, as its own binaries do.
+    if !head.contains(&b'\n') {
+        (&mut input).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut head).map_err(unreadable)?;
+    }
     let format = format.unwrap_or_else(|| {
-        // The first 64 KiB, and the whole first line however long (folded stacks of deep
-        // recursion put 100,000 frames on one line).
-        let first_line = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |at| at + 1);
-        let head = String::from_utf8_lossy(&bytes[..bytes.len().min((64 * 1024).max(first_line))]);
+        let first_line = memchr::memchr(b'\n', &head).map_or(head.len(), |at| at + 1);
+        let head = String::from_utf8_lossy(&head[..head.len().min((64 * 1024).max(first_line))]);
         if looks_folded(&head) {
             ProfileFormat::Folded
         } else if looks_dtrace(&head) {
@@ -143,50 +152,35 @@ pub fn read_profile(path: &Path, options: &ReadOptions) -> Result<Folded, InputE
             ProfileFormat::Perf
         }
     });
-    let folded_text;
-    let folded: &str = match format {
-        ProfileFormat::Folded => {
-            folded_text = String::from_utf8_lossy(bytes).into_owned();
-            &folded_text
-        }
+    let whole = std::io::Cursor::new(head).chain(input);
+    let mut stacks = Stacks { path, normalize, merged: HashMap::new(), line: 0, partial: Vec::new(), error: None };
+    match format {
+        ProfileFormat::Folded => stacks.read_lines(whole).map_err(|e| over.get().map_or(e, refused))?,
         ProfileFormat::Perf | ProfileFormat::Dtrace => {
-            let mut out = Vec::with_capacity(bytes.len() / 64);
             // inferno asserts on some malformed input (a first stack without an event): that is
-            // a refused file, not a crash.
+            // a refused file, not a crash. Its folded output streams into `stacks`.
             let collapsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
                 ProfileFormat::Perf => {
                     inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default())
-                        .collapse(bytes, &mut out)
+                        .collapse(whole, &mut stacks)
                 }
                 _ => inferno::collapse::dtrace::Folder::from(inferno::collapse::dtrace::Options::default())
-                    .collapse(bytes, &mut out),
+                    .collapse(whole, &mut stacks),
             }));
             let bad =
                 |why: String| InputError::invalid(path, None, format!("cannot collapse as {}: {why}", format.as_str()));
             match collapsed {
-                Ok(result) => result.map_err(|e| bad(e.to_string()))?,
+                Ok(Ok(())) => stacks.finish()?,
+                Ok(Err(e)) if over.get().is_some() => return Err(unreadable(e)),
+                Ok(Err(e)) => return Err(stacks.error.take().unwrap_or_else(|| bad(e.to_string()))),
                 Err(_) => return Err(bad("the collapser gave up on malformed stacks".into())),
             }
-            folded_text = String::from_utf8_lossy(&out).into_owned();
-            &folded_text
         }
-    };
-    let mut merged: HashMap<Vec<String>, u64> = HashMap::new();
-    for (i, line) in folded.lines().enumerate() {
-        let line = line.trim_end();
-        if line.is_empty() {
-            continue;
-        }
-        let bad = |why: &str| InputError::invalid(path, Some(i + 1), why.to_string());
-        let (stack, count) = line.rsplit_once(' ').ok_or_else(|| bad("not a folded stack (FRAME;FRAME COUNT)"))?;
-        let count: u64 = count.parse().map_err(|_| bad("the sample count is not a whole number"))?;
-        if stack.trim().is_empty() {
-            return Err(bad("a stack with no frames"));
-        }
-        let frames: Vec<String> = stack.split(';').map(|f| normalize_frame(f, normalize).into_owned()).collect();
-        *merged.entry(frames).or_default() += count;
     }
-    let samples: u64 = merged.values().sum();
+    if let Some(o) = over.get() {
+        return Err(refused(o));
+    }
+    let samples: u64 = stacks.merged.values().sum();
     if samples == 0 {
         let what = match format {
             ProfileFormat::Folded => "no samples",
@@ -194,10 +188,134 @@ pub fn read_profile(path: &Path, options: &ReadOptions) -> Result<Folded, InputE
         };
         return Err(InputError::invalid(path, None, what));
     }
-    let mut stacks: Vec<(Vec<String>, u64)> = merged.into_iter().collect();
+    let mut stacks: Vec<(Vec<String>, u64)> = stacks.merged.into_iter().collect();
     stacks.sort();
     let source = if gz { format!("{}+gz", format.as_str()) } else { format.as_str().to_string() };
     Ok(Folded { stacks, samples, source })
+}
+
+/// Which limit a profile went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Over {
+    Size,
+    Line,
+}
+
+/// A reader that fails once more than `left` bytes have come through it, or a line longer than
+/// MAX_LINE_BYTES, and says which in `over`.
+struct Limited<R> {
+    inner: R,
+    left: u64,
+    /// Bytes since the last line break.
+    line: usize,
+    over: std::rc::Rc<std::cell::Cell<Option<Over>>>,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.line = match memchr::memrchr(b'\n', &buf[..n]) {
+            Some(at) => n - at - 1,
+            None => self.line + n,
+        };
+        let over = match self.left.checked_sub(n as u64) {
+            None => Over::Size,
+            Some(_) if self.line > MAX_LINE_BYTES => Over::Line,
+            Some(left) => {
+                self.left = left;
+                return Ok(n);
+            }
+        };
+        self.over.set(Some(over));
+        Err(std::io::Error::other("over a limit on profiles"))
+    }
+}
+
+/// Folded stacks merged by their normalised frames, read line by line (from a file, or from
+/// inferno's output as it writes it).
+struct Stacks<'a> {
+    path: &'a Path,
+    normalize: NormalizeOptions,
+    merged: HashMap<Vec<String>, u64>,
+    /// Lines read so far (the number of the next one, less one).
+    line: usize,
+    /// A line inferno has begun writing.
+    partial: Vec<u8>,
+    /// Why a line written to it was refused (`Write` can only say "invalid data").
+    error: Option<InputError>,
+}
+
+impl Stacks<'_> {
+    /// Reads folded stacks from `input`, a line at a time, each at most MAX_LINE_BYTES.
+    fn read_lines(&mut self, mut input: impl BufRead) -> Result<(), InputError> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = (&mut input)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(|source| InputError::Read { path: self.path.to_path_buf(), source })?;
+            if n == 0 {
+                return Ok(());
+            }
+            if line.len() > MAX_LINE_BYTES {
+                let at = Some(self.line + 1);
+                return Err(InputError::invalid(self.path, at, format!("a line longer than {MAX_LINE_BYTES} bytes")));
+            }
+            self.add(&line)?;
+        }
+    }
+
+    /// Adds one folded line (`FRAME;FRAME COUNT`).
+    fn add(&mut self, line: &[u8]) -> Result<(), InputError> {
+        self.line += 1;
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end();
+        if line.is_empty() {
+            return Ok(());
+        }
+        let bad = |why: &str| InputError::invalid(self.path, Some(self.line), why.to_string());
+        let (stack, count) = line.rsplit_once(' ').ok_or_else(|| bad("not a folded stack (FRAME;FRAME COUNT)"))?;
+        let count: u64 = count.parse().map_err(|_| bad("the sample count is not a whole number"))?;
+        if stack.trim().is_empty() {
+            return Err(bad("a stack with no frames"));
+        }
+        let frames: Vec<String> = stack.split(';').map(|f| normalize_frame(f, self.normalize).into_owned()).collect();
+        *self.merged.entry(frames).or_default() += count;
+        Ok(())
+    }
+
+    /// The last line written without a line break.
+    fn finish(&mut self) -> Result<(), InputError> {
+        let rest = std::mem::take(&mut self.partial);
+        if rest.is_empty() { Ok(()) } else { self.add(&rest) }
+    }
+}
+
+impl Write for Stacks<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(at) = memchr::memchr(b'\n', rest) {
+            let done = if self.partial.is_empty() {
+                self.add(&rest[..at])
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&rest[..at]);
+                self.add(&line)
+            };
+            if let Err(e) = done {
+                self.error = Some(e);
+                return Err(std::io::Error::from(std::io::ErrorKind::InvalidData));
+            }
+            rest = &rest[at + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
