@@ -17,5 +17,6 @@ mod profile;
 mod queries;
 mod record;
 mod report;
+mod runners;
 mod select;
 mod util;

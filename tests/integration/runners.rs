@@ -1,0 +1,132 @@
+//! Runner arguments against the real pytest's own argument parser: for hundreds of random hostile
+//! test names (line breaks, NUL, a leading `-`, quotes, shell, glob and regex metacharacters), the
+//! lines `seer select --format pytest` prints, given to pytest one line per argument (as
+//! `mapfile -t` does), parse back to exactly the `--deselect` list intended, and change nothing
+//! else of pytest's configuration. A name that cannot be passed runs, with a warning.
+//!
+//! Needs a Python with pytest (`.ci/run` installs Debian's python3-pytest); without one, it says so.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::Env;
+
+/// A Python interpreter that has pytest.
+fn python_with_pytest() -> Option<&'static str> {
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|py| Command::new(py).args(["-m", "pytest", "--version"]).output().is_ok_and(|o| o.status.success()))
+}
+
+/// A pytest plugin that writes pytest's parsed options and arguments as JSON, then stops.
+const PROBE: &str = r#"
+import json, os, pytest
+
+def pytest_configure(config):
+    options = {k: repr(v) for k, v in sorted(vars(config.option).items()) if k != "deselect"}
+    doc = {"deselect": config.getoption("deselect") or [], "args": [str(a) for a in config.args], "options": options}
+    with open(os.environ["SEER_PROBE_OUT"], "w") as f:
+        json.dump(doc, f)
+    pytest.exit("probed", returncode=0)
+"#;
+
+/// Runs pytest with `args` and returns what its parser made of them.
+fn parsed(python: &str, dir: &Path, args: &[String]) -> serde_json::Value {
+    let out_file = dir.join("probe.json");
+    let _ = std::fs::remove_file(&out_file);
+    let out = Command::new(python)
+        .args(["-m", "pytest", "-p", "seer_probe", "-p", "no:cacheprovider"])
+        .args(args)
+        .current_dir(dir)
+        .env("PYTHONPATH", dir)
+        .env("SEER_PROBE_OUT", &out_file)
+        .output()
+        .expect("run pytest");
+    let text = std::fs::read_to_string(&out_file).unwrap_or_else(|_| {
+        panic!(
+            "pytest did not get to its configuration with {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A random name from an alphabet of what breaks command lines.
+fn hostile_name(rng: &mut u64) -> String {
+    const PIECES: &[&str] = &[
+        "a", "Z", "_", "0", " ", "-", "--", "=", "\n", "\r", "\t", "\0", "\"", "'", "$", "$(x)", "`", "(", ")", "[",
+        "]", "*", "?", "|", ";", "&", "\\", "::", "@", "#", "~", "{", "}", ",", ".", "/", "é", "\u{1b}", "%",
+    ];
+    let mut next = || {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        *rng
+    };
+    let len = 1 + (next() % 8) as usize;
+    let mut name: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+    if next() % 4 == 0 {
+        name.insert(0, '-');
+    }
+    name
+}
+
+#[test]
+fn pytest_parses_seers_arguments_back_to_the_intended_deselection_whatever_the_names() {
+    let Some(python) = python_with_pytest() else {
+        eprintln!("skipped: no Python with pytest (apt-get install python3-pytest)");
+        return;
+    };
+    let env = Env::new();
+    std::fs::write(env.path().join("seer_probe.py"), PROBE).unwrap();
+    let baseline = parsed(python, env.path(), &[]);
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let (mut checked, mut unspeakable) = (0, 0);
+    for round in 0..8 {
+        let names: Vec<String> = (0..40).map(|_| hostile_name(&mut rng)).collect();
+        let tests: Vec<serde_json::Value> = std::iter::once("keep".to_string())
+            .chain(names.iter().cloned())
+            .map(
+                |n| serde_json::json!({"id": format!("tests.test_x::{n}"), "suite": "tests.test_x", "outcome": "pass"}),
+            )
+            .collect();
+        let doc = serde_json::json!({"format_version": 1, "run_id": format!("r{round}"), "commit": "c1",
+            "time": 1_700_000_000 + round, "tests": tests});
+        let history = env.write(&format!("h{round}.jsonl"), format!("{doc}\n"));
+        env.ok(&["import", &history]);
+        let select = ["select", "--no-git", "--commit", "c2", "--time-budget", "1ms", "--always", "tests.test_x::keep"];
+        let json = env.json(&[&select[..], &["--dry-run"]].concat());
+        let out = env.run(&[&select[..], &["--dry-run", "--format", "pytest"]].concat());
+        assert!(out.status.success());
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let warning = String::from_utf8_lossy(&out.stderr);
+        let args: Vec<String> = stdout.lines().map(str::to_string).collect();
+        let got = parsed(python, env.path(), &args);
+        // Every other option as pytest parses it without seer's arguments: nothing injected.
+        assert_eq!(got["options"], baseline["options"], "{args:?}");
+        assert_eq!(got["args"], baseline["args"], "a stray positional argument in {args:?}");
+        let deselected: Vec<&str> = got["deselect"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let intended: Vec<String> = json["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| format!("tests/test_x.py::{}", s.as_str().unwrap().strip_prefix("tests.test_x::").unwrap()))
+            .collect();
+        for d in &deselected {
+            assert!(intended.iter().any(|i| i == d), "a deselection seer did not intend: {d:?} from {args:?}");
+        }
+        for node in &intended {
+            if deselected.contains(&node.as_str()) {
+                checked += 1;
+            } else {
+                // Not passable as one argument: it runs, and the warning names it.
+                unspeakable += 1;
+                assert!(node.contains(['\n', '\r', '\0']) || node.starts_with('-'), "{node:?} left out of {args:?}");
+                assert!(warning.contains("warning"), "no warning for {node:?}: {warning}");
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} names reached pytest as deselections");
+    eprintln!("{checked} hostile names deselected exactly; {unspeakable} run instead, with a warning");
+}
