@@ -1,4 +1,6 @@
-//! Runner arguments against the real pytest's own argument parser: for hundreds of random hostile
+//! Runner arguments against the real runners' own parsers (pytest's options, nextest's filtersets).
+//!
+//! pytest: for hundreds of random hostile
 //! test names (line breaks, NUL, a leading `-`, quotes, shell, glob and regex metacharacters), the
 //! lines `seer select --format pytest` prints, given to pytest one line per argument (as
 //! `mapfile -t` does), parse back to exactly the `--deselect` list intended, and change nothing
@@ -129,4 +131,80 @@ fn pytest_parses_seers_arguments_back_to_the_intended_deselection_whatever_the_n
     }
     assert!(checked > 100, "only {checked} names reached pytest as deselections");
     eprintln!("{checked} hostile names deselected exactly; {unspeakable} run instead, with a warning");
+}
+
+#[test]
+fn nextest_parses_seers_filter_back_to_the_intended_tests_whatever_the_names() {
+    let nextest = Command::new("cargo").args(["nextest", "--version"]).output();
+    if !nextest.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: cargo-nextest is not installed");
+        return;
+    }
+    let env = Env::new();
+    // A crate with two tests: seer will skip `tests::known`, and has never seen `tests::unseen`.
+    let krate = env.path().join("probe");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"probe\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn known() {}\n    #[test]\n    fn unseen() {}\n}\n",
+    )
+    .unwrap();
+    let target = env.path().join("target");
+    let list = |args: &[String]| {
+        let out = Command::new("cargo")
+            .args(["nextest", "list", "--message-format", "json"])
+            .args(args)
+            .current_dir(&krate)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("run cargo nextest list");
+        assert!(out.status.success(), "nextest refused {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let cases = &doc["rust-suites"]["probe"]["testcases"];
+        let mut matched: Vec<String> = cases
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, c)| c["filter-match"]["status"] == "matches")
+            .map(|(name, _)| name.clone())
+            .collect();
+        matched.sort();
+        matched
+    };
+    assert_eq!(list(&[]), ["tests::known", "tests::unseen"], "the probe crate builds and lists");
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    for round in 0..4 {
+        let names: Vec<String> = (0..40).map(|_| hostile_name(&mut rng)).collect();
+        let tests: Vec<serde_json::Value> = ["keep".to_string(), "known".to_string()]
+            .into_iter()
+            .chain(names)
+            .map(|n| serde_json::json!({"id": format!("probe::tests::{n}"), "suite": "probe", "outcome": "pass"}))
+            .collect();
+        let doc = serde_json::json!({"format_version": 1, "run_id": format!("r{round}"), "commit": "c1",
+            "time": 1_700_000_000 + round, "tests": tests});
+        let history = env.write(&format!("h{round}.jsonl"), format!("{doc}\n"));
+        env.ok(&["import", &history]);
+        let out = env.run(&[
+            "select",
+            "--no-git",
+            "--commit",
+            "c2",
+            "--time-budget",
+            "1ms",
+            "--always",
+            "probe::tests::keep",
+            "--dry-run",
+            "--format",
+            "nextest",
+        ]);
+        assert!(out.status.success());
+        let args: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        // The skipped `known` is filtered out, the unseen test runs, and nothing else is read.
+        assert_eq!(list(&args), ["tests::unseen"], "{args:?}");
+    }
 }
