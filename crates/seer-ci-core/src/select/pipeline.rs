@@ -14,7 +14,7 @@ use hashbrown::{HashMap, HashSet};
 use super::config::SelectConfig;
 use super::coverage::{self, CoverageRule};
 use super::fail_open::Unusable;
-use super::refresh::refresh;
+use super::refresh::{Refreshed, refresh, refresh_at_most};
 use super::score::{Candidate, Scored, evidence, fallback_duration, score};
 use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, seconds};
 use super::workspace;
@@ -191,7 +191,9 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
     };
     let mut selection = selection;
     if let (true, Some(kept)) = (request.keep, kept) {
-        if let Err(e) = store.save_selection(&kept, WRITE_WAIT) {
+        // Waiting again for a lock that was just found held would only add to the answer's time.
+        let wait = if store.lock_was_busy() { Duration::ZERO } else { WRITE_WAIT };
+        if let Err(e) = store.save_selection(&kept, wait) {
             if let Err(q) = store.queue_selection(&kept) {
                 selection
                     .notes
@@ -303,15 +305,14 @@ fn bring_state_up_to_date(store: &mut Store, notes: &mut Vec<String>) -> Result<
         refresh(store, WRITE_WAIT)?;
         return Ok(HashSet::new());
     };
-    let results = store.results_after(meta.last)?;
-    let why = if results > SELECT_REFRESH_MAX_RESULTS {
-        format!("{results} results are not taken in yet, more than select takes in itself")
-    } else {
-        match refresh(store, WRITE_WAIT) {
-            Ok(_) => return Ok(HashSet::new()),
-            Err(e) => chain(&e),
+    let why = match refresh_at_most(store, WRITE_WAIT, SELECT_REFRESH_MAX_RESULTS) {
+        Ok(Refreshed { deferred: None, .. }) => return Ok(HashSet::new()),
+        Ok(Refreshed { deferred: Some(results), .. }) => {
+            format!("{results} results are not taken in yet, more than select takes in itself")
         }
+        Err(e) => chain(&e),
     };
+    // The state is as it was: `meta.last` is still its last run.
     let failed: HashSet<i64> = store.failed_after(meta.last)?.into_iter().collect();
     notes.push(format!(
         "the selection state could not take in the newest runs ({why}); the {} tests that failed in them run",

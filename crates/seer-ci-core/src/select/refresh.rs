@@ -23,11 +23,19 @@ pub struct Refreshed {
     pub rebuilt: bool,
     /// Queued selections folded in.
     pub selections: usize,
+    /// Nothing was taken in: the new runs hold this many results, more than asked to take in.
+    pub deferred: Option<u64>,
 }
 
 /// Takes every run stored since the state's last one into the state, waiting at most `busy` for
 /// other writers to let go of the store.
 pub fn refresh(store: &mut Store, busy: Duration) -> Result<Refreshed, StoreError> {
+    refresh_at_most(store, busy, u64::MAX)
+}
+
+/// [`refresh`], unless the new runs hold more than `max_results` results: then it takes nothing
+/// in and says how many there are (`seer select` leaves that much work to the writer).
+pub fn refresh_at_most(store: &mut Store, busy: Duration, max_results: u64) -> Result<Refreshed, StoreError> {
     let pending = store.pending_selections();
     // The common case, read-only: nothing new since the last refresh.
     if pending.is_empty() && store.state_is_current()? {
@@ -46,6 +54,10 @@ pub fn refresh(store: &mut Store, busy: Duration) -> Result<Refreshed, StoreErro
             (HashMap::new(), None, 0, true)
         }
     };
+    let results = tx.results_after(after)?;
+    if results > max_results {
+        return Ok(Refreshed { deferred: Some(results), ..Refreshed::default() });
+    }
     // Selections queued while the lock was busy come first: the runs below may answer them.
     let folded = tx.fold_pending(&pending, after)?;
     let runs = tx.runs_after(after)?;
@@ -65,7 +77,7 @@ pub fn refresh(store: &mut Store, busy: Duration) -> Result<Refreshed, StoreErro
     }
     tx.commit()?;
     store.remove_folded(&folded);
-    Ok(Refreshed { runs: runs.len(), rebuilt, selections: folded.kept })
+    Ok(Refreshed { runs: runs.len(), rebuilt, selections: folded.kept, deferred: None })
 }
 
 /// Counts one run into the counters and the co-failure tables.
@@ -275,13 +287,13 @@ mod tests {
         let (_dir, mut store) = store_with(&all[..25]);
         assert_eq!(
             refresh(&mut store, Duration::from_secs(1)).unwrap(),
-            Refreshed { runs: 25, rebuilt: true, selections: 0 }
+            Refreshed { runs: 25, rebuilt: true, selections: 0, deferred: None }
         );
         store.record_many(&all[25..], false, |_| {}).unwrap();
         assert!(!store.state_is_current().unwrap());
         assert_eq!(
             refresh(&mut store, Duration::from_secs(1)).unwrap(),
-            Refreshed { runs: 35, rebuilt: false, selections: 0 }
+            Refreshed { runs: 35, rebuilt: false, selections: 0, deferred: None }
         );
         assert!(store.state_is_current().unwrap());
         let stepwise = everything(&store);

@@ -58,6 +58,9 @@ pub fn default_path(cwd: &Path) -> PathBuf {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Whether a wait for the write lock ran out (another process holds it): a second write of
+    /// the same call need not wait again.
+    lock_busy: std::cell::Cell<bool>,
 }
 
 impl Store {
@@ -104,7 +107,7 @@ impl Store {
         uri.push_str("?immutable=1");
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&uri, flags).map_err(open_err)?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let store = Store { conn, path: path.to_path_buf(), lock_busy: Default::default() };
         let version = store.schema_version().map_err(|e| match e {
             StoreError::Sql(source) => open_err(source),
             e => e,
@@ -116,6 +119,19 @@ impl Store {
             return Err(StoreError::ReadOnlyOld { path: path.to_path_buf() });
         }
         Ok(store)
+    }
+
+    /// Whether a wait for the write lock ran out earlier in this call.
+    pub fn lock_was_busy(&self) -> bool {
+        self.lock_busy.get()
+    }
+
+    /// Notes a failed wait for the write lock, and passes the error on.
+    fn note_busy(&self, e: rusqlite::Error) -> rusqlite::Error {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+            self.lock_busy.set(true);
+        }
+        e
     }
 
     /// Whether this store was opened read-only (see [`Store::open_existing`]).
@@ -143,7 +159,7 @@ impl Store {
              PRAGMA temp_store = MEMORY;",
         )
         .map_err(open_err)?;
-        Ok(Store { conn, path: path.to_path_buf() })
+        Ok(Store { conn, path: path.to_path_buf(), lock_busy: Default::default() })
     }
 
     /// Runs the migrations this store has not seen, in one immediate transaction, so that

@@ -181,7 +181,7 @@ impl Store {
             Ok::<_, rusqlite::Error>(id)
         })();
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(result?)
+        Ok(result.map_err(|e| self.note_busy(e))?)
     }
 }
 

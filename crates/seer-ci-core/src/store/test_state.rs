@@ -107,16 +107,6 @@ impl Store {
         Ok(newest_run(&self.conn)? == Some(meta.last) && runs_through(&self.conn, meta.last)? == meta.runs)
     }
 
-    /// How many results the runs after `key` in history order hold: the work of taking them in.
-    pub fn results_after(&self, key: RunKey) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT COALESCE(SUM(n_tests), 0) FROM runs WHERE time > ?1 OR (time = ?1 AND id > ?2)",
-            [key.time, key.id],
-            |r| r.get(0),
-        )?;
-        Ok(n.max(0) as u64)
-    }
-
     /// The tests that failed or errored in runs after `key` in history order.
     pub fn failed_after(&self, key: RunKey) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
@@ -214,7 +204,7 @@ impl Store {
         // Taking the write lock is the only wait that may be cut short.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate);
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(StateTx { tx: tx? })
+        Ok(StateTx { tx: tx.map_err(|e| self.note_busy(e))? })
     }
 }
 
@@ -252,6 +242,17 @@ impl StateTx<'_> {
     }
 
     /// The runs after `after` (all runs for `None`), in history order, without their results.
+    /// How many results the runs after `after` in history order hold: the work of taking them in.
+    pub fn results_after(&self, after: Option<RunKey>) -> Result<u64, StoreError> {
+        let after = after.unwrap_or(RunKey { time: i64::MIN, id: i64::MIN });
+        let n: i64 = self.tx.query_row(
+            "SELECT COALESCE(SUM(n_tests), 0) FROM runs WHERE time > ?1 OR (time = ?1 AND id > ?2)",
+            params![after.time, after.id],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
     pub fn runs_after(&self, after: Option<RunKey>) -> Result<Vec<(RunKey, String, Option<i64>)>, StoreError> {
         let after = after.unwrap_or(RunKey { time: i64::MIN, id: i64::MIN });
         let mut stmt = self.tx.prepare(
