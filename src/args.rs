@@ -15,8 +15,21 @@ use seer_ci_core::select::Runner;
 
 use crate::values;
 
+/// What `seer --help` ends with: where the configuration lives, and the exit codes (the README's
+/// table, which a test keeps in step with `seer_ci_api::exit_codes`).
+pub const AFTER_HELP: &str = "\
+Configuration: .config/seer.toml at the repository root overrides the defaults; flags win.
+Exit codes: 0 success, 1 unexpected failure, 2 usage, 3 input rejected (nothing stored),
+  4 run id stored with other content, 5 not found, 6 store unusable, 7 profile regression
+  (--fail-on-regression), 8 select --format list: run every test, 9 disk full.";
+
 #[derive(Debug, Parser)]
-#[command(name = "seer", version, about = "Predictive test selection and flamegraph regression detection for CI")]
+#[command(
+    name = "seer",
+    version,
+    about = "Predictive test selection and flamegraph regression detection for CI",
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     /// The store [default: .seer/seer.db at the repository root, or in the current directory]
     #[arg(long, global = true, env = "SEER_DB", value_name = "PATH")]
@@ -60,6 +73,10 @@ pub enum Command {
     Coverage(CoverageCommand),
     /// The weekly report: what the selections saved and missed, tests, the model, what got slower
     Report(ReportArgs),
+    /// Shell completions on stdout: `seer completions bash > /etc/bash_completion.d/seer`
+    Completions(CompletionsArgs),
+    /// The man page (roff) on stdout, `seer man > seer.1`; or one page per command in a directory
+    Man(ManArgs),
     /// Inspect models
     #[command(subcommand)]
     Model(ModelCommand),
@@ -156,6 +173,7 @@ impl Command {
             Command::Coverage(CoverageCommand::Record(a)) => a.json,
             Command::Report(a) => a.json,
             Command::Model(ModelCommand::Show(a)) => a.json,
+            Command::Completions(_) | Command::Man(_) => true,
         }
     }
 }
@@ -269,6 +287,7 @@ pub struct PredictArgs {
     /// How many tests to list, most likely to fail first
     #[arg(long, default_value_t = 15)]
     pub limit: usize,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -386,8 +405,10 @@ pub struct ProfileRecordArgs {
     /// Overwrite a stored profile with the same bench and run id but different content
     #[arg(long)]
     pub replace: bool,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
+    /// Profiles: `perf script` output, DTrace aggregations or folded stacks, one run each (.gz too)
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -400,14 +421,17 @@ pub struct ProfileListArgs {
     /// The git repository that orders the commits [default: the one holding the current directory]
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ProfileFlamegraphArgs {
+    /// The bench (workload) profiled
     #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
     pub bench: String,
+    /// The commit whose profiles are drawn
     #[arg(long, value_parser = values::non_empty)]
     pub commit: String,
     /// Write the SVG here
@@ -428,6 +452,7 @@ pub struct DetectorArgs {
 
 #[derive(Debug, Args)]
 pub struct ProfileDiffArgs {
+    /// The bench (workload) profiled
     #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
     pub bench: String,
     /// The commit compared against
@@ -447,12 +472,14 @@ pub struct ProfileDiffArgs {
     /// Exit with code 7 when a significant regression is found (a CI gate)
     #[arg(long)]
     pub fail_on_regression: bool,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ProfileTrendArgs {
+    /// The bench (workload) profiled
     #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
     pub bench: String,
     /// The git repository that orders the commits [default: the one holding the current directory]
@@ -464,6 +491,7 @@ pub struct ProfileTrendArgs {
     /// by the number of functions)
     #[arg(long, default_value_t = TrendFramesOptions::default().alpha, value_name = "ALPHA", value_parser = values::share)]
     pub alpha: f64,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -473,6 +501,7 @@ pub struct FlakyListArgs {
     /// Latest executions of each test to look at
     #[arg(long, default_value_t = 50)]
     pub window: usize,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -484,6 +513,7 @@ pub struct QuarantineArgs {
     /// Why (kept with it)
     #[arg(long)]
     pub reason: Option<String>,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -492,6 +522,7 @@ pub struct QuarantineArgs {
 pub struct ReleaseArgs {
     /// The test's id
     pub test_id: String,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -509,6 +540,7 @@ pub struct TrainArgs {
     /// Write the model to exactly this file instead (e.g. the bundled cold-start model)
     #[arg(long, value_name = "FILE", conflicts_with = "models")]
     pub output: Option<PathBuf>,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -526,6 +558,7 @@ pub struct ModelShowArgs {
     /// Show this model file instead
     #[arg(long, value_name = "FILE", conflicts_with = "models")]
     pub file: Option<PathBuf>,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -548,8 +581,23 @@ pub struct EvalArgs {
     /// Retrain the learned contender every this many runs
     #[arg(long, default_value_t = 10)]
     pub retrain_every: usize,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write seer.1 and a page per command (seer-record.1, …) into this directory instead
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -571,6 +619,7 @@ pub struct RecordArgs {
     /// instead of the commit's first parent
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// The branch the run was on (kept with the run; shown by `seer runs`)
     #[arg(long)]
     pub branch: Option<String>,
     /// The CI job's name (e.g. test-linux)
@@ -591,6 +640,7 @@ pub struct RecordArgs {
     /// Overwrite a stored run with the same id but different content
     #[arg(long)]
     pub replace: bool,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
     /// Test report files
@@ -609,8 +659,10 @@ pub struct ImportArgs {
     /// Overwrite stored runs with the same id but different content
     #[arg(long)]
     pub replace: bool,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
+    /// History files: seer's JSON lines (one run a line) or RETECS CSV
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -620,6 +672,7 @@ pub struct RunsArgs {
     /// How many runs to list
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -631,6 +684,7 @@ pub struct HistoryArgs {
     /// How many runs to list
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -643,10 +697,12 @@ pub enum ShowCommand {
 
 #[derive(Debug, Args)]
 pub struct ShowRunArgs {
+    /// The run's id, as `seer runs` lists it
     pub run_id: String,
     /// List every test, not only those that failed, errored or were retried
     #[arg(long)]
     pub all: bool,
+    /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -720,5 +776,37 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every argument and subcommand of `cmd` (and below) without help, as `path: name`.
+    fn without_help(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let path = format!("{path} {}", cmd.get_name()).trim().to_string();
+        for arg in cmd.get_arguments() {
+            let auto = matches!(arg.get_id().as_str(), "help" | "version");
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if !auto && help.trim().is_empty() {
+                out.push(format!("{path}: {}", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            if sub.get_about().is_none_or(|a| a.to_string().trim().is_empty()) {
+                out.push(format!("{path}: subcommand {}", sub.get_name()));
+            }
+            without_help(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn every_flag_argument_and_subcommand_has_help() {
+        let mut missing = Vec::new();
+        without_help(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "{} without help:\n{}", missing.len(), missing.join("\n"));
     }
 }

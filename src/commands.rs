@@ -61,6 +61,21 @@ fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
         }
         Command::Report(args) => report(db, args, out),
         Command::Model(ModelCommand::Show(args)) => model_show(db, args, out),
+        Command::Completions(args) => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            cli.set_bin_name("seer");
+            cli.build();
+            // `try_generate`: a closed pipe is an error to report, not a panic.
+            Ok(clap_complete::Generator::try_generate(&args.shell, &cli, out)?)
+        }
+        Command::Man(args) => {
+            let cli = <Cli as clap::CommandFactory>::command();
+            match args.out_dir {
+                Some(dir) => clap_mangen::generate_to(cli, &dir)
+                    .with_context(|| format!("cannot write the man pages into {}", dir.display())),
+                None => Ok(clap_mangen::Man::new(cli).render(out)?),
+            }
+        }
         Command::Stats(args) => {
             let (stats, warning) = ops::stats(db)?;
             warn(warning);

@@ -91,3 +91,38 @@ fn each_documented_code_is_what_seer_exits_with() {
     profiles.ok(&diff);
     profiles.fails(&[&diff[..], &["--fail-on-regression"]].concat(), exit_codes::REGRESSION);
 }
+
+#[test]
+fn help_ends_with_the_configuration_file_and_every_exit_code() {
+    let env = Env::new();
+    let help = env.ok(&["--help"]);
+    let tail = help.split("Configuration:").nth(1).expect("help names the configuration file");
+    assert!(tail.contains(".config/seer.toml"), "{help}");
+    let codes = tail.split("Exit codes:").nth(1).expect("help lists the exit codes");
+    let listed: Vec<i32> =
+        codes.split(',').filter_map(|item| item.split_whitespace().next().and_then(|n| n.parse().ok())).collect();
+    let documented: Vec<i32> = readme_table().iter().map(|(c, _)| *c).collect();
+    assert_eq!(listed, documented, "--help lists the README's codes:\n{codes}");
+}
+
+#[test]
+fn completions_and_man_pages_are_generated_for_every_command() {
+    let env = Env::new();
+    let bash = env.ok(&["completions", "bash"]);
+    let script = env.write("seer.bash", &bash);
+    let check = std::process::Command::new("bash").args(["-n", &script]).output().unwrap();
+    assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let text = env.ok(&["completions", shell]);
+        for word in ["select", "record", "time-budget", "profile"] {
+            assert!(text.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let man = env.ok(&["man"]);
+    assert!(man.contains(".TH seer 1") && man.contains("select"), "{man}");
+    let dir = env.path().join("man");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.ok(&["man", "--out-dir", dir.to_str().unwrap()]);
+    let select = std::fs::read_to_string(dir.join("seer-select.1")).expect("a page per command");
+    assert!(select.contains("time\\-budget"), "{select}");
+}
