@@ -60,10 +60,12 @@ fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
     assert!(reason("suite::b_works").starts_with("it ran a changed line (src/b.rs:1)"), "{predicted}");
     assert!(reason("suite::a_works").starts_with("it ran none of the changed lines"), "{predicted}");
 
-    // Comments only, one commit after the coverage's: nothing runs differently, nothing runs.
+    // Comments only, one commit after the coverage's: nothing runs differently, so only the
+    // cheapest test runs (a runner given no test to run fails the job).
     let sha = commit_edit(&repo, "src/a.rs", "// a note\n\n");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
-    assert_eq!(ids(&doc), Vec::<String>::new(), "{doc}");
+    assert_eq!(ids(&doc), ["suite::a_works"], "{doc}");
+    assert!(doc["selected"][0]["reasons"][0].as_str().unwrap().contains("the cheapest test runs"), "{doc}");
     assert!(notes(&doc).contains("commits before the base"), "{doc}");
 
     // A declaration (no executable line) leaves the coverage silent: the model decides.

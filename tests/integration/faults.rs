@@ -53,7 +53,7 @@ fn list_format_exits_run_all_when_no_subset_can_be_chosen() {
     // Runner formats say "everything" themselves: exit 0 with run-everything arguments.
     let out = env.run(&["select", "--no-git", "--commit", "c1", "--dry-run", "--format", "nextest"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "-E\nall()\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "-E\nall()\n--no-tests=pass\n");
 }
 
 #[test]

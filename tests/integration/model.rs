@@ -120,7 +120,10 @@ fn select_picks_the_tests_a_change_breaks_and_fails_open_when_in_doubt() {
         .iter()
         .map(|id| format!("(binary_id(=suite) & test(={}))", id.as_str().unwrap().strip_prefix("suite::").unwrap()))
         .collect();
-    assert_eq!(args.lines().collect::<Vec<_>>(), ["-E".to_string(), format!("not ({})", terms.join(" | "))]);
+    assert_eq!(
+        args.lines().collect::<Vec<_>>(),
+        ["-E".to_string(), format!("not ({})", terms.join(" | ")), "--no-tests=pass".to_string()]
+    );
 
     // A build file changed: everything runs, exit 0, with the reason on stderr and in JSON.
     let sha = commit_edit(&repo, "Cargo.toml", "[package]\n");
@@ -131,7 +134,10 @@ fn select_picks_the_tests_a_change_breaks_and_fails_open_when_in_doubt() {
     assert!(doc["reason"].as_str().unwrap().contains("Cargo.toml"), "{doc}");
     assert_eq!(doc["selected"].as_array().unwrap().len(), 8);
     assert!(String::from_utf8_lossy(&out.stderr).contains("running every test"));
-    assert_eq!(env.ok(&["select", "--commit", &sha, "--repo", r, "--format", "nextest"]), "-E\nall()\n");
+    assert_eq!(
+        env.ok(&["select", "--commit", &sha, "--repo", r, "--format", "nextest"]),
+        "-E\nall()\n--no-tests=pass\n"
+    );
 
     // An unknown commit, an unusable model, and no store at all: the same.
     let doc = env.json(&["select", "--commit", "0123456789abcdef", "--repo", r]);

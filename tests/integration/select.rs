@@ -20,7 +20,7 @@ fn observe_mode_runs_everything_and_the_bookkeeping_finds_what_a_selection_misse
     assert!(would_skip.contains(&"suite::b_works"), "{doc}");
     assert_eq!(
         env.ok(&["select", "--commit", &sha, "--repo", r, "--observe", "--format", "nextest", "--dry-run"]),
-        "-E\nall()\n"
+        "-E\nall()\n--no-tests=pass\n"
     );
     // The full run of that commit: a_works fails (selected) and b_works fails (would have been skipped).
     record_cases(&env, &repo, &sha, "observed", &all_eight(&["a_works", "b_works"]));
@@ -84,7 +84,7 @@ fn every_runner_format_prints_its_arguments_and_the_run_everything_form() {
     // A build file changed: every test, in each runner's words.
     let sha = commit_edit(&repo, "Cargo.toml", "[package]\n");
     let all = |format: &str| env.ok(&["select", "--commit", &sha, "--repo", r, "--dry-run", "--format", format]);
-    assert_eq!(all("nextest"), "-E\nall()\n");
+    assert_eq!(all("nextest"), "-E\nall()\n--no-tests=pass\n");
     for format in ["cargo", "pytest", "gotest", "jest", "maven", "gradle"] {
         assert_eq!(all(format), "", "{format}: no arguments run everything");
     }

@@ -44,6 +44,16 @@ pub const MAX_ARG_BYTES: usize = 120_000;
 /// in one argument, so the tests to run are named instead (tests seer has never seen then do not
 /// run); or neither works and every test runs.
 pub fn runner_args(selection: &Selection, runner: Runner) -> (Vec<String>, Option<String>) {
+    let (mut args, warning) = filter_args(selection, runner);
+    // Tests seer never saw may all be gone, and a shard may hold none: no tests is not a failure.
+    if runner == Runner::Nextest {
+        args.push("--no-tests=pass".to_string());
+    }
+    (args, warning)
+}
+
+/// The arguments that pick `selection`'s tests (see [`runner_args`]).
+fn filter_args(selection: &Selection, runner: Runner) -> (Vec<String>, Option<String>) {
     let quarantined = &selection.quarantined;
     let running: Vec<&TestRef> = selection.selected.iter().map(|s| &s.test).collect();
     let fits = |args: &[String]| args.iter().all(|a| a.len() <= MAX_ARG_BYTES);
@@ -405,12 +415,16 @@ mod tests {
         );
         assert_eq!(
             runner_args(&s, Runner::Nextest).0,
-            ["-E", r"not ((binary_id(=semver::test_version) & test(=test_eq)) | test(/^odd::a\(b\)$/))"]
+            [
+                "-E",
+                r"not ((binary_id(=semver::test_version) & test(=test_eq)) | test(/^odd::a\(b\)$/))",
+                "--no-tests=pass"
+            ]
         );
         let all = Selection::all("why".into(), vec![]);
-        assert_eq!(runner_args(&all, Runner::Nextest).0, ["-E", "all()"]);
+        assert_eq!(runner_args(&all, Runner::Nextest).0, ["-E", "all()", "--no-tests=pass"]);
         let shard = selection(vec![t("b::x", Some("b"))], vec![]).keep_shard(Shard { index: 1, count: 1 });
-        assert_eq!(runner_args(&shard, Runner::Nextest).0, ["-E", "(binary_id(=b) & test(=x))"]);
+        assert_eq!(runner_args(&shard, Runner::Nextest).0, ["-E", "(binary_id(=b) & test(=x))", "--no-tests=pass"]);
     }
 
     #[test]
@@ -419,7 +433,7 @@ mod tests {
             (0..3000).map(|i| t(&format!("crate::module::test_number_{i}"), Some("crate"))).collect();
         let s = selection(vec![t("crate::module::kept", Some("crate"))], skip);
         let (args, warning) = runner_args(&s, Runner::Nextest);
-        assert_eq!(args, ["-E", "(binary_id(=crate) & test(=module::kept))"]);
+        assert_eq!(args, ["-E", "(binary_id(=crate) & test(=module::kept))", "--no-tests=pass"]);
         assert!(warning.unwrap().contains("tests seer has never seen do not run"));
         let (args, warning) = runner_args(&s, Runner::Pytest);
         assert_eq!(args.len(), 3000, "pytest takes one argument per test: no limit applies");

@@ -225,6 +225,23 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
     }
 }
 
+/// A subset that runs nothing fails the job under most runners (pytest exits 5, nextest 4, Gradle
+/// finds no tests): the cheapest skipped test runs instead, so that the runner has one to run.
+fn keep_one(selected: &mut Vec<Selected>, skipped: &mut Vec<Selected>) {
+    if !selected.is_empty() {
+        return;
+    }
+    let cheapest = skipped
+        .iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| a.estimated_s.total_cmp(&b.estimated_s).then_with(|| a.test.id.cmp(&b.test.id)));
+    if let Some((at, _)) = cheapest {
+        let mut t = skipped.remove(at);
+        t.reasons.push("nothing else needs to run: the cheapest test runs, so that the runner has one to run".into());
+        selected.push(t);
+    }
+}
+
 /// One test ranked by `seer predict`.
 #[derive(Debug, Clone)]
 pub struct Prediction {
@@ -597,6 +614,7 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
         }
         selected.push(Selected { score: t.score, reasons, estimated_s: t.estimated_s, test: t.test });
     }
+    keep_one(&mut selected, &mut skipped);
     Selection {
         mode: Mode::Subset,
         reason: None,
