@@ -15,6 +15,7 @@ mod memory;
 mod model;
 mod profile;
 mod queries;
+mod readme;
 mod record;
 mod report;
 mod runners;

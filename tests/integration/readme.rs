@@ -1,0 +1,53 @@
+//! Every configuration and shell block in the README is checked: TOML is read by seer's own
+//! configuration reader without a warning, JSON parses, and shell passes `bash -n`. A block
+//! pasted from the README must work as written.
+
+use seer_ci_core::select::SelectConfig;
+
+/// The README's fenced blocks of `lang`, with the line each starts on.
+fn blocks(lang: &str) -> Vec<(usize, String)> {
+    let readme = include_str!("../../README.md");
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (i, line) in readme.lines().enumerate() {
+        if open.is_some() && line.starts_with("```") {
+            out.extend(open.take());
+        } else if let Some((_, text)) = &mut open {
+            text.push_str(line);
+            text.push('\n');
+        } else if line.trim_end() == format!("```{lang}") {
+            open = Some((i + 1, String::new()));
+        }
+    }
+    out
+}
+
+#[test]
+fn toml_blocks_are_configurations_seer_reads_without_a_warning() {
+    let found = blocks("toml");
+    assert!(!found.is_empty(), "the README shows a configuration");
+    for (line, text) in found {
+        let (_, warnings) = SelectConfig::parse(&text, "README.md")
+            .unwrap_or_else(|e| panic!("README.md:{line}: the configuration does not read: {e}\n{text}"));
+        assert!(warnings.is_empty(), "README.md:{line}: {warnings:?}");
+    }
+}
+
+#[test]
+fn shell_blocks_are_valid_bash() {
+    let found = blocks("sh");
+    assert!(found.len() > 5);
+    for (line, text) in found {
+        let out = std::process::Command::new("bash").args(["-n", "-c", &text]).output().unwrap();
+        assert!(out.status.success(), "README.md:{line}: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn json_blocks_parse() {
+    for (line, text) in blocks("json") {
+        for value in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
+            value.unwrap_or_else(|e| panic!("README.md:{line}: {e}\n{text}"));
+        }
+    }
+}
