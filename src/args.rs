@@ -84,9 +84,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SelectArgs {
-    /// The commit about to be tested (with --no-git, only a name)
+    /// The commit about to be tested (with --no-git, only a name) [default: the CI's commit (see
+    /// the README), else HEAD]
     #[arg(long, value_parser = values::non_empty)]
-    pub commit: String,
+    pub commit: Option<String>,
     /// Measure the change against the merge-base with this revision instead of the first parent
     #[arg(long, value_name = "REV", conflicts_with = "no_git")]
     pub base: Option<String>,
@@ -609,12 +610,14 @@ pub struct JsonArg {
 
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    /// The commit the run tested (a sha; a ref works when the repository is at hand)
+    /// The commit the run tested (a sha; a ref works when the repository is at hand) [default: the
+    /// CI's commit (see the README), else HEAD]
     #[arg(long, value_parser = values::non_empty)]
-    pub commit: String,
+    pub commit: Option<String>,
     /// The CI's id for this run; recording the same id again with the same reports is a no-op
+    /// [default: from the CI's variables, else local-TIME-PID]
     #[arg(long, value_parser = values::non_empty)]
-    pub run_id: String,
+    pub run_id: Option<String>,
     /// Measure the change against the merge-base with this revision (e.g. origin/main)
     /// instead of the commit's first parent
     #[arg(long, value_name = "REV")]

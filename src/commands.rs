@@ -18,6 +18,7 @@ use crate::args::{
     ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs,
     RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
 };
+use crate::ci::{self, CiRun};
 use crate::escape::{Escaped, shown};
 use crate::print;
 use crate::{RegressionFound, RunEverything, UsageError};
@@ -107,14 +108,27 @@ fn warn(warnings: impl IntoIterator<Item = String>) {
     }
 }
 
+/// The commit to use: the flag's, the CI's, or HEAD of the repository at `repo`.
+fn commit_or_default(given: Option<String>, ci: Option<&CiRun>, repo: Option<&Path>) -> Result<String> {
+    match (given.or_else(|| ci.and_then(|c| c.commit.clone())), repo) {
+        (Some(commit), _) => Ok(commit),
+        (None, Some(repo)) if seer_ci_core::collect::git::repository_root(repo).is_some() => Ok("HEAD".into()),
+        (None, _) => {
+            Err(UsageError("--commit is needed outside CI and a git repository (or with --no-git)".into()).into())
+        }
+    }
+}
+
 fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
     let repo = if args.no_git { None } else { Some(dir_or_cwd(args.repo)?) };
+    let ci = ci::current();
+    let ci = ci.as_ref();
     let opts = RecordOptions {
-        run_id: args.run_id,
-        commit: args.commit,
-        base: args.base,
-        branch: args.branch,
-        job: args.job,
+        commit: commit_or_default(args.commit, ci, repo.as_deref())?,
+        run_id: args.run_id.or_else(|| ci.and_then(|c| c.run_id.clone())).unwrap_or_else(ci::local_run_id),
+        base: args.base.or_else(|| ci.and_then(|c| c.base.clone())),
+        branch: args.branch.or_else(|| ci.and_then(|c| c.branch.clone())),
+        job: args.job.or_else(|| ci.and_then(|c| c.job.clone())),
         time: args.time,
         reports: args.reports,
         format: args.format,
@@ -265,12 +279,15 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
         }
         _ => None,
     };
+    let repo_dir = if args.no_git { None } else { Some(dir_or_cwd(args.repo.clone())?) };
     let mut settings = repo_settings(args.repo)?;
     settings.config.always.extend(args.always);
+    let ci = ci::current();
+    let commit = commit_or_default(args.commit, ci.as_ref(), repo_dir.as_deref())?;
     let change = if args.no_git {
-        ChangeSource::NoGit { commit: args.commit }
+        ChangeSource::NoGit { commit }
     } else {
-        ChangeSource::Commit { commit: args.commit, base: args.base }
+        ChangeSource::Commit { commit, base: args.base.or_else(|| ci.and_then(|c| c.base)) }
     };
     let mut request = select_request(db, settings, change, args.models);
     request.target = target;

@@ -2,6 +2,7 @@
 //! command, printing, and the mapping of errors to exit codes.
 
 mod args;
+mod ci;
 mod commands;
 mod escape;
 mod print;

@@ -266,3 +266,47 @@ fn retries_far_apart_in_a_large_run_fold_like_small_ones() {
     let again = env.json(&["record", "--commit", "c", "--run-id", "big", "--no-git", &big, &rerun]);
     assert_eq!(again["status"], "unchanged");
 }
+
+#[test]
+fn in_ci_the_commit_run_id_branch_and_base_come_from_the_ci_variables() {
+    let env = crate::util::Env::new();
+    let repo = env.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    crate::util::git(&repo, &["init", "-q", "-b", "main"]);
+    let base = crate::util::commit_edit(&repo, "src/a.rs", "fn a() {}\n");
+    let head = crate::util::commit_edit(&repo, "src/a.rs", "fn b() {}\n");
+    let report = env.write("r.xml", crate::util::suite_junit(&[("a_works", true)]));
+    let event = env.write("event.json", format!("{{\"pull_request\": {{\"base\": {{\"sha\": \"{base}\"}}}}}}"));
+    let out = env
+        .seer()
+        .current_dir(&repo)
+        .args(["record", "--json", &report])
+        .envs([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SHA", head.as_str()),
+            ("GITHUB_RUN_ID", "77"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+            ("GITHUB_JOB", "test"),
+            ("GITHUB_HEAD_REF", "feature"),
+            ("GITHUB_EVENT_PATH", event.as_str()),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = env.json(&["show", "run", "77.2.test"]);
+    assert_eq!(run["commit"], head, "{run}");
+    assert_eq!((run["branch"].as_str(), run["job"].as_str()), (Some("feature"), Some("test")), "{run}");
+    assert_eq!(run["base"], base, "the pull request's base, from the event file: {run}");
+    // Outside CI: HEAD, and a generated run id.
+    let out = env.seer().current_dir(&repo).args(["record", &report]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs = env.json(&["runs"]);
+    let local = runs["runs"].as_array().unwrap().iter().find(|r| r["run_id"] != "77.2.test").expect("a second run");
+    assert!(local["run_id"].as_str().unwrap().starts_with("local-"), "{runs}");
+    assert_eq!(local["commit"], head);
+    // Without git or CI, the commit must be given.
+    let stderr = env.fails(&["record", "--no-git", &report], 2);
+    assert!(stderr.contains("--commit is needed"), "{stderr}");
+    let stderr = env.fails(&["record", &report], 2);
+    assert!(stderr.contains("outside CI and a git repository"), "{stderr}");
+}
