@@ -253,8 +253,15 @@ pub fn worktree_changes(repo: &Repository) -> Result<ChangeSet, GitError> {
     opts.max_size(MAX_DIFF_BLOB).include_untracked(true).recurse_untracked_dirs(true).show_untracked_content(true);
     let diff = repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts)).map_err(diff_error)?;
     let mut warnings = Vec::new();
-    let (files, complete) = diff_files(repo, diff, &mut warnings);
+    let (mut files, complete) = diff_files(repo, diff, &mut warnings);
+    files.retain(|f| !is_seer_output(&f.path));
     Ok(ChangeSet { base: Some(info.sha.clone()), commit: info, files, complete, warnings })
+}
+
+/// What seer itself writes into a checkout (the default store's directory, the runner arguments
+/// the README's recipes save): never a change of the project's.
+fn is_seer_output(path: &str) -> bool {
+    path.starts_with(".seer/") || path.rsplit('/').next() == Some("seer-args.txt")
 }
 
 /// The changed files of a diff (with rename detection), and whether all of them could be read.
