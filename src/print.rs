@@ -440,15 +440,19 @@ pub fn model(
     )?;
     writeln!(
         out,
-        "validated   on the latest {} runs ({} tests run, {} failing): recall {:.1}% selecting {:.1}% of the tests, {:.1}% of the time; AUC {:.3}",
+        "validated   on the latest {} runs ({} tests run, {} failing): recall {:.1}%{} selecting {:.1}% of the tests, {:.1}% of the time; AUC {:.3}",
         v.runs,
         v.rows,
         v.failing,
         100.0 * v.recall,
+        v.recall_interval().map_or(String::new(), |(lo, hi)| format!(" (95%: {:.0}–{:.0}%)", 100.0 * lo, 100.0 * hi)),
         100.0 * v.selected_share,
         100.0 * v.time_share,
         v.auc
     )?;
+    if let Some(thin) = v.thin_evidence() {
+        writeln!(out, "warning     {thin}")?;
+    }
     let mut table = table(&["CANDIDATE", "RECALL", "TESTS", "TIME", "AUC", ""]);
     for c in &m.candidates {
         let chosen = if c.kind == m.predictor.kind() { "chosen" } else { "" };

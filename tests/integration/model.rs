@@ -208,3 +208,17 @@ fn select_meets_a_time_budget_splits_into_shards_and_explains() {
     let stderr = env.fails(&["select", "--commit", &sha, "--repo", r, "--time-budget", "soon"], 2);
     assert!(stderr.contains("not a duration"), "{stderr}");
 }
+
+#[test]
+fn train_warns_when_its_threshold_rests_on_few_failing_tests() {
+    let env = Env::new();
+    crate::util::record_file_driven_history(&env, 24);
+    let out = env.run(&["train"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("failing tests in the validation window (fewer than 35)"), "{stderr}");
+    let doc = env.json(&["model", "show"]);
+    let [lo, hi] = [&doc["validation"]["recall_interval"][0], &doc["validation"]["recall_interval"][1]]
+        .map(|v| v.as_f64().expect("an interval"));
+    assert!(lo < doc["validation"]["recall"].as_f64().unwrap() && hi <= 1.0 && lo > 0.0, "{doc}");
+}

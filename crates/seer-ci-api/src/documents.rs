@@ -754,6 +754,12 @@ pub struct ValidationJson {
     pub selected_share: f64,
     pub time_share: f64,
     pub auc: f64,
+    /// The 95% interval (Wilson) of `recall` over the `failing` tests; absent without any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_interval: Option<[f64; 2]>,
+    /// Why the validation says little (too few failing tests), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thin_evidence: Option<String>,
     /// `[recall, threshold]` pairs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recall_curve: Vec<[f64; 2]>,

@@ -32,6 +32,8 @@ impl From<&Validation> for ValidationJson {
             selected_share: v.selected_share,
             time_share: v.time_share,
             auc: v.auc,
+            recall_interval: v.recall_interval().map(|(lo, hi)| [lo, hi]),
+            thin_evidence: v.thin_evidence(),
             recall_curve: v.recall_curve.clone(),
             calibration: v.calibration.clone(),
         }

@@ -1,12 +1,14 @@
 //! Failure predictors fitted with linfa (logistic regression and a balanced random forest),
 //! their training with time-ordered validation and threshold calibration, and model files.
 
+mod evidence;
 mod file;
 mod forest;
 mod json;
 mod logistic;
 mod train;
 
+pub use evidence::{MIN_VALIDATION_FAILING, wilson_interval};
 pub use file::{
     COLD_START_NAME, MODEL_FORMAT_VERSION, ModelFile, ModelFileError, ModelSource, TrainingWindow, cold_start, latest,
     live, models_dir,

@@ -54,7 +54,7 @@ pub fn train(db: &Path, request: &TrainRequest) -> Result<TrainedModel, Error> {
     })?;
     let window = training_window(&replay, &trained);
     let file = ModelFile::new(trained, request.target_recall, window, request.now);
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = file.validation.thin_evidence().into_iter().collect();
     if let Err(e) = crate::select::refresh(&mut store, REFRESH_WAIT) {
         warnings.push(format!("the selection state was not built (seer select will): {}", crate::collect::chain(&e)));
     }
