@@ -128,6 +128,9 @@ pub struct SelectArgs {
     /// Print each selected test's reasons to stderr
     #[arg(long)]
     pub explain: bool,
+    /// The team's own nextest filterset, combined with seer's by AND (two `-E` would OR)
+    #[arg(long, value_name = "EXPR", value_parser = values::non_empty)]
+    pub filter: Option<String>,
     /// Always select tests whose id matches this pattern (`*` matches any text); repeatable
     #[arg(long, value_name = "PATTERN")]
     pub always: Vec<String>,

@@ -298,6 +298,12 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
         request.now = time;
     }
     let format = if args.json { SelectFormat::Json } else { args.format };
+    if args.filter.is_some() && format != SelectFormat::Nextest {
+        return Err(UsageError(
+            "--filter is for --format nextest (other runners' own options already AND with seer's)".into(),
+        )
+        .into());
+    }
     // Only JSON and --explain show reasons; runner arguments need none.
     request.reasons_for = if format == SelectFormat::Json || args.explain { usize::MAX } else { 0 };
     let selection = seer_ci_core::select::select(db, &request);
@@ -323,7 +329,7 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     if args.quarantined {
         print::quarantined(out, &selection, format)?;
     } else {
-        print::selection(out, &selection, format)?;
+        print::selection(out, &selection, format, args.filter.as_deref())?;
     }
     // A file's write errors show here, not lost in a drop.
     out.flush()?;

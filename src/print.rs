@@ -470,7 +470,7 @@ pub fn model(
 }
 
 /// A selection: JSON, a list of the selected ids, or a test runner's arguments (one per line).
-pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat) -> Result<()> {
+pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat, filter: Option<&str>) -> Result<()> {
     if format == SelectFormat::Json {
         return write_json(out, &SelectionJson::from(s));
     }
@@ -482,7 +482,10 @@ pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat) -> Re
         }
         return Ok(());
     };
-    let (args, warning) = runner_args(s, runner);
+    let (mut args, warning) = runner_args(s, runner);
+    if let Some(filter) = filter {
+        args = seer_ci_core::select::and_nextest_filter(args, filter);
+    }
     if let Some(w) = warning {
         eprintln!("seer select: warning: {}", shown(&w));
     }

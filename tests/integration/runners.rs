@@ -208,5 +208,24 @@ fn nextest_parses_seers_filter_back_to_the_intended_tests_whatever_the_names() {
         let args: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
         // The skipped `known` is filtered out, the unseen test runs, and nothing else is read.
         assert_eq!(list(&args), ["tests::unseen"], "{args:?}");
+        // A team's own filter ANDs with seer's: excluding the unseen test leaves nothing to run.
+        let out = env.run(&[
+            "select",
+            "--no-git",
+            "--commit",
+            "c2",
+            "--time-budget",
+            "1ms",
+            "--always",
+            "probe::tests::keep",
+            "--dry-run",
+            "--format",
+            "nextest",
+            "--filter",
+            "not test(=tests::unseen)",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let args: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        assert_eq!(list(&args), Vec::<String>::new(), "{args:?}");
     }
 }

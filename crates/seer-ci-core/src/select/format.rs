@@ -52,6 +52,19 @@ pub fn runner_args(selection: &Selection, runner: Runner) -> (Vec<String>, Optio
     (args, warning)
 }
 
+/// `args` (nextest's, from [`runner_args`]) with a team's own filterset combined by AND: nextest
+/// ORs two `-E` expressions, so a team's `-E 'not test(slow)'` beside seer's would undo one of them.
+pub fn and_nextest_filter(mut args: Vec<String>, filter: &str) -> Vec<String> {
+    match args.iter().position(|a| a == "-E") {
+        Some(at) if at + 1 < args.len() => {
+            let seer = &args[at + 1];
+            args[at + 1] = if seer == "all()" { format!("({filter})") } else { format!("({filter}) & ({seer})") };
+        }
+        _ => args.splice(0..0, ["-E".to_string(), format!("({filter})")]).for_each(drop),
+    }
+    args
+}
+
 /// The arguments that pick `selection`'s tests (see [`runner_args`]).
 fn filter_args(selection: &Selection, runner: Runner) -> (Vec<String>, Option<String>) {
     let quarantined = &selection.quarantined;
@@ -425,6 +438,20 @@ mod tests {
         assert_eq!(runner_args(&all, Runner::Nextest).0, ["-E", "all()", "--no-tests=pass"]);
         let shard = selection(vec![t("b::x", Some("b"))], vec![]).keep_shard(Shard { index: 1, count: 1 });
         assert_eq!(runner_args(&shard, Runner::Nextest).0, ["-E", "(binary_id(=b) & test(=x))", "--no-tests=pass"]);
+    }
+
+    #[test]
+    fn a_teams_nextest_filter_is_combined_by_and() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            and_nextest_filter(args(&["-E", "not (test(=a))", "--no-tests=pass"]), "not test(slow)"),
+            args(&["-E", "(not test(slow)) & (not (test(=a)))", "--no-tests=pass"])
+        );
+        assert_eq!(and_nextest_filter(args(&["-E", "all()"]), "test(x)"), args(&["-E", "(test(x))"]));
+        assert_eq!(
+            and_nextest_filter(args(&["--no-tests=pass"]), "test(x)"),
+            args(&["-E", "(test(x))", "--no-tests=pass"])
+        );
     }
 
     #[test]
