@@ -229,3 +229,40 @@ fn nextest_parses_seers_filter_back_to_the_intended_tests_whatever_the_names() {
         assert_eq!(list(&args), Vec::<String>::new(), "{args:?}");
     }
 }
+
+#[test]
+fn an_empty_selection_still_gives_pytest_a_test_to_run_and_it_exits_zero() {
+    let Some(python) = python_with_pytest() else {
+        eprintln!("skipped: no Python with pytest (apt-get install python3-pytest)");
+        return;
+    };
+    let env = Env::new();
+    let project = env.path().join("project");
+    std::fs::create_dir_all(project.join("tests")).unwrap();
+    std::fs::write(
+        project.join("tests/test_calc.py"),
+        "import time\n\ndef test_quick():\n    pass\n\ndef test_slow():\n    time.sleep(0.2)\n\ndef test_slower():\n    time.sleep(0.3)\n",
+    )
+    .unwrap();
+    let pytest = |args: &[String]| {
+        Command::new(python)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=report.xml"])
+            .args(args)
+            .current_dir(&project)
+            .output()
+            .expect("run pytest")
+    };
+    assert!(pytest(&[]).status.success());
+    let report = project.join("report.xml");
+    env.ok(&["record", "--no-git", "--commit", "c1", "--run-id", "full", report.to_str().unwrap()]);
+    // A budget nothing fits in: no test needs running, so the cheapest one runs.
+    let out =
+        env.run(&["select", "--no-git", "--commit", "c2", "--time-budget", "1ms", "--format", "pytest", "--dry-run"]);
+    assert!(out.status.success());
+    let args: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(args.len(), 2, "the two slower tests are deselected: {args:?}");
+    let run = pytest(&args);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "pytest exits 0 (5 would fail the job): {stdout}");
+    assert!(stdout.contains("1 passed, 2 deselected"), "{stdout}");
+}
