@@ -51,3 +51,18 @@ fn json_blocks_parse() {
         }
     }
 }
+
+#[test]
+fn the_github_action_and_the_dockerfile_build_the_seer_binary() {
+    let action = include_str!("../../action.yml");
+    assert!(action.contains("using: composite"), "a composite action");
+    let runs: Vec<&str> = action.lines().filter_map(|l| l.trim().strip_prefix("run: ")).collect();
+    assert!(runs.iter().any(|r| r.starts_with("cargo install --locked")), "{runs:?}");
+    for run in runs {
+        let out = std::process::Command::new("bash").args(["-n", "-c", run]).output().unwrap();
+        assert!(out.status.success(), "action.yml: {run}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let dockerfile = include_str!("../../Dockerfile");
+    assert!(dockerfile.contains("cargo build --release --locked --bin seer"), "{dockerfile}");
+    assert!(dockerfile.contains("COPY --from=build /src/target/release/seer /usr/local/bin/seer"));
+}
