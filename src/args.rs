@@ -73,6 +73,9 @@ pub enum Command {
     Coverage(CoverageCommand),
     /// The weekly report: what the selections saved and missed, tests, the model, what got slower
     Report(ReportArgs),
+    /// Check a setup as a CI step will use it (store, git history, reports, model, coverage,
+    /// configuration) and say what to fix; exits 1 when something will not work
+    Doctor(DoctorArgs),
     /// Shell completions on stdout: `seer completions bash > /etc/bash_completion.d/seer`
     Completions(CompletionsArgs),
     /// The man page (roff) on stdout, `seer man > seer.1`; or one page per command in a directory
@@ -178,6 +181,7 @@ impl Command {
             Command::Report(a) => a.json,
             Command::Model(ModelCommand::Show(a)) => a.json,
             Command::Completions(_) | Command::Man(_) => true,
+            Command::Doctor(_) => false,
         }
     }
 }
@@ -588,6 +592,24 @@ pub struct EvalArgs {
     /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The git repository [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Do not check git (for `--no-git` use)
+    #[arg(long, conflicts_with = "repo")]
+    pub no_git: bool,
+    /// The revision CI will give `--base` (checks the history reaches the merge-base)
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    #[command(flatten)]
+    pub models: ModelsArg,
+    /// Test reports the CI step will record: each must exist and read
+    #[arg(value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -14,9 +14,9 @@ use seer_ci_core::select::{ChangeSource, FlakyOptions, Mode, SelectConfig, Selec
 use seer_ci_core::store::{self, Store};
 
 use crate::args::{
-    Cli, Command, CoverageCommand, CoverageRecordArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs, ModelCommand,
-    ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs, ProfileTrendArgs,
-    RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
+    Cli, Command, CoverageCommand, CoverageRecordArgs, DoctorArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs,
+    ModelCommand, ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs,
+    ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
 };
 use crate::ci::{self, CiRun};
 use crate::escape::{Escaped, shown};
@@ -62,6 +62,7 @@ fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
         }
         Command::Report(args) => report(db, args, out),
         Command::Model(ModelCommand::Show(args)) => model_show(db, args, out),
+        Command::Doctor(args) => doctor(db, args, out),
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             cli.set_bin_name("seer");
@@ -223,6 +224,25 @@ fn model_show(db: &Path, args: ModelShowArgs, out: &mut impl Write) -> Result<()
         }
     };
     print::model(out, &file, &place, source, args.json)
+}
+
+/// `seer doctor`: one line per check, and exit 1 when one fails.
+fn doctor(db: &Path, args: DoctorArgs, out: &mut impl Write) -> Result<()> {
+    let request = ops::DoctorRequest {
+        db: db.to_path_buf(),
+        models: args.models.resolve(db),
+        repo: if args.no_git { None } else { Some(dir_or_cwd(args.repo)?) },
+        base: args.base,
+        reports: args.reports,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let checks = ops::doctor(&request);
+    print::doctor(out, &checks)?;
+    let failed = checks.iter().filter(|c| c.status == ops::Status::Fail).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} check(s) failed: see above");
+    }
+    Ok(())
 }
 
 /// The repository and settings `select` and `predict` work in.

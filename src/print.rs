@@ -469,6 +469,20 @@ pub fn model(
     Ok(())
 }
 
+/// `seer doctor`'s checks, one a line: `ok`, `warn` or `FAIL`, what, and what was found.
+pub fn doctor(out: &mut dyn Write, checks: &[seer_ci_core::ops::Check]) -> Result<()> {
+    use seer_ci_core::ops::Status;
+    for c in checks {
+        let status = match c.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        writeln!(out, "{status}  {:<13} {}", c.what, c.detail)?;
+    }
+    Ok(())
+}
+
 /// A selection: JSON, a list of the selected ids, or a test runner's arguments (one per line).
 pub fn selection(out: &mut dyn Write, s: &Selection, format: SelectFormat, filter: Option<&str>) -> Result<()> {
     if format == SelectFormat::Json {

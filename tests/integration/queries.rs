@@ -96,3 +96,31 @@ fn default_store_is_at_the_repository_root_and_db_flag_wins() {
     run(&repo, &["--db", elsewhere.to_str().unwrap()]);
     assert!(elsewhere.exists(), "--db wins");
 }
+
+#[test]
+fn doctor_says_what_works_and_what_to_fix() {
+    let env = Env::new();
+    let repo = crate::util::record_file_driven_history(&env, 24);
+    env.ok(&["train"]);
+    let r = repo.to_str().unwrap();
+    let report = env.write("ok.xml", crate::util::suite_junit(&[("a_works", false)]));
+    let out = env.ok(&["doctor", "--repo", r, &report]);
+    for what in ["store", "configuration", "git history", "report", "model"] {
+        let line = out.lines().find(|l| l[6..].starts_with(what)).unwrap_or_else(|| panic!("no {what} check:\n{out}"));
+        assert!(!line.starts_with("FAIL"), "{line}");
+    }
+    assert!(out.contains("1 tests (junit)"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("warn") && l.contains("fewer than 35")), "thin evidence: {out}");
+    // A missing report and an unknown base: each a FAIL line, and exit 1.
+    let out = env.run(&["doctor", "--repo", r, "--base", "no-such-branch", "missing.xml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("missing.xml")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("git history")), "{text}");
+    // A store that does not exist yet is a warning, and checking it creates nothing.
+    let fresh = env.path().join("fresh").join("seer.db");
+    let out = env.seer().env("SEER_DB", &fresh).args(["doctor", "--no-git"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("warn") && l.contains("does not exist yet")), "{text}");
+    assert!(!env.path().join("fresh").exists(), "doctor created the store's directory");
+}

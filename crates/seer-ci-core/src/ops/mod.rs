@@ -3,12 +3,14 @@
 //! The binary (and, later, the server) resolves its input into these options, calls one
 //! function, and prints or sends what it returns. Nothing here prints or knows a flag.
 
+mod doctor;
 mod error;
 mod profiles;
 mod query;
 mod record;
 mod train;
 
+pub use doctor::{Check, DoctorRequest, Status, doctor};
 pub use error::Error;
 pub use profiles::{
     Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_runs_at,
