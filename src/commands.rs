@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(db) => db,
         None => store::default_path(&current_dir()?),
     };
+    warn_of_a_broken_configuration(&cli.command);
     // Buffered: a selection of a million tests is a million lines.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // JSON and runner arguments are written exactly; what a person reads is escaped.
@@ -251,6 +252,19 @@ struct RepoSettings {
     config: SelectConfig,
     /// What is wrong with the configuration file, if anything.
     config_problem: Option<String>,
+}
+
+/// A configuration file that does not read makes every `select` run everything: every command
+/// says so (select and predict say it in their own words), not only the one in the CI log.
+fn warn_of_a_broken_configuration(command: &Command) {
+    if matches!(command, Command::Select(_) | Command::Predict(_)) {
+        return;
+    }
+    let Ok(cwd) = std::env::current_dir() else { return };
+    let Some(root) = seer_ci_core::collect::git::repository_root(&cwd) else { return };
+    if let Err(e) = SelectConfig::load(&root) {
+        eprintln!("warning: {}: until it is fixed, every `seer select` runs every test", shown(&e.to_string()));
+    }
 }
 
 fn repo_settings(repo: Option<PathBuf>) -> Result<RepoSettings> {

@@ -287,3 +287,20 @@ fn a_change_to_a_crate_nothing_depends_on_skips_the_tests_of_the_others() {
     );
     assert!(env.db.parent().unwrap().join("workspace.json").exists(), "the graph is cached beside the store");
 }
+
+#[test]
+fn a_broken_configuration_is_reported_by_every_command() {
+    let env = Env::new();
+    let repo = record_file_driven_history(&env, 3);
+    std::fs::create_dir_all(repo.join(".config")).unwrap();
+    std::fs::write(repo.join(".config/seer.toml"), "[select]\nfail_open_files = [...]\n").unwrap();
+    for args in [&["runs"][..], &["stats"]] {
+        let out = env.seer().current_dir(&repo).args(args).output().unwrap();
+        assert!(out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(".config/seer.toml") && stderr.contains("every `seer select` runs every test"),
+            "{stderr}"
+        );
+    }
+}
