@@ -340,7 +340,11 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     }
     // Only JSON and --explain show reasons; runner arguments need none.
     request.reasons_for = if format == SelectFormat::Json || args.explain { usize::MAX } else { 0 };
-    let selection = seer_ci_core::select::select(db, &request);
+    let mut selection = seer_ci_core::select::select(db, &request);
+    // The checkout tells a dotted directory from a package (also with --no-git: no git is read).
+    if format == SelectFormat::Pytest {
+        seer_ci_core::select::locate_pytest_files(&mut selection, &request.repo);
+    }
     if let Some(reason) = &selection.reason {
         eprintln!("seer select: running every test: {}", shown(reason));
     }

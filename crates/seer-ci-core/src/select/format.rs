@@ -12,7 +12,9 @@
 //! matches names without their suite (cargo test across binaries, go test across packages, jest
 //! across files), a skipped name that a running test shares is run rather than skipped.
 
-use hashbrown::HashSet;
+use std::path::Path;
+
+use hashbrown::{HashMap, HashSet};
 
 use super::selection::{Selection, TestRef};
 
@@ -200,6 +202,39 @@ fn java_method(name: &str) -> Option<&str> {
     (!method.is_empty() && method.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')).then_some(method)
 }
 
+/// Gives each test of `selection` without a source file the `.py` file its JUnit classname names
+/// under `root`, when one exists: a classname's dots stand for both directories and dots in
+/// directory names (`tests.v1.2.test_ver` is `tests/v1.2/test_ver.py`), which only the checkout
+/// can tell apart. pytest's node ids are then right (see [`pytest_node_id`]).
+pub fn locate_pytest_files(selection: &mut Selection, root: &Path) {
+    let mut found: HashMap<String, Option<String>> = HashMap::new();
+    let tests = selection.selected.iter_mut().chain(selection.skipped.iter_mut()).map(|s| &mut s.test);
+    for t in tests.filter(|t| t.file.is_none()) {
+        let Some(classname) = t.suite.clone().or_else(|| t.id.split_once("::").map(|(c, _)| c.to_string())) else {
+            continue;
+        };
+        t.file = found.entry(classname).or_insert_with_key(|c| python_file_of(c, root)).clone();
+    }
+}
+
+/// The `.py` file under `root` that the longest leading part of `classname` names, its dots read
+/// as `/` or as `.` (every way, all-`/` first; at most 10 parts are tried).
+fn python_file_of(classname: &str, root: &Path) -> Option<String> {
+    let parts: Vec<&str> = classname.split('.').collect();
+    (1..=parts.len().min(10)).rev().find_map(|len| {
+        let joints = len - 1;
+        (0..1u32 << joints).find_map(|dots| {
+            let mut path = parts[0].to_string();
+            for (k, part) in parts[1..len].iter().enumerate() {
+                path.push(if dots & (1 << k) == 0 { '/' } else { '.' });
+                path.push_str(part);
+            }
+            path.push_str(".py");
+            root.join(&path).is_file().then_some(path)
+        })
+    })
+}
+
 /// pytest's node id of a test recorded from its JUnit report (`classname::name`, the classname a
 /// dotted module path with any classes after it), using the report's `file` when it gave one.
 pub fn pytest_node_id(t: &TestRef) -> String {
@@ -213,7 +248,8 @@ pub fn pytest_node_id(t: &TestRef) -> String {
     let parts: Vec<&str> = classname.split('.').collect();
     let (module, classes): (Vec<&str>, Vec<&str>) = match t.file.as_deref().filter(|f| f.ends_with(".py")) {
         Some(file) => {
-            let depth = file.trim_end_matches(".py").split('/').count().min(parts.len());
+            // `tests/v1.2/test_ver.py` is three classname parts deep: `tests.v1.2.test_ver`.
+            let depth = file.trim_end_matches(".py").split(['/', '.']).count().min(parts.len());
             (parts[..depth].to_vec(), parts[depth..].to_vec())
         }
         None => {
@@ -438,6 +474,27 @@ mod tests {
         assert_eq!(runner_args(&all, Runner::Nextest).0, ["-E", "all()", "--no-tests=pass"]);
         let shard = selection(vec![t("b::x", Some("b"))], vec![]).keep_shard(Shard { index: 1, count: 1 });
         assert_eq!(runner_args(&shard, Runner::Nextest).0, ["-E", "(binary_id(=b) & test(=x))", "--no-tests=pass"]);
+    }
+
+    #[test]
+    fn dotted_directories_are_found_in_the_checkout() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("tests/v1.2")).unwrap();
+        std::fs::write(root.path().join("tests/v1.2/test_ver.py"), "").unwrap();
+        std::fs::create_dir_all(root.path().join("pkg")).unwrap();
+        std::fs::write(root.path().join("pkg/test_mod.py"), "").unwrap();
+        let mut s = selection(
+            vec![t("tests.v1.2.test_ver::test_x[a.b]", Some("tests.v1.2.test_ver"))],
+            vec![
+                t("pkg.test_mod.TestCase::test_y", Some("pkg.test_mod.TestCase")),
+                t("gone.test_z::t", Some("gone.test_z")),
+            ],
+        );
+        locate_pytest_files(&mut s, root.path());
+        assert_eq!(pytest_node_id(&s.selected[0].test), "tests/v1.2/test_ver.py::test_x[a.b]");
+        assert_eq!(pytest_node_id(&s.skipped[0].test), "pkg/test_mod.py::TestCase::test_y");
+        assert_eq!(s.skipped[1].test.file, None, "no such file: the classname rule stands");
+        assert_eq!(pytest_node_id(&s.skipped[1].test), "gone/test_z.py::t");
     }
 
     #[test]

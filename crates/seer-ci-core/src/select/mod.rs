@@ -16,7 +16,7 @@ mod workspace;
 pub use config::{CONFIG_PATH, ConfigError, SelectConfig};
 pub use fail_open::Unusable;
 pub use flaky::{FlakyOptions, FlakyTest, detect_flaky};
-pub use format::{Runner, and_nextest_filter, pytest_node_id, quarantined_args, runner_args};
+pub use format::{Runner, and_nextest_filter, locate_pytest_files, pytest_node_id, quarantined_args, runner_args};
 pub use pipeline::{ChangeSource, Predicted, Prediction, SelectRequest, predict, select};
 pub use refresh::{Refreshed, refresh};
 pub use selection::{Mode, Selected, Selection, Shard, Target, TestRef};
