@@ -34,7 +34,8 @@ echo
 echo "== cycles 301-320: seer select (observe mode: it keeps what it would have run, every test runs), then the cycle's real results are recorded"
 for cycle in $(seq 301 320); do
     when=$(awk -F';' -v c="$cycle" '$1 == c { print $2 }' "$work/cycle-times.txt")
-    "$seer" select --commit "iofrol-cycle-$cycle" --no-git --observe --time "$when" --format list \
+    # JSON: observe mode runs everything, which a bare list cannot say (it would exit 8).
+    "$seer" select --commit "iofrol-cycle-$cycle" --no-git --observe --time "$when" --format json \
         > /dev/null 2> "$work/select-$cycle.log"
     "$seer" import --run-prefix iofrol "$work/iofrol-cycle-$cycle.csv" > /dev/null
 done
@@ -50,7 +51,7 @@ echo "== one test's history"
 "$seer" history 78082 --limit 5
 echo
 echo "== the tests seer would pick for the next cycle, with reasons (the first 10)"
-"$seer" select --commit next-cycle --no-git --dry-run --explain --format list 2>&1 > /dev/null | head -11
+"$seer" select --commit next-cycle --no-git --dry-run --explain --format json 2>&1 > /dev/null | head -11
 echo
 echo "== per-test coverage: in a small git repository made here ($work/coverage-demo), tests that ran a"
 echo "   changed line run and, when coverage accounts for the whole change, the others are skipped"

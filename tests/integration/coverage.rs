@@ -114,3 +114,24 @@ fn bad_coverage_input_names_the_file_and_line_and_stores_nothing() {
     let stderr = env.fails(&["coverage", "record", "--commit", "", &untitled], 2);
     assert!(stderr.contains("'--commit <COMMIT>': must not be empty"), "{stderr}");
 }
+
+#[test]
+fn coverage_that_accounts_for_the_change_skips_from_the_first_day_without_a_project_model() {
+    let env = Env::new();
+    let repo = record_file_driven_history(&env, 6);
+    let r = repo.to_str().unwrap();
+    let file = env.write("cov.lcov", lcov(&repo));
+    env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
+    let b = repo.join("src/b.rs");
+    let text = std::fs::read_to_string(&b).unwrap().replacen("fn b() {}", "fn b() { let _ = 2; }", 1);
+    std::fs::write(&b, text).unwrap();
+    git(&repo, &["commit", "-q", "-am", "change b"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    // No trained model: the coverage decides what to skip; the bundled model skips nothing.
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert_eq!(doc["mode"], "subset", "{doc}");
+    // b_works ran the changed line; a_works failed on the base (a rule that keeps tests); the
+    // six others ran none of the change.
+    assert_eq!(ids(&doc), ["suite::a_works", "suite::b_works"], "{doc}");
+    assert_eq!(doc["skipped"].as_array().unwrap().len(), 6, "{doc}");
+}

@@ -304,3 +304,28 @@ fn a_broken_configuration_is_reported_by_every_command() {
         );
     }
 }
+
+#[test]
+fn before_the_project_has_its_own_model_select_observes_and_runs_everything() {
+    let env = Env::new();
+    let repo = record_file_driven_history(&env, 6);
+    let r = repo.to_str().unwrap();
+    let sha = commit_edit(&repo, "src/a.rs", "// change\n");
+    // Only the bundled model: it ranks, the selection is kept as observed, every test runs.
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r]);
+    assert_eq!(doc["mode"], "all", "{doc}");
+    assert!(doc["reason"].as_str().unwrap().starts_with("observing: no model is trained on this project"), "{doc}");
+    assert_eq!(ids(&doc).len(), 8);
+    assert!(doc["would_skip"].is_array(), "{doc}");
+    assert_eq!(env.json(&["stats"])["selection"]["observed"], 1);
+    // An explicit budget is the team's own decision: the bundled model's ranking serves it.
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run", "--fraction", "0.5"]);
+    assert_eq!(doc["mode"], "subset", "{doc}");
+    // A project model lifts the gate.
+    let trained = Env::new();
+    let repo = record_file_driven_history(&trained, 24);
+    trained.ok(&["train"]);
+    let sha = commit_edit(&repo, "src/a.rs", "// change\n");
+    let doc = trained.json(&["select", "--commit", &sha, "--repo", repo.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(doc["mode"], "subset", "{doc}");
+}

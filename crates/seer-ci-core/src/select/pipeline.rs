@@ -97,6 +97,8 @@ struct Scoring {
     base: Option<String>,
     model: ModelFile,
     model_name: String,
+    /// The model is the bundled cold-start one: trained on another project's history.
+    bundled: bool,
     failed_on_base: HashSet<i64>,
     /// Tests that failed in runs the selection state has not taken in (another process held the
     /// write lock): they run, since the state cannot speak for those runs yet.
@@ -142,9 +144,14 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
         Ok(store) => store,
         Err(e) => return Selection::all(Unusable::NoStore(e).to_string(), vec![]),
     };
-    let (selection, kept) = match prepare(&mut store, request) {
+    let (selection, kept, gated) = match prepare(&mut store, request) {
         Ok(s) => {
             let mut s = s;
+            // The bundled model was trained on another project: it may order tests, but what to
+            // skip is decided only on this project's evidence (or an explicit budget). Coverage
+            // that accounts for the whole change is such evidence: it may skip from the first day.
+            let coverage_decides = s.coverage.as_ref().is_some_and(|c| c.incomplete.is_none());
+            let gated = s.bundled && matches!(request.target, Target::Model | Target::Recall(_)) && !coverage_decides;
             let mut selection = choose(&mut s, request.target, &request.config.always, request.reasons_for);
             selection.notes.splice(0..0, s.notes.iter().cloned());
             let kept = NewSelection {
@@ -152,7 +159,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
                 base: s.base.clone(),
                 created_at: request.now,
                 subset: true,
-                observe: request.observe,
+                observe: request.observe || gated,
                 reason: None,
                 model: selection.model.clone(),
                 threshold: selection.threshold,
@@ -162,7 +169,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
                 selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
                 skipped: selection.skipped.iter().map(|t| t.test.store_id).collect(),
             };
-            (selection, Some(kept))
+            (selection, Some(kept), gated)
         }
         Err(f) => {
             let commit = match &request.change {
@@ -186,7 +193,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
                 selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
                 skipped: vec![],
             };
-            (selection, Some(kept))
+            (selection, Some(kept), false)
         }
     };
     let mut selection = selection;
@@ -201,7 +208,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
             }
         }
     }
-    if request.observe && selection.mode == Mode::Subset {
+    if (request.observe || gated) && selection.mode == Mode::Subset {
         let would_run = selection.selected.len();
         let total = would_run + selection.skipped.len();
         let skipped = std::mem::take(&mut selection.skipped);
@@ -210,7 +217,15 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
         every.extend(
             skipped.into_iter().map(|t| Selected { reasons: vec!["observe mode: every test runs".into()], ..t }),
         );
-        let reason = format!("observe mode: seer would have run {would_run} of {total} tests; every test runs");
+        let reason = if request.observe {
+            format!("observe mode: seer would have run {would_run} of {total} tests; every test runs")
+        } else {
+            format!(
+                "observing: no model is trained on this project yet, and the bundled one orders tests but never \
+                 skips them; seer would have run {would_run} of {total} tests; every test runs (`seer train` once \
+                 runs with failing tests are recorded)"
+            )
+        };
         let mut answer = Selection::all(reason, every);
         answer.model = selection.model.clone();
         answer.threshold = selection.threshold;
@@ -291,7 +306,7 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable
 
 /// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
 /// model) trained on this store's runs.
-fn live_model(store: &Store, request: &SelectRequest) -> Result<(ModelFile, String), Unusable> {
+fn live_model(store: &Store, request: &SelectRequest) -> Result<(ModelFile, String, bool), Unusable> {
     let (model, name, source) = live(&request.models).map_err(|e| match latest(&request.models) {
         Some(_) => Unusable::Model(e),
         None => Unusable::BundledModel(e),
@@ -310,7 +325,7 @@ fn live_model(store: &Store, request: &SelectRequest) -> Result<(ModelFile, Stri
             return Err(Unusable::ForeignModel { model: name, last_run: model.training.last_run.clone() });
         }
     }
-    Ok((model, name))
+    Ok((model, name, !project))
 }
 
 /// Takes new runs into the selection state, unless that would make `select` wait: another
@@ -367,7 +382,7 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         return Err(fail(Unusable::NoHistory));
     }
     let (commit, change) = read_change(request).and_then(|c| check_change(request, c)).map_err(fail)?;
-    let (model, model_name) = live_model(store, request).map_err(fail)?;
+    let (model, model_name, bundled) = live_model(store, request).map_err(fail)?;
     if change.is_none() && model.feature_set == crate::model::FeatureSet::All {
         return Err(fail(Unusable::NoChange { model: model_name }));
     }
@@ -399,6 +414,7 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         base,
         model,
         model_name,
+        bundled,
         failed_on_base,
         failed_unseen,
         unreachable,
@@ -605,6 +621,10 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
             _ => {}
         }
         reasons.extend(rules.iter().filter(|r| r.runs()).map(Rule::to_string));
+        if reasons.is_empty() && s.bundled && threshold.is_some() {
+            // Another project's model may rank this one's tests, never skip them.
+            reasons.push("no model is trained on this project yet: the bundled model never skips a test".into());
+        }
         if reasons.is_empty() {
             skipped.push(skip(t));
             continue;
