@@ -313,11 +313,11 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
         }
         _ => None,
     };
-    let repo_dir = if args.no_git { None } else { Some(dir_or_cwd(args.repo.clone())?) };
     let mut settings = repo_settings(args.repo)?;
     settings.config.always.extend(args.always);
     let ci = ci::current();
-    let commit = commit_or_default(args.commit, ci.as_ref(), repo_dir.as_deref())?;
+    let repo = (!args.no_git).then_some(settings.repo.as_path());
+    let commit = commit_or_default(args.commit, ci.as_ref(), repo)?;
     let change = if args.no_git {
         ChangeSource::NoGit { commit }
     } else {

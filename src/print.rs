@@ -445,7 +445,7 @@ pub fn model(
         v.rows,
         v.failing,
         100.0 * v.recall,
-        v.recall_interval().map_or(String::new(), |(lo, hi)| format!(" (95%: {:.0}–{:.0}%)", 100.0 * lo, 100.0 * hi)),
+        v.recall_interval_note(),
         100.0 * v.selected_share,
         100.0 * v.time_share,
         v.auc

@@ -74,6 +74,28 @@ fn hostile_name(rng: &mut u64) -> String {
     name
 }
 
+/// Imports one run (`round`) of passing tests `suite::NAME`, one per name.
+fn import_run(env: &Env, round: i64, suite: &str, names: impl IntoIterator<Item = String>) {
+    let tests: Vec<serde_json::Value> = names
+        .into_iter()
+        .map(|n| serde_json::json!({"id": format!("{suite}::{n}"), "suite": suite, "outcome": "pass"}))
+        .collect();
+    let doc = serde_json::json!({"format_version": 1, "run_id": format!("r{round}"), "commit": "c1",
+        "time": 1_700_000_000 + round, "tests": tests});
+    let history = env.write(&format!("h{round}.jsonl"), format!("{doc}\n"));
+    env.ok(&["import", &history]);
+}
+
+/// `seer select` with a budget nothing fits in, so that every test but `keep` (and those
+/// `extra` keeps) is skipped: its output lines (one argument each) and its stderr.
+fn select_all_but(env: &Env, keep: &str, extra: &[&str]) -> (Vec<String>, String) {
+    let select = ["select", "--no-git", "--commit", "c2", "--time-budget", "1ms", "--always", keep, "--dry-run"];
+    let out = env.run(&[&select[..], extra].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    (lines, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 #[test]
 fn pytest_parses_seers_arguments_back_to_the_intended_deselection_whatever_the_names() {
     let Some(python) = python_with_pytest() else {
@@ -86,24 +108,11 @@ fn pytest_parses_seers_arguments_back_to_the_intended_deselection_whatever_the_n
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let (mut checked, mut unspeakable) = (0, 0);
     for round in 0..8 {
-        let names: Vec<String> = (0..40).map(|_| hostile_name(&mut rng)).collect();
-        let tests: Vec<serde_json::Value> = std::iter::once("keep".to_string())
-            .chain(names.iter().cloned())
-            .map(
-                |n| serde_json::json!({"id": format!("tests.test_x::{n}"), "suite": "tests.test_x", "outcome": "pass"}),
-            )
-            .collect();
-        let doc = serde_json::json!({"format_version": 1, "run_id": format!("r{round}"), "commit": "c1",
-            "time": 1_700_000_000 + round, "tests": tests});
-        let history = env.write(&format!("h{round}.jsonl"), format!("{doc}\n"));
-        env.ok(&["import", &history]);
-        let select = ["select", "--no-git", "--commit", "c2", "--time-budget", "1ms", "--always", "tests.test_x::keep"];
-        let json = env.json(&[&select[..], &["--dry-run"]].concat());
-        let out = env.run(&[&select[..], &["--dry-run", "--format", "pytest"]].concat());
-        assert!(out.status.success());
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let warning = String::from_utf8_lossy(&out.stderr);
-        let args: Vec<String> = stdout.lines().map(str::to_string).collect();
+        let names = std::iter::once("keep".to_string()).chain((0..40).map(|_| hostile_name(&mut rng)));
+        import_run(&env, round, "tests.test_x", names);
+        let (json, _) = select_all_but(&env, "tests.test_x::keep", &["--format", "json"]);
+        let json: serde_json::Value = serde_json::from_str(&json.join("\n")).unwrap();
+        let (args, warning) = select_all_but(&env, "tests.test_x::keep", &["--format", "pytest"]);
         let got = parsed(python, env.path(), &args);
         // Every other option as pytest parses it without seer's arguments: nothing injected.
         assert_eq!(got["options"], baseline["options"], "{args:?}");
@@ -181,51 +190,15 @@ fn nextest_parses_seers_filter_back_to_the_intended_tests_whatever_the_names() {
     assert_eq!(list(&[]), ["tests::known", "tests::unseen"], "the probe crate builds and runs");
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     for round in 0..4 {
-        let names: Vec<String> = (0..40).map(|_| hostile_name(&mut rng)).collect();
-        let tests: Vec<serde_json::Value> = ["keep".to_string(), "known".to_string()]
-            .into_iter()
-            .chain(names)
-            .map(|n| serde_json::json!({"id": format!("probe::tests::{n}"), "suite": "probe", "outcome": "pass"}))
-            .collect();
-        let doc = serde_json::json!({"format_version": 1, "run_id": format!("r{round}"), "commit": "c1",
-            "time": 1_700_000_000 + round, "tests": tests});
-        let history = env.write(&format!("h{round}.jsonl"), format!("{doc}\n"));
-        env.ok(&["import", &history]);
-        let out = env.run(&[
-            "select",
-            "--no-git",
-            "--commit",
-            "c2",
-            "--time-budget",
-            "1ms",
-            "--always",
-            "probe::tests::keep",
-            "--dry-run",
-            "--format",
-            "nextest",
-        ]);
-        assert!(out.status.success());
-        let args: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        let names =
+            ["keep".to_string(), "known".to_string()].into_iter().chain((0..40).map(|_| hostile_name(&mut rng)));
+        import_run(&env, round, "probe", names.map(|n| format!("tests::{n}")));
+        let (args, _) = select_all_but(&env, "probe::tests::keep", &["--format", "nextest"]);
         // The skipped `known` is filtered out, the unseen test runs, and nothing else is read.
         assert_eq!(list(&args), ["tests::unseen"], "{args:?}");
         // A team's own filter ANDs with seer's: excluding the unseen test leaves nothing to run.
-        let out = env.run(&[
-            "select",
-            "--no-git",
-            "--commit",
-            "c2",
-            "--time-budget",
-            "1ms",
-            "--always",
-            "probe::tests::keep",
-            "--dry-run",
-            "--format",
-            "nextest",
-            "--filter",
-            "not test(=tests::unseen)",
-        ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let args: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        let filter = ["--format", "nextest", "--filter", "not test(=tests::unseen)"];
+        let (args, _) = select_all_but(&env, "probe::tests::keep", &filter);
         assert_eq!(list(&args), Vec::<String>::new(), "{args:?}");
     }
 }

@@ -46,10 +46,16 @@ impl InputError {
 
 /// `reason`, cut to [`MAX_REASON_CHARS`] characters with the size of what was left out.
 fn short(reason: String) -> String {
-    match reason.char_indices().nth(MAX_REASON_CHARS) {
-        Some((at, _)) => format!("{}… ({} bytes in all)", &reason[..at], reason.len()),
+    match first_chars(&reason, MAX_REASON_CHARS) {
+        Some(kept) => format!("{kept}… ({} bytes in all)", reason.len()),
         None => reason,
     }
+}
+
+/// The first `max` characters of `s`, or `None` when `s` has no more than that: how a message
+/// quotes a piece of its input.
+pub(super) fn first_chars(s: &str, max: usize) -> Option<&str> {
+    s.char_indices().nth(max).map(|(at, _)| &s[..at])
 }
 
 /// A format named on the command line that seer does not read.

@@ -234,8 +234,8 @@ fn check_attribute_spacing(raw: &str) -> Result<(), Malformed> {
 
 /// At most 60 characters of `s`, for a message.
 pub fn excerpt(s: &str) -> String {
-    match s.char_indices().nth(60) {
-        Some((at, _)) => format!("{}…", &s[..at]),
+    match super::error::first_chars(s, 60) {
+        Some(kept) => format!("{kept}…"),
         None => s.to_string(),
     }
 }

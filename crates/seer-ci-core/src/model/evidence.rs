@@ -29,6 +29,11 @@ impl Validation {
         wilson_interval((self.recall * self.failing as f64).round() as usize, self.failing)
     }
 
+    /// The interval as a message adds it after the recall: ` (95%: 72–100%)`, or nothing.
+    pub fn recall_interval_note(&self) -> String {
+        self.recall_interval().map_or(String::new(), |(lo, hi)| format!(" (95%: {:.0}–{:.0}%)", 100.0 * lo, 100.0 * hi))
+    }
+
     /// A warning when the threshold rests on fewer failing tests than [`MIN_VALIDATION_FAILING`].
     pub fn thin_evidence(&self) -> Option<String> {
         (self.failing < MIN_VALIDATION_FAILING).then(|| {

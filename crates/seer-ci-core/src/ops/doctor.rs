@@ -152,9 +152,7 @@ fn model_check(models: &Path, now: i64) -> Check {
         Ok((model, name, _)) => {
             let age_days = (now - model.created_at) as f64 / 86_400.0;
             let v = &model.validation;
-            let interval = v
-                .recall_interval()
-                .map_or(String::new(), |(lo, hi)| format!(" (95%: {:.0}–{:.0}%)", 100.0 * lo, 100.0 * hi));
+            let interval = v.recall_interval_note();
             let summary = format!(
                 "{name}: {age_days:.0} days old, validated on {} failing tests, recall {:.0}%{interval}",
                 v.failing,

@@ -114,6 +114,13 @@ struct Scoring {
 }
 
 impl Scoring {
+    /// Whether the bundled model, trained on another project, would decide what `target` skips:
+    /// it may rank this project's tests, never skip them (an explicit budget is the team's own
+    /// decision, which its ranking serves).
+    fn bundled_decides(&self, target: Target) -> bool {
+        self.bundled && matches!(target, Target::Model | Target::Recall(_))
+    }
+
     /// The evidence behind a test's score, in words.
     fn reasons(&self, t: &Scored, context: Option<&ChangeContext<'_>>) -> Vec<String> {
         evidence(t, context, &self.past)
@@ -147,11 +154,10 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
     let (selection, kept, gated) = match prepare(&mut store, request) {
         Ok(s) => {
             let mut s = s;
-            // The bundled model was trained on another project: it may order tests, but what to
-            // skip is decided only on this project's evidence (or an explicit budget). Coverage
-            // that accounts for the whole change is such evidence: it may skip from the first day.
+            // Coverage that accounts for the whole change is this project's own evidence: it may
+            // skip from the first day. Otherwise a bundled model's selection is only observed.
             let coverage_decides = s.coverage.as_ref().is_some_and(|c| c.incomplete.is_none());
-            let gated = s.bundled && matches!(request.target, Target::Model | Target::Recall(_)) && !coverage_decides;
+            let gated = s.bundled_decides(request.target) && !coverage_decides;
             let mut selection = choose(&mut s, request.target, &request.config.always, request.reasons_for);
             selection.notes.splice(0..0, s.notes.iter().cloned());
             let kept = NewSelection {
@@ -621,8 +627,7 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
             _ => {}
         }
         reasons.extend(rules.iter().filter(|r| r.runs()).map(Rule::to_string));
-        if reasons.is_empty() && s.bundled && threshold.is_some() {
-            // Another project's model may rank this one's tests, never skip them.
+        if reasons.is_empty() && s.bundled_decides(target) {
             reasons.push("no model is trained on this project yet: the bundled model never skips a test".into());
         }
         if reasons.is_empty() {
