@@ -80,7 +80,7 @@ fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
             }
         }
         Command::Stats(args) => {
-            let (stats, warning) = ops::stats(db)?;
+            let (stats, warning) = ops::stats(db, repo_settings(None)?.config.gate())?;
             warn(warning);
             print::stats(out, &stats, args.json)
         }

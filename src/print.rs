@@ -280,6 +280,9 @@ pub fn stats(out: &mut impl Write, doc: &StatsJson, json: bool) -> Result<()> {
     )?;
     writeln!(out, "results        {}", counts_line(&doc.results))?;
     writeln!(out, "changes        {} commits with recorded changes", doc.commits_with_changes)?;
+    let gate = &doc.gate;
+    // A closed gate's reason starts with "observing: …".
+    writeln!(out, "trust gate     {}{}", if gate.open { "open: " } else { "" }, gate.why)?;
     let sel = &doc.selection;
     if sel.selections == 0 {
         writeln!(out, "selections     none kept yet (seer select keeps each one)")?;

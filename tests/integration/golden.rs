@@ -156,6 +156,7 @@ fn select_env() -> (Env, PathBuf) {
     }
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "root"]);
+    crate::util::trust_small_models(&repo);
     let pattern = b"acbccabcacbbcacabccbacbcaacbcbacccabcb";
     let names: Vec<String> = (0..6).map(|k| format!("other_{k}")).collect();
     for i in 0..30 {

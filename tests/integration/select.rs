@@ -1,7 +1,9 @@
 //! `seer select`'s bookkeeping (observe mode, misses), runner formats, `seer predict`, flaky
 //! tests and quarantine, the Cargo workspace filter, and the reasons it runs everything.
 
-use crate::util::{Env, all_eight, commit_edit, fixture, git, ids, record_cases, record_file_driven_history};
+use crate::util::{
+    Env, all_eight, commit_edit, fixture, git, ids, record_cases, record_file_driven_history, trust_small_models,
+};
 
 #[test]
 fn observe_mode_runs_everything_and_the_bookkeeping_finds_what_a_selection_missed() {
@@ -39,9 +41,19 @@ fn observe_mode_runs_everything_and_the_bookkeeping_finds_what_a_selection_misse
         (Some("suite::b_works"), Some(true), Some(true))
     );
 
-    // A commit whose full run passes (so nothing failed on the base of the next one)...
+    // The observed selection caught 1 of 2 failing tests, under the model's 95% target: the trust
+    // gate closes, and select observes until its selections catch enough again.
+    let gate = &env.json(&["stats"])["gate"];
+    assert_eq!((gate["observed_caught"].as_u64(), gate["observed_missed"].as_u64()), (Some(1), Some(1)), "{gate}");
     let sha = commit_edit(&repo, "src/c.rs", "// quiet\n");
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    let reason = doc["reason"].as_str().unwrap();
+    assert!(reason.contains("caught 1 of 2 failing tests") && reason.contains("the model has drifted"), "{doc}");
+    // A commit whose full run passes (so nothing failed on the base of the next one); judged on
+    // the newest run only, the gate opens again.
     record_cases(&env, &repo, &sha, "quiet", &all_eight(&[]));
+    std::fs::write(repo.join(".config/seer.toml"), "[select]\nmin_validation_failing = 0\ndrift_window_runs = 1\n")
+        .unwrap();
     // ...then a real subset skips b_works; the CI runs only the selection, so b_works is not seen...
     let sha = commit_edit(&repo, "src/a.rs", "// again\n");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r]);
@@ -184,7 +196,10 @@ fn select_runs_everything_for_a_foreign_model_a_bad_config_or_a_configured_file(
     assert_eq!(env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"])["mode"], "subset");
 
     // The repository's configuration: a data file that must run everything.
-    let sha = commit_edit(&repo, ".config/seer.toml", "[select]\nextra_fail_open_files = [\"schema/*\"]\nfoo = 1\n");
+    std::fs::remove_file(repo.join(".git/info/exclude")).unwrap();
+    std::fs::remove_file(repo.join(".config/seer.toml")).unwrap();
+    let config = "[select]\nmin_validation_failing = 0\nextra_fail_open_files = [\"schema/*\"]\nfoo = 1\n";
+    let sha = commit_edit(&repo, ".config/seer.toml", config);
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
     assert!(doc["reason"].as_str().unwrap().contains("(.config/seer.toml)"), "CI configuration itself: {doc}");
     let sha = commit_edit(&repo, "schema/v1.sql", "create table t (x);\n");
@@ -231,6 +246,7 @@ fn workspace_repo(env: &Env) -> std::path::PathBuf {
     git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "root"]);
+    trust_small_models(&repo);
     repo
 }
 
@@ -314,7 +330,12 @@ fn before_the_project_has_its_own_model_select_observes_and_runs_everything() {
     // Only the bundled model: it ranks, the selection is kept as observed, every test runs.
     let doc = env.json(&["select", "--commit", &sha, "--repo", r]);
     assert_eq!(doc["mode"], "all", "{doc}");
-    assert!(doc["reason"].as_str().unwrap().starts_with("observing: no model is trained on this project"), "{doc}");
+    let reason = doc["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("observing: 6 runs, 3 failing results recorded; no model is trained on this project"),
+        "{doc}"
+    );
+    assert_eq!((doc["gate"]["open"].as_bool(), doc["gate"]["runs"].as_u64()), (Some(false), Some(6)), "{doc}");
     assert_eq!(ids(&doc).len(), 8);
     assert!(doc["would_skip"].is_array(), "{doc}");
     assert_eq!(env.json(&["stats"])["selection"]["observed"], 1);

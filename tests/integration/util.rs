@@ -160,6 +160,18 @@ pub fn git_dated(dir: &Path, args: &[&str], date: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Lets models trained on the small histories of these tests skip tests: the trust gate's minimum
+/// of failing tests in a validation is set to 0 in the repository's configuration (untracked and
+/// ignored by git, so that it is never part of a change). The gate itself is tested apart.
+pub fn trust_small_models(repo: &Path) {
+    std::fs::create_dir_all(repo.join(".config")).unwrap();
+    std::fs::write(repo.join(".config/seer.toml"), "[select]\nmin_validation_failing = 0\n").unwrap();
+    if repo.join(".git").is_dir() {
+        std::fs::create_dir_all(repo.join(".git/info")).unwrap();
+        std::fs::write(repo.join(".git/info/exclude"), ".config/seer.toml\n").unwrap();
+    }
+}
+
 /// A repository where the test `suite::a_works` fails exactly when `src/a.rs` changes, and
 /// `suite::b_works` when `src/b.rs` changes; commits touch one of a, b, c in a fixed pattern.
 pub fn record_file_driven_history(env: &Env, commits: usize) -> PathBuf {
@@ -172,6 +184,7 @@ pub fn record_file_driven_history(env: &Env, commits: usize) -> PathBuf {
     }
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "-m", "root"]);
+    trust_small_models(repo);
     // A fixed, irregular pattern, so that "it failed last time" does not predict the next run.
     let pattern = b"acbccabcacbbcacabccbacbcaacbcbacccabcb";
     for i in 0..commits {

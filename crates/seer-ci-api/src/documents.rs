@@ -235,6 +235,8 @@ pub struct StatsJson {
     pub tests_ever_failed: u64,
     /// Tests that passed on retry at least once.
     pub tests_ever_flaky: u64,
+    /// The trust gate as `seer select` would judge it now (with the store's newest project model).
+    pub gate: GateJson,
     /// The bookkeeping of `seer select`.
     pub selection: SelectionStatsJson,
 }
@@ -319,7 +321,31 @@ pub struct SelectionJson {
     /// Observe mode: the tests the subset would have skipped (every test runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub would_skip: Option<Vec<String>>,
+    /// The trust gate, when a model was consulted (absent when every test runs for another reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateJson>,
     pub notes: Vec<String>,
+}
+
+/// The trust gate: whether this project's evidence lets the model skip tests.
+#[derive(Debug, Serialize)]
+pub struct GateJson {
+    pub open: bool,
+    /// Why it is closed (and what opens it), or what opened it.
+    pub why: String,
+    pub runs: u64,
+    pub failing_results: u64,
+    /// The project model's validation (absent while the bundled model is live).
+    pub validation_failing: Option<u64>,
+    pub validated_recall: Option<f64>,
+    pub target_recall: Option<f64>,
+    pub min_validation_failing: u64,
+    /// Failing tests of the newest `drift_window_runs` runs that the kept selections of this
+    /// project's models selected and skipped.
+    pub observed_caught: u64,
+    pub observed_missed: u64,
+    pub observed_recall: Option<f64>,
+    pub drift_window_runs: u64,
 }
 
 /// One test in `seer predict --json`.

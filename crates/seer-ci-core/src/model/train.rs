@@ -113,7 +113,8 @@ impl Default for TrainOptions {
         TrainOptions {
             target_recall: 0.95,
             validation_share: 0.2,
-            min_validation_failures: 20,
+            // As many as the trust gate asks of a validation before the model may skip tests.
+            min_validation_failures: super::MIN_VALIDATION_FAILING,
             features: FeatureSet::All,
             forest: ForestParams::default(),
         }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::collect::{ResultSet, chain, read_changes, read_report};
 use crate::model::{ModelSource, live};
-use crate::select::SelectConfig;
+use crate::select::{SelectConfig, judge_gate};
 use crate::store::Store;
 
 /// How a check came out.
@@ -54,6 +54,7 @@ pub fn doctor(request: &DoctorRequest) -> Vec<Check> {
     checks.extend(request.reports.iter().map(|r| report_check(r)));
     checks.push(model_check(&request.models, request.now));
     if let Ok(store) = Store::open_existing(&request.db) {
+        checks.push(gate_check(&store, request));
         checks.push(coverage_check(&store, request.now));
     }
     checks
@@ -164,6 +165,27 @@ fn model_check(models: &Path, now: i64) -> Check {
             }
         }
         Err(e) => check(what, Status::Fail, format!("{} (select will run every test)", chain(&e))),
+    }
+}
+
+/// The trust gate as `select` will judge it: closed is a warning (every test runs until it opens).
+fn gate_check(store: &Store, request: &DoctorRequest) -> Check {
+    let what = "trust gate";
+    let root =
+        request.repo.as_deref().map(|r| crate::collect::git::repository_root(r).unwrap_or_else(|| r.to_path_buf()));
+    let config = root.and_then(|r| SelectConfig::load(&r).ok()).map(|(c, _)| c).unwrap_or_default();
+    let model = match live(&request.models) {
+        Ok((model, _, ModelSource::Project)) => Some(model),
+        _ => None,
+    };
+    let failing = match store.stats() {
+        Ok(s) => s.results.fail + s.results.error,
+        Err(e) => return check(what, Status::Fail, chain(&e)),
+    };
+    match judge_gate(store, model.as_ref(), config.gate(), failing) {
+        Ok(gate) if gate.open => check(what, Status::Ok, format!("open: {}", gate.why)),
+        Ok(gate) => check(what, Status::Warn, gate.why),
+        Err(e) => check(what, Status::Fail, chain(&e)),
     }
 }
 

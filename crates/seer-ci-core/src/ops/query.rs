@@ -4,6 +4,9 @@ use std::path::Path;
 
 use seer_ci_api::{FORMAT_VERSION, StatsJson};
 
+use crate::model::{ModelFile, latest, models_dir};
+use crate::select::{GateConfig, judge_gate};
+
 use super::{Error, refresh_after_write};
 use crate::collect::time::format_time;
 use crate::store::{Store, selection_stats_json};
@@ -13,10 +16,14 @@ const RECENT_MISSES: usize = 10;
 
 /// `seer stats`: what the store holds, and what the kept selections came to (the selection
 /// state brought up to date first, when it is in use); with the refresh's warning, if any.
-pub fn stats(db: &Path) -> Result<(StatsJson, Option<String>), Error> {
+pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>), Error> {
     let mut store = Store::open_existing(db)?;
     let warning = refresh_after_write(&mut store);
     let s = store.stats()?;
+    // The trust gate as `select` would judge it with the newest project model (a model that
+    // does not load is for `select` to report: here the gate is judged without it).
+    let model = latest(&models_dir(db)).and_then(|p| ModelFile::load(&p).ok());
+    let gate = judge_gate(&store, model.as_ref(), gate, s.results.fail + s.results.error)?;
     let doc = StatsJson {
         format_version: FORMAT_VERSION,
         store: store.path().display().to_string(),
@@ -30,6 +37,7 @@ pub fn stats(db: &Path) -> Result<(StatsJson, Option<String>), Error> {
         failing_runs: s.failing_runs,
         tests_ever_failed: s.tests_ever_failed,
         tests_ever_flaky: s.tests_ever_flaky,
+        gate: (&gate).into(),
         selection: selection_stats_json(&store.selection_stats(None, None)?, &store.misses(None, None, RECENT_MISSES)?),
     };
     Ok((doc, warning))

@@ -32,6 +32,11 @@ pub struct SelectConfig {
     pub coverage_margin: u32,
     /// Coverage is looked for at the base and at most this many first-parent commits before it.
     pub coverage_max_distance: usize,
+    /// The trust gate (`gate.rs`): the least failing tests a project model's validation must hold
+    /// before its selections skip tests.
+    pub min_validation_failing: usize,
+    /// The trust gate: the newest runs over which the kept selections' observed recall is judged.
+    pub drift_window_runs: usize,
 }
 
 impl Default for SelectConfig {
@@ -45,6 +50,8 @@ impl Default for SelectConfig {
             coverage: true,
             coverage_margin: 1,
             coverage_max_distance: 100,
+            min_validation_failing: crate::model::MIN_VALIDATION_FAILING,
+            drift_window_runs: 50,
         }
     }
 }
@@ -66,6 +73,8 @@ struct FileSelect {
     coverage: Option<bool>,
     coverage_margin: Option<u32>,
     coverage_max_distance: Option<usize>,
+    min_validation_failing: Option<usize>,
+    drift_window_runs: Option<usize>,
 }
 
 /// Why the configuration file cannot be used.
@@ -77,6 +86,14 @@ pub struct ConfigError {
 }
 
 impl SelectConfig {
+    /// The trust gate's settings.
+    pub fn gate(&self) -> super::gate::GateConfig {
+        super::gate::GateConfig {
+            min_validation_failing: self.min_validation_failing,
+            drift_window_runs: self.drift_window_runs,
+        }
+    }
+
     /// The defaults overridden by `text` (the contents of `path`); warnings name unknown keys.
     pub fn parse(text: &str, path: &str) -> Result<(SelectConfig, Vec<String>), ConfigError> {
         let err = |message: String| ConfigError { path: path.to_string(), message };
@@ -116,6 +133,15 @@ impl SelectConfig {
         }
         if let Some(d) = s.coverage_max_distance {
             config.coverage_max_distance = d;
+        }
+        if let Some(n) = s.min_validation_failing {
+            config.min_validation_failing = n;
+        }
+        if let Some(n) = s.drift_window_runs {
+            if n == 0 {
+                return Err(err("select.drift_window_runs must be at least 1".into()));
+            }
+            config.drift_window_runs = n;
         }
         Ok((config, warnings))
     }

@@ -1,8 +1,10 @@
 //! Selections, predictions and flaky tests as the API's documents.
 
-use seer_ci_api::{FORMAT_VERSION, FlakyJson, PredictJson, PredictionJson, SelectedJson, SelectionJson, ShardJson};
+use seer_ci_api::{
+    FORMAT_VERSION, FlakyJson, GateJson, PredictJson, PredictionJson, SelectedJson, SelectionJson, ShardJson,
+};
 
-use super::{FlakyTest, Predicted, Selection, TestRef};
+use super::{FlakyTest, Gate, Predicted, Selection, TestRef};
 use crate::collect::time::format_time;
 
 impl From<&Selection> for SelectionJson {
@@ -30,7 +32,28 @@ impl From<&Selection> for SelectionJson {
             estimated_s: s.estimated_s,
             total_s: s.total_s,
             would_skip: s.would_skip.as_deref().map(ids),
+            gate: s.gate.as_ref().map(Into::into),
             notes: s.notes.clone(),
+        }
+    }
+}
+
+impl From<&Gate> for GateJson {
+    fn from(g: &Gate) -> GateJson {
+        let e = &g.evidence;
+        GateJson {
+            open: g.open,
+            why: g.why.clone(),
+            runs: e.runs,
+            failing_results: e.failing_results,
+            validation_failing: e.validation.map(|(n, _, _)| n as u64),
+            validated_recall: e.validation.map(|(_, r, _)| r),
+            target_recall: e.validation.map(|(_, _, t)| t),
+            min_validation_failing: e.min_validation_failing as u64,
+            observed_caught: e.observed.caught,
+            observed_missed: e.observed.missed,
+            observed_recall: e.observed.recall(),
+            drift_window_runs: e.drift_window_runs as u64,
         }
     }
 }

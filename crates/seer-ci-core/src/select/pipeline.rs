@@ -14,6 +14,7 @@ use hashbrown::{HashMap, HashSet};
 use super::config::SelectConfig;
 use super::coverage::{self, CoverageRule};
 use super::fail_open::Unusable;
+use super::gate::{Gate, judge as judge_gate};
 use super::refresh::{Refreshed, refresh, refresh_at_most};
 use super::score::{Candidate, Scored, evidence, fallback_duration, score};
 use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, seconds};
@@ -97,8 +98,8 @@ struct Scoring {
     base: Option<String>,
     model: ModelFile,
     model_name: String,
-    /// The model is the bundled cold-start one: trained on another project's history.
-    bundled: bool,
+    /// Whether this project's evidence lets the model skip tests (see `gate.rs`).
+    gate: Gate,
     failed_on_base: HashSet<i64>,
     /// Tests that failed in runs the selection state has not taken in (another process held the
     /// write lock): they run, since the state cannot speak for those runs yet.
@@ -114,11 +115,11 @@ struct Scoring {
 }
 
 impl Scoring {
-    /// Whether the bundled model, trained on another project, would decide what `target` skips:
-    /// it may rank this project's tests, never skip them (an explicit budget is the team's own
-    /// decision, which its ranking serves).
-    fn bundled_decides(&self, target: Target) -> bool {
-        self.bundled && matches!(target, Target::Model | Target::Recall(_))
+    /// Whether the trust gate holds the model back from deciding what `target` skips: until this
+    /// project's evidence opens it, the model may rank tests, never skip them (an explicit budget
+    /// is the team's own decision, which the ranking serves).
+    fn gate_holds(&self, target: Target) -> bool {
+        !self.gate.open && matches!(target, Target::Model | Target::Recall(_))
     }
 
     /// The evidence behind a test's score, in words.
@@ -155,17 +156,19 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
         Ok(s) => {
             let mut s = s;
             // Coverage that accounts for the whole change is this project's own evidence: it may
-            // skip from the first day. Otherwise a bundled model's selection is only observed.
+            // skip from the first day. Otherwise, while the trust gate is closed, the model's
+            // selection is only observed.
             let coverage_decides = s.coverage.as_ref().is_some_and(|c| c.incomplete.is_none());
-            let gated = s.bundled_decides(request.target) && !coverage_decides;
+            let gated = (s.gate_holds(request.target) && !coverage_decides).then(|| s.gate.why.clone());
             let mut selection = choose(&mut s, request.target, &request.config.always, request.reasons_for);
             selection.notes.splice(0..0, s.notes.iter().cloned());
+            selection.gate = Some(s.gate.clone());
             let kept = NewSelection {
                 commit: s.commit.clone(),
                 base: s.base.clone(),
                 created_at: request.now,
                 subset: true,
-                observe: request.observe || gated,
+                observe: request.observe || gated.is_some(),
                 reason: None,
                 model: selection.model.clone(),
                 threshold: selection.threshold,
@@ -199,7 +202,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
                 selected: selection.selected.iter().map(|t| t.test.store_id).collect(),
                 skipped: vec![],
             };
-            (selection, Some(kept), false)
+            (selection, Some(kept), None)
         }
     };
     let mut selection = selection;
@@ -214,7 +217,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
             }
         }
     }
-    if (request.observe || gated) && selection.mode == Mode::Subset {
+    if (request.observe || gated.is_some()) && selection.mode == Mode::Subset {
         let would_run = selection.selected.len();
         let total = would_run + selection.skipped.len();
         let skipped = std::mem::take(&mut selection.skipped);
@@ -223,14 +226,11 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
         every.extend(
             skipped.into_iter().map(|t| Selected { reasons: vec!["observe mode: every test runs".into()], ..t }),
         );
-        let reason = if request.observe {
-            format!("observe mode: seer would have run {would_run} of {total} tests; every test runs")
-        } else {
-            format!(
-                "observing: no model is trained on this project yet, and the bundled one orders tests but never \
-                 skips them; seer would have run {would_run} of {total} tests; every test runs (`seer train` once \
-                 runs with failing tests are recorded)"
-            )
+        let reason = match &gated {
+            Some(why) if !request.observe => {
+                format!("{why}; seer would have run {would_run} of {total} tests; every test runs")
+            }
+            _ => format!("observe mode: seer would have run {would_run} of {total} tests; every test runs"),
         };
         let mut answer = Selection::all(reason, every);
         answer.model = selection.model.clone();
@@ -238,6 +238,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
         answer.quarantined = std::mem::take(&mut selection.quarantined);
         answer.notes = std::mem::take(&mut selection.notes);
         answer.would_skip = Some(would_skip);
+        answer.gate = std::mem::take(&mut selection.gate);
         selection = answer;
     }
     match request.shard {
@@ -389,6 +390,9 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
     }
     let (commit, change) = read_change(request).and_then(|c| check_change(request, c)).map_err(fail)?;
     let (model, model_name, bundled) = live_model(store, request).map_err(fail)?;
+    let failing_results = candidates.iter().map(|c| u64::from(c.state.failures)).sum();
+    let gate = judge_gate(store, (!bundled).then_some(&model), request.config.gate(), failing_results)
+        .map_err(|e| fail(Unusable::Store(e)))?;
     if change.is_none() && model.feature_set == crate::model::FeatureSet::All {
         return Err(fail(Unusable::NoChange { model: model_name }));
     }
@@ -420,7 +424,7 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         base,
         model,
         model_name,
-        bundled,
+        gate,
         failed_on_base,
         failed_unseen,
         unreachable,
@@ -627,8 +631,8 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
             _ => {}
         }
         reasons.extend(rules.iter().filter(|r| r.runs()).map(Rule::to_string));
-        if reasons.is_empty() && s.bundled_decides(target) {
-            reasons.push("no model is trained on this project yet: the bundled model never skips a test".into());
+        if reasons.is_empty() && s.gate_holds(target) {
+            reasons.push("the trust gate is closed: the model orders tests but does not skip them yet".into());
         }
         if reasons.is_empty() {
             skipped.push(skip(t));
@@ -652,6 +656,7 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
         quarantined: s.quarantined.clone(),
         shard: None,
         would_skip: None,
+        gate: None,
         notes: skips.notes(),
     }
 }

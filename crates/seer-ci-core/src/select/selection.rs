@@ -89,6 +89,8 @@ pub struct Selection {
     /// In observe mode (`seer select --observe`), the tests the subset would have skipped; the
     /// answer itself runs every test.
     pub would_skip: Option<Vec<TestRef>>,
+    /// The trust gate, when a model was consulted: whether the model's word may skip tests.
+    pub gate: Option<super::Gate>,
     /// What else the caller should know (the selection state was behind, the workspace graph
     /// could not be read, …).
     pub notes: Vec<String>,
@@ -114,6 +116,7 @@ impl Selection {
             quarantined: vec![],
             shard: None,
             would_skip: None,
+            gate: None,
             notes: vec![],
         }
     }

@@ -165,6 +165,28 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Of the failing tests in the newest `window` runs, how many subsets kept by models other
+    /// than `exclude_model` had selected (caught) and skipped (missed): the trust gate's observed
+    /// recall.
+    pub fn recent_judgements(&self, window: usize, exclude_model: &str) -> Result<(u64, u64), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "WITH recent AS (SELECT id FROM runs ORDER BY time DESC, id DESC LIMIT ?1)
+             SELECT (SELECT COALESCE(SUM(x.caught), 0) FROM selection_runs x JOIN selections s ON s.id = x.selection
+                     WHERE x.run IN recent AND s.mode = 'subset' AND s.model IS NOT ?2),
+                    (SELECT COUNT(*) FROM misses m JOIN selections s ON s.id = m.selection
+                     WHERE m.run IN recent AND s.mode = 'subset' AND s.model IS NOT ?2)",
+        )?;
+        let counts = stmt.query_row(params![window as i64, exclude_model], |r| {
+            Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64))
+        })?;
+        Ok(counts)
+    }
+
+    /// Runs recorded.
+    pub fn run_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM runs", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
     /// Whether any selection was kept (so the state is in use).
     pub fn has_selections(&self) -> Result<bool, StoreError> {
         Ok(self.conn.query_row("SELECT EXISTS (SELECT 1 FROM selections)", [], |r| r.get(0))?)
