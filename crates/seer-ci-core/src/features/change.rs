@@ -27,7 +27,11 @@ pub const CHANGE_FEATURES: &[(&str, &str)] = &[
     ),
     ("cofail_symbol_n", "past runs that changed the function behind cofail_symbol (log1p)"),
     ("token_overlap", "share of the test id's name tokens found in the changed paths and function names"),
-    ("own_file_changed", "1 if the test's own file, or a file named like its module/binary, changed"),
+    (
+        "own_file_changed",
+        "1 if the test's own file changed: the file its report names; for a Rust test, its module's file (rust_test_files); \
+         else a file named like a part of its id",
+    ),
 ];
 
 /// Prior weight of a co-failure rate: the rate is (failures + M·base) / (changes + M), where base
@@ -262,12 +266,86 @@ pub struct TestName<'a> {
     pub file: Option<&'a str>,
     /// The [`tokens`] of its name.
     pub tokens: HashSet<String>,
+    /// For a Rust test (a nextest binary id for its suite), the files its code lives in.
+    pub rust_files: Option<Vec<String>>,
 }
 
 impl<'a> TestName<'a> {
-    pub fn new(index: u32, name: &'a str, file: Option<&'a str>) -> Self {
-        TestName { index, name, file, tokens: tokens(name).collect() }
+    /// `suite` is the prefix of `name` its report gave as its group (JUnit classname, nextest
+    /// binary id), if any.
+    pub fn new(index: u32, name: &'a str, suite: Option<&str>, file: Option<&'a str>) -> Self {
+        let rust_files = suite.and_then(|s| rust_test_files(s, name));
+        TestName { index, name, file, tokens: tokens(name).collect(), rust_files }
     }
+}
+
+/// Whether `s` is a Rust identifier (ASCII), as module and function names are.
+fn is_rust_ident(s: &str) -> bool {
+    let s = s.strip_prefix("r#").unwrap_or(s);
+    s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The files (as path suffixes, relative to the crate's directory) that hold the code of a Rust
+/// test named `id` in the nextest binary `suite`, by Cargo's default target paths; `None` when
+/// `suite` is not a binary id or `id` not a Rust path under it.
+///
+/// - A library's unit test `a::b::tests::x` (binary `crate`) lives in module `a::b`'s file,
+///   `src/a/b.rs` or `src/a/b/mod.rs` (a trailing `tests`/`test` module is the inline test
+///   module of its parent); `tests::x` at the root, in `src/lib.rs`.
+/// - A binary's (`crate::bin/name`): the same below `src/`, its root `src/main.rs`,
+///   `src/bin/name.rs` or `src/bin/name/main.rs`.
+/// - An integration test of `tests/name.rs` (binary `crate::name`): that file, or
+///   `tests/name/main.rs`, only; never the library's files, whose changes reach it through
+///   co-failure and coverage instead. Examples and benches likewise (`crate::example/name`).
+pub fn rust_test_files(suite: &str, id: &str) -> Option<Vec<String>> {
+    let path = id.strip_prefix(suite)?.strip_prefix("::")?;
+    let segments: Vec<&str> = path.split("::").collect();
+    if !segments.iter().all(|s| is_rust_ident(s)) {
+        return None;
+    }
+    let crate_like = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let mut module = &segments[..segments.len() - 1];
+    if let [parent @ .., "tests" | "test"] = module {
+        module = parent;
+    }
+    let module = module.join("/");
+    let in_src = |roots: &[String]| -> Vec<String> {
+        if module.is_empty() {
+            roots.to_vec()
+        } else {
+            vec![format!("src/{module}.rs"), format!("src/{module}/mod.rs")]
+        }
+    };
+    let (krate, target) = match suite.split_once("::") {
+        Some((k, t)) => (k, Some(t)),
+        None => (suite, None),
+    };
+    if !crate_like(krate) {
+        return None;
+    }
+    let files = match target.map(|t| t.split_once('/').map_or(("test", t), |(kind, name)| (kind, name))) {
+        None => in_src(&["src/lib.rs".to_string()]),
+        Some((_, name)) if !crate_like(name) => return None,
+        Some(("bin", name)) => {
+            in_src(&["src/main.rs".into(), format!("src/bin/{name}.rs"), format!("src/bin/{name}/main.rs")])
+        }
+        Some((kind @ ("test" | "example" | "bench"), name)) => {
+            let dir = match kind {
+                "test" => "tests",
+                "example" => "examples",
+                _ => "benches",
+            };
+            vec![format!("{dir}/{name}.rs"), format!("{dir}/{name}/main.rs")]
+        }
+        Some(_) => return None,
+    };
+    Some(files)
+}
+
+/// Whether `path` (from the repository root) is `suffix` or ends with `/suffix`.
+fn is_path_suffix(path: &str, suffix: &str) -> bool {
+    path.strip_suffix(suffix).is_some_and(|head| head.is_empty() || head.ends_with('/'))
 }
 
 /// What is known of a run's change, prepared once for all its tests.
@@ -316,13 +394,18 @@ impl<'a> ChangeContext<'a> {
 
     /// The change features of one test in this run, into `out`.
     pub fn features(&self, past: &CoFailure, test: &TestName<'_>, out: &mut [f64]) {
-        let TestName { index, name, file, tokens: name_tokens } = test;
+        let TestName { index, name, file, tokens: name_tokens, rust_files } = test;
         out[..6].copy_from_slice(&self.run_row);
         let (file_rate, file_n) = past.max_rate(self.files.iter().map(|f| f.path.as_str()), *index);
         let (sym_rate, sym_n) = past.max_rate(self.symbol_keys.iter().map(String::as_str), *index);
         let shared = name_tokens.iter().filter(|t| self.tokens.contains(*t)).count();
-        let own = file.is_some_and(|f| self.paths.contains(f))
-            || name.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|part| self.stems.contains(part));
+        let own = match (file, rust_files) {
+            (Some(f), _) => self.paths.contains(f),
+            (None, Some(files)) => self.paths.iter().any(|p| files.iter().any(|f| is_path_suffix(p, f))),
+            (None, None) => {
+                name.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|part| self.stems.contains(part))
+            }
+        };
         out[6] = file_rate;
         out[7] = f64::from(file_n).ln_1p();
         out[8] = sym_rate;
@@ -346,7 +429,9 @@ pub fn change_features(replay: &Replay, rows_of_run: &[std::ops::Range<usize>], 
             let t = test_of_row[row];
             let test = names[t as usize].get_or_insert_with(|| {
                 let file = replay.test_files.get(t as usize).and_then(|f| f.as_deref());
-                TestName::new(t, &replay.tests[t as usize], file)
+                let name = &replay.tests[t as usize];
+                let suite = replay.test_suite_lens.get(t as usize).copied().flatten().and_then(|n| name.get(..n));
+                TestName::new(t, name, suite, file)
             });
             context.features(&past, test, &mut out[row * width..(row + 1) * width]);
         }
@@ -412,15 +497,57 @@ mod tests {
         }
         let context = ChangeContext::new(&parse);
         let mut out = vec![0.0; CHANGE_FEATURES.len()];
-        context.features(&past, &TestName::new(1, "tests::test_parse", None), &mut out);
+        context.features(&past, &TestName::new(1, "tests::test_parse", None, None), &mut out);
         let (rate, n) = (value(&out, "cofail_file"), value(&out, "cofail_file_n"));
         assert!(rate > 0.7 && rate < 1.0, "three of three, smoothed: {rate}");
         assert_eq!(n, 3f64.ln_1p());
         assert!(value(&out, "cofail_symbol") > 0.7);
         assert_eq!(value(&out, "token_overlap"), 1.0, "`parse` is the one token of the name");
-        context.features(&past, &TestName::new(2, "tests::test_display", None), &mut out);
+        context.features(&past, &TestName::new(2, "tests::test_display", None, None), &mut out);
         assert!(value(&out, "cofail_file") < 0.2, "{}", value(&out, "cofail_file"));
         assert_eq!(value(&out, "token_overlap"), 0.0);
+    }
+
+    #[test]
+    fn rust_tests_are_tied_to_their_module_file_by_cargo_target_paths() {
+        let files = |suite, id| rust_test_files(suite, id);
+        let v = |list: &[&str]| Some(list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(files("semver", "semver::tests::parse"), v(&["src/lib.rs"]));
+        assert_eq!(files("semver", "semver::parse::tests::x"), v(&["src/parse.rs", "src/parse/mod.rs"]));
+        assert_eq!(files("semver", "semver::a::b::x"), v(&["src/a/b.rs", "src/a/b/mod.rs"]));
+        assert_eq!(files("strsim::lib", "strsim::lib::jaro"), v(&["tests/lib.rs", "tests/lib/main.rs"]));
+        assert_eq!(
+            files("my-tool::bin/my-tool", "my-tool::bin/my-tool::tests::cli"),
+            v(&["src/main.rs", "src/bin/my-tool.rs", "src/bin/my-tool/main.rs"])
+        );
+        assert_eq!(files("c::example/demo", "c::example/demo::x"), v(&["examples/demo.rs", "examples/demo/main.rs"]));
+        // Not a nextest binary id, or not a Rust path: the other rules apply.
+        assert_eq!(files("tests.test_version", "tests.test_version::test_parse"), None);
+        assert_eq!(files("semver", "semver::test[case-1]"), None);
+        assert_eq!(files("github.com/x/y", "github.com/x/y::TestA"), None);
+        assert_eq!(files("a", "b::x"), None);
+    }
+
+    #[test]
+    fn own_file_reads_the_module_file_for_rust_and_never_a_namesake() {
+        let own = |changed: &str, suite: &str, id: &str| {
+            let changed = [file(changed, &[])];
+            let context = ChangeContext::new(&changed);
+            let mut out = vec![0.0; CHANGE_FEATURES.len()];
+            context.features(&CoFailure::default(), &TestName::new(0, id, Some(suite), None), &mut out);
+            value(&out, "own_file_changed") == 1.0
+        };
+        // The issue's two cases: unit tests in src/lib.rs's `mod tests` are src/lib.rs's; tests
+        // in tests/lib.rs are not.
+        assert!(own("src/lib.rs", "strsim", "strsim::tests::levenshtein_empty"));
+        assert!(!own("src/lib.rs", "strsim::lib", "strsim::lib::levenshtein_empty"));
+        assert!(own("tests/lib.rs", "strsim::lib", "strsim::lib::levenshtein_empty"));
+        // In a workspace the crate's directory comes first; a namesake elsewhere is not it.
+        assert!(own("crates/core/src/parse/mod.rs", "core", "core::parse::tests::x"));
+        assert!(!own("src/reparse.rs", "core", "core::parse::tests::x"));
+        assert!(!own("src/parse.rs", "core", "core::display::tests::parse"));
+        // Without a binary id, a file named like a part of the id still counts.
+        assert!(own("src/parse.rs", "pkg.mod", "pkg.mod::parse"));
     }
 
     #[test]

@@ -58,7 +58,8 @@ pub fn feature_rows(candidates: &[Candidate], changed: Option<&[ReplayFile]>, pa
             row[j] = v;
         }
         if let Some(context) = &context {
-            let name = TestName::new(c.test.store_id as u32, &c.test.id, c.test.file.as_deref());
+            let name =
+                TestName::new(c.test.store_id as u32, &c.test.id, c.test.suite.as_deref(), c.test.file.as_deref());
             let change = row.as_slice_mut().expect("rows are contiguous");
             context.features(past, &name, &mut change[FEATURES.len()..]);
         }
