@@ -254,3 +254,35 @@ fn profile_outputs_match_their_golden_files() {
     check(&env, "report.md", &std::fs::read_to_string(&md).unwrap());
     check(&env, "report.json", &env.ok(&[&window[..], &["--json"]].concat()));
 }
+
+/// A nextest-shaped history of a crate with unit tests in `src/lib.rs` and `src/parse.rs` and an
+/// integration test file `tests/lib.rs`: which tests a change's own-file rule names.
+#[test]
+fn rust_tests_are_tied_to_their_module_files() {
+    let env = Env::new();
+    let repo = env.path().join("repo");
+    for dir in ["src", "tests"] {
+        std::fs::create_dir_all(repo.join(dir)).unwrap();
+    }
+    for (file, text) in [("src/lib.rs", "mod parse;\n"), ("src/parse.rs", "fn p() {}\n"), ("tests/lib.rs", "\n")] {
+        std::fs::write(repo.join(file), text).unwrap();
+    }
+    git_dated(&repo, &["init", "-q", "-b", "main"], None);
+    git_dated(&repo, &["add", "-A"], None);
+    git_dated(&repo, &["commit", "-q", "-m", "root"], Some("2024-01-01T00:00:00Z"));
+    let junit = "<testsuites><testsuite name=\"krate\">\
+        <testcase classname=\"krate\" name=\"tests::root_works\" time=\"0.1\"/>\
+        <testcase classname=\"krate\" name=\"parse::tests::parses\" time=\"0.1\"/>\
+        </testsuite><testsuite name=\"krate::lib\">\
+        <testcase classname=\"krate::lib\" name=\"api_works\" time=\"0.1\"/>\
+        </testsuite></testsuites>";
+    let report = env.write("junit.xml", junit);
+    let r = repo.to_str().unwrap();
+    env.ok(&["record", "--repo", r, "--commit", "HEAD", "--run-id", "green", "--time", "2024-01-01", &report]);
+    for (file, name) in [("src/lib.rs", "lib"), ("src/parse.rs", "parse"), ("tests/lib.rs", "tests-lib")] {
+        let text = std::fs::read_to_string(repo.join(file)).unwrap() + "// changed\n";
+        std::fs::write(repo.join(file), text).unwrap();
+        git_dated(&repo, &["commit", "-q", "-am", &format!("change {file}")], Some("2024-01-02T00:00:00Z"));
+        check(&env, &format!("own-file-{name}.txt"), &env.ok(&["predict", "--commit", "HEAD", "--repo", r]));
+    }
+}
