@@ -20,7 +20,15 @@ time, the history-only model) on the same changes.
 When coverage.py has written per-test coverage of the base (DIR/coverage/), it is recorded at the
 base first (`seer coverage record`), unless --no-coverage.
 
+Day one (`--warmup 0`): selection starts at the very first change, on an empty store, with no model
+trained beforehand; the replay then reports each change by the state of seer's trust gate (closed:
+seer observes and every test runs unless coverage accounts for the whole change; open: the model's
+selection runs), the change at which it first opens, and what each phase caught and cost.
+`--min-validation-failing N` and `--drift-window-runs N` set the gate's settings (`.config/seer.toml`
+in the bench repository, untracked, removed afterwards; a seer without the gate ignores them).
+
 Usage: replay.py [--bench DIR] [--seer PATH] [--warmup N] [--train-every K] [--json OUT] [--no-coverage]
+                 [--min-validation-failing N] [--drift-window-runs N]
 """
 
 import argparse
@@ -48,6 +56,10 @@ def main():
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--no-coverage", action="store_true",
                     help="do not record the per-test coverage of coverage.py (DIR/coverage/) at the base")
+    ap.add_argument("--min-validation-failing", type=int,
+                    help="the trust gate's minimum of failing tests in a model's validation window")
+    ap.add_argument("--drift-window-runs", type=int,
+                    help="the trust gate's window of newest runs for the observed recall")
     args = ap.parse_args()
 
     changes = [json.loads(line) for line in open(args.bench / "changes.jsonl")]
@@ -57,6 +69,13 @@ def main():
         shutil.rmtree(work)
     work.mkdir()
     db = work / "seer.db"
+    config = repo / ".config" / "seer.toml"
+    if config.exists():
+        config.unlink()
+    settings = {"min_validation_failing": args.min_validation_failing, "drift_window_runs": args.drift_window_runs}
+    settings = {k: v for k, v in settings.items() if v is not None}
+    if settings:
+        config.write_text("[select]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
     coverage = sorted((args.bench / "coverage").glob("*.lcov"))
     if coverage and not args.no_coverage:
         base = subprocess.run(["git", "rev-parse", "base"], cwd=repo, capture_output=True, text=True,
@@ -70,6 +89,10 @@ def main():
     recorded = 0
     scored = []  # (results, chosen, failing) of each evaluated change
     kinds = {}  # the same, by kind of change (single, pair, benign)
+    phases = {}  # the same, by the trust gate's state: closed, open
+    first_open = None  # the number of the first change selected for with the gate open (1-based)
+    gate_closings = 0  # open -> closed again (drift, or a new model with thin validation)
+    gate_was_open = False
     for c in changes:
         totals["changes"] += 1
         if c["junit"] is None:
@@ -91,6 +114,12 @@ def main():
                 chosen = {t["id"] for t in results}
             else:
                 chosen = {t["id"] for t in selection["selected"]}
+            gate_open = bool((selection.get("gate") or {}).get("open"))
+            if gate_open and first_open is None:
+                first_open = totals["evaluated"] + 1
+            gate_closings += gate_was_open and not gate_open
+            gate_was_open = gate_open
+            phases.setdefault("open" if gate_open else "closed", []).append((results, chosen, {t["id"] for t in results if t["outcome"] in ("fail", "error")}))
             failing = {t["id"] for t in results if t["outcome"] in ("fail", "error")}
             scored.append((results, chosen, failing))
             kinds.setdefault(c["kind"], []).append((results, chosen, failing))
@@ -160,6 +189,23 @@ def main():
             / max(sum(cost(r["id"]) for res, _, _ in rows for r in res), 1e-9),
         }
     figures["by_kind"] = by_kind
+    by_gate = {}
+    for phase, rows in sorted(phases.items()):
+        failing = sum(len(f) for _, _, f in rows)
+        faulty = [(ch, f) for _, ch, f in rows if f]
+        by_gate[phase] = {
+            "changes": len(rows),
+            "faulty_changes": len(faulty),
+            "faulty_change_recall": sum(1 for ch, f in faulty if f & ch) / max(len(faulty), 1),
+            "failing_tests": failing,
+            "failing_test_recall": sum(len(f & ch) for _, ch, f in rows) / max(failing, 1),
+            "typical_time_fraction": sum(cost(r["id"]) for res, ch, _ in rows for r in res if r["id"] in ch)
+            / max(sum(cost(r["id"]) for res, _, _ in rows for r in res), 1e-9),
+        }
+    figures["by_gate"] = by_gate
+    figures["gate_first_open"] = first_open
+    figures["gate_closings"] = gate_closings
+    figures["min_validation_failing"] = args.min_validation_failing
     print(f"select-driven replay: {t['evaluated']} changes after a warm-up of {args.warmup} "
           f"({t['faulty']} faulty, {t['failing']} failing tests; {t['build_failures']} build failures apart)")
     print(f"  failing tests caught   {100 * figures['failing_test_recall']:.1f}%")
@@ -174,6 +220,11 @@ def main():
     for kind, k in by_kind.items():
         print(f"    {kind:20} {k['changes']:7} {k['failing_tests']:7} {100 * k['failing_test_recall']:6.1f}% "
               f"{100 * k['test_fraction']:6.1f}% {100 * k['typical_time_fraction']:11.1f}%")
+    print(f"  trust gate: first open at change {first_open}, closed again {gate_closings} times")
+    print(f"    {'gate':8} {'changes':>7} {'faulty':>6} {'caught':>7} {'failing':>7} {'caught':>7} {'typical time':>12}")
+    for phase, k in by_gate.items():
+        print(f"    {phase:8} {k['changes']:7} {k['faulty_changes']:6} {100 * k['faulty_change_recall']:6.1f}% "
+              f"{k['failing_tests']:7} {100 * k['failing_test_recall']:6.1f}% {100 * k['typical_time_fraction']:11.1f}%")
     print(f"seer eval on the same store (warm-up {args.warmup}, retrain every {args.train_every}):")
     print(f"  {'contender':32} {'test recall':>11} {'run recall':>10} {'time':>7} {'APFD':>6}")
     for c in evaluation["contenders"]:
@@ -181,6 +232,8 @@ def main():
               f"{100 * c['time_fraction']:6.1f}% {c['apfd']:6.3f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
+    if config.exists():
+        config.unlink()
 
 
 if __name__ == "__main__":

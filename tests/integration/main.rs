@@ -1,5 +1,6 @@
 //! Integration tests: the built `seer` binary against report fixtures and tiny git repositories.
 
+mod adopt;
 mod bad_input;
 mod concurrency;
 mod coverage;

@@ -1,15 +1,26 @@
-//! Every configuration and shell block in the README is checked: TOML is read by seer's own
-//! configuration reader without a warning, JSON parses, and shell passes `bash -n`. A block
-//! pasted from the README must work as written.
+//! Every configuration and shell block in the README and docs/benchmarks.md is checked: TOML is
+//! read by seer's own configuration reader without a warning, JSON parses, and shell passes
+//! `bash -n`. A block pasted from them must work as written.
 
 use seer_ci_core::select::SelectConfig;
 
-/// The README's fenced blocks of `lang`, with the line each starts on.
-fn blocks(lang: &str) -> Vec<(usize, String)> {
-    let readme = include_str!("../../README.md");
+/// The documents whose blocks are checked.
+const DOCUMENTS: &[(&str, &str)] =
+    &[("README.md", include_str!("../../README.md")), ("docs/benchmarks.md", include_str!("../../docs/benchmarks.md"))];
+
+/// The fenced blocks of `lang` in every document, with where each starts (`file:line`).
+fn blocks(lang: &str) -> Vec<(String, String)> {
+    DOCUMENTS
+        .iter()
+        .flat_map(|(name, text)| blocks_in(text, lang).into_iter().map(move |(l, b)| (format!("{name}:{l}"), b)))
+        .collect()
+}
+
+/// The fenced blocks of `lang` in `text`, with the line each starts on.
+fn blocks_in(text: &str, lang: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut open: Option<(usize, String)> = None;
-    for (i, line) in readme.lines().enumerate() {
+    for (i, line) in text.lines().enumerate() {
         if open.is_some() && line.starts_with("```") {
             out.extend(open.take());
         } else if let Some((_, text)) = &mut open {
@@ -28,8 +39,8 @@ fn toml_blocks_are_configurations_seer_reads_without_a_warning() {
     assert!(!found.is_empty(), "the README shows a configuration");
     for (line, text) in found {
         let (_, warnings) = SelectConfig::parse(&text, "README.md")
-            .unwrap_or_else(|e| panic!("README.md:{line}: the configuration does not read: {e}\n{text}"));
-        assert!(warnings.is_empty(), "README.md:{line}: {warnings:?}");
+            .unwrap_or_else(|e| panic!("{line}: the configuration does not read: {e}\n{text}"));
+        assert!(warnings.is_empty(), "{line}: {warnings:?}");
     }
 }
 
@@ -39,7 +50,7 @@ fn shell_blocks_are_valid_bash() {
     assert!(found.len() > 5);
     for (line, text) in found {
         let out = std::process::Command::new("bash").args(["-n", "-c", &text]).output().unwrap();
-        assert!(out.status.success(), "README.md:{line}: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{line}: {}\n{text}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
@@ -47,7 +58,7 @@ fn shell_blocks_are_valid_bash() {
 fn json_blocks_parse() {
     for (line, text) in blocks("json") {
         for value in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
-            value.unwrap_or_else(|e| panic!("README.md:{line}: {e}\n{text}"));
+            value.unwrap_or_else(|e| panic!("{line}: {e}\n{text}"));
         }
     }
 }

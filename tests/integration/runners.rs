@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::util::Env;
 
 /// A Python interpreter that has pytest.
-fn python_with_pytest() -> Option<&'static str> {
+pub(crate) fn python_with_pytest() -> Option<&'static str> {
     ["python3", "/usr/bin/python3"]
         .into_iter()
         .find(|py| Command::new(py).args(["-m", "pytest", "--version"]).output().is_ok_and(|o| o.status.success()))
