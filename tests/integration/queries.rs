@@ -111,6 +111,14 @@ fn doctor_says_what_works_and_what_to_fix() {
     }
     assert!(out.contains("1 tests (junit)"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("warn") && l.contains("fewer than 35")), "thin evidence: {out}");
+    // The trust gate as select judges it: open under the repository's minimum of 0...
+    let gate = out.lines().find(|l| l[6..].starts_with("trust gate")).unwrap_or_else(|| panic!("{out}"));
+    assert!(gate.starts_with("ok") && gate.contains("open: the model validated"), "{gate}");
+    // ...and closed, saying what it waits for, under the default minimum.
+    std::fs::remove_file(repo.join(".config/seer.toml")).unwrap();
+    let out = env.ok(&["doctor", "--repo", r, &report]);
+    let gate = out.lines().find(|l| l[6..].starts_with("trust gate")).unwrap_or_else(|| panic!("{out}"));
+    assert!(gate.starts_with("warn") && gate.contains("validates on at least 35"), "{gate}");
     // A missing report and an unknown base: each a FAIL line, and exit 1.
     let out = env.run(&["doctor", "--repo", r, "--base", "no-such-branch", "missing.xml"]);
     assert_eq!(out.status.code(), Some(1));
