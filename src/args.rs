@@ -173,6 +173,7 @@ impl Command {
             Command::Flaky(FlakyCommand::Quarantine(a)) => a.json,
             Command::Flaky(FlakyCommand::Release(a)) => a.json,
             Command::Profile(ProfileCommand::Record(a)) => a.json,
+            Command::Profile(ProfileCommand::Run(a)) => a.json,
             Command::Profile(ProfileCommand::List(a)) => a.json,
             Command::Profile(ProfileCommand::Flamegraph(_)) => false,
             Command::Profile(ProfileCommand::Diff(a)) => a.json,
@@ -344,6 +345,8 @@ pub struct ReportArgs {
 pub enum ProfileCommand {
     /// Store profiles (one per file) of a bench at a commit: perf script, DTrace or folded stacks, .gz too
     Record(ProfileRecordArgs),
+    /// Profile a command with perf N times and store the runs: `seer profile run --name B -- CMD ARGS…`
+    Run(ProfileRunArgs),
     /// The benches with profiles, and their commits in history order
     List(ProfileListArgs),
     /// A flame graph of a bench at a commit, its runs merged
@@ -456,6 +459,49 @@ pub struct DetectorArgs {
     /// Relative change of a function's share below which a significant change is not reported
     #[arg(long, default_value_t = CompareOptions::default().min_change, value_name = "CHANGE", value_parser = values::share)]
     pub min_change: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileRunArgs {
+    /// The bench (workload) profiled
+    #[arg(long = "name", value_name = "BENCH", value_parser = values::non_empty)]
+    pub bench: String,
+    /// How many times to profile the command (the detector wants 3–5 runs a side)
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub runs: u16,
+    /// Samples per second (`perf record -F`)
+    #[arg(long, value_name = "HZ", default_value_t = 1999, value_parser = clap::value_parser!(u32).range(1..))]
+    pub frequency: u32,
+    /// The commit the profiled build came from [default: the CI's commit, else HEAD of the repository]
+    #[arg(long, value_parser = values::non_empty)]
+    pub commit: Option<String>,
+    /// The git repository whose HEAD is the default commit [default: the one holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Run id of the runs: RID.1, RID.2, … [default: COMMIT/run-K.perf]
+    #[arg(long, value_name = "RID")]
+    pub run_id: Option<String>,
+    /// Keep each run's `perf script` output in this directory [default: a temporary one, removed]
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Print the diff against this commit's runs of the bench right after
+    #[arg(long, value_name = "BASE")]
+    pub compare: Option<String>,
+    /// Fold generic arguments into their function (`Vec<T>::push` → `Vec::push`)
+    #[arg(long)]
+    pub strip_generics: bool,
+    /// Fold closures into their function (`parse::{{closure}}` → `parse`)
+    #[arg(long)]
+    pub strip_closures: bool,
+    /// The perf program
+    #[arg(long, value_name = "PROGRAM", env = "SEER_PERF", default_value = "perf")]
+    pub perf: PathBuf,
+    /// Print JSON (a stable, versioned format) instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// The command to profile, after `--`
+    #[arg(required = true, last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

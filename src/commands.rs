@@ -16,7 +16,8 @@ use seer_ci_core::store::{self, Store};
 use crate::args::{
     Cli, Command, CoverageCommand, CoverageRecordArgs, DoctorArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs,
     ModelCommand, ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs,
-    ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand, ShowRunArgs, TrainArgs,
+    ProfileRunArgs, ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand,
+    ShowRunArgs, TrainArgs,
 };
 use crate::ci::{self, CiRun};
 use crate::escape::{Escaped, shown};
@@ -441,6 +442,7 @@ fn known_test(store: &Store, db: &Path, name: &str) -> Result<i64> {
 fn profile(db: &Path, command: ProfileCommand, out: &mut impl Write) -> Result<()> {
     match command {
         ProfileCommand::Record(args) => profile_record(db, args, out),
+        ProfileCommand::Run(args) => profile_run(db, args, out),
         ProfileCommand::List(args) => {
             let store = open_existing(db)?;
             let repo = dir_or_cwd(args.repo)?;
@@ -502,6 +504,59 @@ fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> R
     };
     let recorded = ops::record_profiles(db, &request).context("nothing recorded")?;
     print::profiles_recorded(out, &recorded, args.json)
+}
+
+/// `seer profile run`: perf profiles the command, the runs are stored under the commit, and with
+/// `--compare` the diff against the base follows (then the recording's summary goes to stderr).
+fn profile_run(db: &Path, args: ProfileRunArgs, out: &mut impl Write) -> Result<()> {
+    let ci = ci::current();
+    let commit = match args.commit.or_else(|| ci.as_ref().and_then(|c| c.commit.clone())) {
+        Some(commit) => commit,
+        None => {
+            let repo = dir_or_cwd(args.repo)?;
+            let git = seer_ci_core::collect::git::discover(&repo)
+                .map_err(|_| UsageError("--commit is needed outside CI and a git repository".into()))?;
+            seer_ci_core::collect::git::resolve_commit(&git, "HEAD").context("cannot read HEAD")?.to_string()
+        }
+    };
+    let scratch = std::env::temp_dir().join(format!("seer-profile-run-{}", std::process::id()));
+    let dir = args.keep.clone().unwrap_or_else(|| scratch.clone());
+    let perf = seer_ci_core::profile::PerfRequest {
+        command: args.command,
+        runs: usize::from(args.runs),
+        frequency: args.frequency,
+        dir,
+        perf: args.perf,
+    };
+    let record = ops::ProfileRecordRequest {
+        bench: args.bench.clone(),
+        commit: commit.clone(),
+        time: None,
+        run_id: Some(args.run_id.or_else(|| ci.and_then(|c| c.run_id)).unwrap_or_else(ci::local_run_id)),
+        read: seer_ci_core::profile::ReadOptions {
+            format: Some(seer_ci_core::profile::ProfileFormat::Perf),
+            normalize: seer_ci_core::profile::NormalizeOptions {
+                strip_generics: args.strip_generics,
+                strip_closures: args.strip_closures,
+            },
+            max_bytes: seer_ci_core::profile::DEFAULT_MAX_PROFILE_BYTES,
+        },
+        replace: false,
+        files: vec![],
+    };
+    let recorded = ops::profile_run(db, &perf, record);
+    if args.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    let recorded = recorded.context("nothing recorded")?;
+    let Some(base) = args.compare else {
+        return print::profiles_recorded(out, &recorded, args.json);
+    };
+    print::profiles_recorded(&mut std::io::stderr(), &recorded, false)?;
+    let options = seer_ci_core::regress::CompareOptions::default();
+    let compared = ops::compare_profiles(db, &args.bench, (&base, &commit), options, false)?;
+    let view = print::DiffView { bench: &args.bench, base: &compared.base_runs, head: &compared.head_runs, options };
+    print::diff(out, &view, &compared.comparison, &compared.names, args.json)
 }
 
 fn profile_diff(db: &Path, args: ProfileDiffArgs, out: &mut impl Write) -> Result<()> {

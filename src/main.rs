@@ -111,6 +111,7 @@ fn error_code(e: &Error) -> i32 {
         | Error::Train { .. }
         | Error::Compare { .. }
         | Error::Flamegraph(_)
+        | Error::Perf(_)
         | Error::Write { .. } => exit_codes::FAILURE,
     }
 }

@@ -135,3 +135,76 @@ fn a_shift_in_history_is_placed_at_the_commit_that_made_it() {
     // whatever else moved, moved at c07 and nowhere else.
     assert!(found.iter().all(|(_, commit)| *commit == "c07"), "{found:?}");
 }
+
+/// A stand-in for perf: `record` fails as perf does when `perf_event_paranoid` forbids sampling.
+const PARANOID_PERF: &str = "#!/bin/sh\n\
+    echo 'Error:' >&2\n\
+    echo 'Access to performance monitoring and observability operations is limited.' >&2\n\
+    echo 'Consider adjusting /proc/sys/kernel/perf_event_paranoid setting to open access' >&2\n\
+    exit 255\n";
+
+#[test]
+fn profile_run_says_what_to_fix_when_perf_cannot_sample_and_stores_nothing() {
+    let env = Env::new();
+    let missing =
+        env.run(&["profile", "run", "--name", "w", "--commit", "c1", "--perf", "/no/such/perf", "--", "true"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("/no/such/perf cannot be run") && stderr.contains("install perf"), "{stderr}");
+    let fake = env.write("perf", PARANOID_PERF);
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let forbidden = env.run(&["profile", "run", "--name", "w", "--commit", "c1", "--perf", &fake, "--", "true"]);
+    assert_eq!(forbidden.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&forbidden.stderr);
+    assert!(stderr.contains("kernel.perf_event_paranoid") && stderr.contains("sysctl -w"), "{stderr}");
+    assert!(!env.db.exists(), "nothing stored, no store made");
+}
+
+/// Whether perf can sample on this machine (`.ci/run` installs it; a container may forbid it).
+fn perf_samples() -> bool {
+    let data = std::env::temp_dir().join(format!("seer-perf-probe-{}.data", std::process::id()));
+    let ok = std::process::Command::new("perf")
+        .args(["record", "-q", "-o"])
+        .arg(&data)
+        .args(["--", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let _ = std::fs::remove_file(&data);
+    ok
+}
+
+#[test]
+fn profile_run_profiles_a_command_with_perf_records_its_runs_and_compares() {
+    if !perf_samples() {
+        eprintln!("skipped: perf cannot sample here (apt-get install linux-perf; kernel.perf_event_paranoid)");
+        return;
+    }
+    let env = Env::new();
+    let work = ["--", "sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"];
+    let run = |commit: &str, extra: &[&str]| {
+        let args =
+            [&["profile", "run", "--name", "loop", "--runs", "2", "--commit", commit][..], extra, &work[..]].concat();
+        env.run(&args)
+    };
+    let out = run("c1", &["--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let profiles = doc["profiles"].as_array().unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(profiles.len(), 2, "{doc}");
+    // Right after recording, the diff against the base's runs.
+    let out = run("c2", &["--compare", "c1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("c1") && text.contains("c2"), "the diff names both commits: {text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recorded profile"), "the recording's summary on stderr");
+    // A workload that fails stores nothing.
+    let failed = env.run(&["profile", "run", "--name", "bad", "--commit", "c3", "--", "false"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("`false` failed"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    let list = env.json(&["profile", "list"]);
+    assert!(!list.to_string().contains("\"bad\""), "{list}");
+}

@@ -45,6 +45,9 @@ pub enum Error {
     },
     #[error("cannot draw the flame graph")]
     Flamegraph(#[source] std::io::Error),
+    /// perf could not profile the command (`seer profile run`).
+    #[error(transparent)]
+    Perf(#[from] crate::profile::PerfError),
     /// A file the operation was asked to write.
     #[error("cannot write {}", path.display())]
     Write {

@@ -13,8 +13,8 @@ mod train;
 pub use doctor::{Check, DoctorRequest, Status, doctor};
 pub use error::Error;
 pub use profiles::{
-    Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_runs_at,
-    record_profiles, trend,
+    Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_run,
+    profile_runs_at, record_profiles, trend,
 };
 pub use query::stats;
 pub use record::{

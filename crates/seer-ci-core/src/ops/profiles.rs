@@ -56,6 +56,18 @@ pub fn record_profiles(db: &Path, request: &ProfileRecordRequest) -> Result<Vec<
     Ok(profiles.into_iter().zip(statuses).collect())
 }
 
+/// `seer profile run`: `perf` profiles the command `perf.runs` times, and the runs are recorded
+/// as `record` says (its files are the runs' `perf script` output). Nothing is stored unless every
+/// run was profiled.
+pub fn profile_run(
+    db: &Path,
+    perf: &crate::profile::PerfRequest,
+    record: ProfileRecordRequest,
+) -> Result<Vec<(NewProfile, RecordStatus)>, Error> {
+    let files = crate::profile::perf_runs(perf)?;
+    record_profiles(db, &ProfileRecordRequest { files, ..record })
+}
+
 /// The profiles of `bench` at `commit` (a full sha or a unique prefix of one).
 pub fn profile_runs_at(store: &Store, bench: &str, commit: &str) -> Result<Vec<ProfileRun>, Error> {
     let runs = store.profile_runs(bench)?;
