@@ -383,6 +383,9 @@ fn bench(o: &mut String, b: &BenchSection) {
                 &[false, true, true, true, true],
             );
         }
+        if !(c.regressions.is_empty() && c.improvements.is_empty()) {
+            let _ = write!(o, "<p>{}</p>", esc(super::Q_MEANS));
+        }
         cmd(o, &format!("seer profile diff --name {} --base {} --head {}", b.bench, base, latest));
     }
     if b.change_points.is_empty() {

@@ -70,6 +70,7 @@ pub fn render_markdown(r: &ReportData, report_cmd: &str) -> String {
             let change = if change.is_finite() { format!("{:+.1}%", 100.0 * change) } else { "new".into() };
             let _ = writeln!(o, "| {} | `{}` | {change} | {q:.1e} |", cell(bench), cell(frame));
         }
+        let _ = writeln!(o, "\n{}", super::Q_MEANS);
     }
     for b in &r.benches {
         for (commit, frame, before, after, _) in &b.change_points {

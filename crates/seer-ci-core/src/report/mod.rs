@@ -13,3 +13,7 @@ pub use data::{BenchSection, ModelSection, ReportData, ReportOptions, SelectionS
 pub use html::render_html;
 pub use markdown::render_markdown;
 pub use numbers::pct;
+
+/// What the profile tables' "q" column means, in one line under them.
+const Q_MEANS: &str = "q: the expected share of false alarms among changes at least this significant \
+    (Benjamini–Hochberg over every function tested); lower is surer.";
