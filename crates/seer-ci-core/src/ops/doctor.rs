@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::collect::{ResultSet, chain, read_changes, read_report};
 use crate::model::{ModelSource, live};
-use crate::select::{SelectConfig, judge_gate};
+use crate::select::{ConfigError, SelectConfig, judge_gate_with_models};
 use crate::store::Store;
 
 /// How a check came out.
@@ -47,14 +47,20 @@ const COVERAGE_OLD_DAYS: f64 = 7.0;
 /// Runs every check of `request`.
 pub fn doctor(request: &DoctorRequest) -> Vec<Check> {
     let mut checks = vec![store_check(&request.db)];
-    if let Some(repo) = &request.repo {
-        checks.push(config_check(repo));
+    // The repository's configuration, read once: checked itself, and the gate judged under it.
+    let config = request.repo.as_deref().map(|repo| {
+        let root = crate::collect::git::repository_root(repo).unwrap_or_else(|| repo.to_path_buf());
+        SelectConfig::load(&root)
+    });
+    if let (Some(repo), Some(config)) = (&request.repo, &config) {
+        checks.push(config_check(config));
         checks.push(history_check(repo, request.base.as_deref()));
     }
     checks.extend(request.reports.iter().map(|r| report_check(r)));
     checks.push(model_check(&request.models, request.now));
     if let Ok(store) = Store::open_existing(&request.db) {
-        checks.push(gate_check(&store, request));
+        let config = config.and_then(Result::ok).map(|(c, _)| c).unwrap_or_default();
+        checks.push(gate_check(&store, &request.models, &config));
         checks.push(coverage_check(&store, request.now));
     }
     checks
@@ -104,9 +110,8 @@ fn tempfile_in(dir: &Path) -> bool {
     ok
 }
 
-fn config_check(repo: &Path) -> Check {
-    let root = crate::collect::git::repository_root(repo).unwrap_or_else(|| repo.to_path_buf());
-    match SelectConfig::load(&root) {
+fn config_check(loaded: &Result<(SelectConfig, Vec<String>), ConfigError>) -> Check {
+    match loaded {
         Ok((_, warnings)) if warnings.is_empty() => check("configuration", Status::Ok, "no unknown keys"),
         Ok((_, warnings)) => check("configuration", Status::Warn, warnings.join("; ")),
         Err(e) => check("configuration", Status::Fail, format!("{e} (select will run every test)")),
@@ -169,20 +174,13 @@ fn model_check(models: &Path, now: i64) -> Check {
 }
 
 /// The trust gate as `select` will judge it: closed is a warning (every test runs until it opens).
-fn gate_check(store: &Store, request: &DoctorRequest) -> Check {
+fn gate_check(store: &Store, models: &Path, config: &SelectConfig) -> Check {
     let what = "trust gate";
-    let root =
-        request.repo.as_deref().map(|r| crate::collect::git::repository_root(r).unwrap_or_else(|| r.to_path_buf()));
-    let config = root.and_then(|r| SelectConfig::load(&r).ok()).map(|(c, _)| c).unwrap_or_default();
-    let model = match live(&request.models) {
-        Ok((model, _, ModelSource::Project)) => Some(model),
-        _ => None,
-    };
     let failing = match store.stats() {
         Ok(s) => s.results.fail + s.results.error,
         Err(e) => return check(what, Status::Fail, chain(&e)),
     };
-    match judge_gate(store, model.as_ref(), config.gate(), failing) {
+    match judge_gate_with_models(store, models, config.gate(), failing) {
         Ok(gate) if gate.open => check(what, Status::Ok, format!("open: {}", gate.why)),
         Ok(gate) => check(what, Status::Warn, gate.why),
         Err(e) => check(what, Status::Fail, chain(&e)),

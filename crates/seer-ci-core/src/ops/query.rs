@@ -4,8 +4,8 @@ use std::path::Path;
 
 use seer_ci_api::{FORMAT_VERSION, StatsJson};
 
-use crate::model::{ModelFile, latest, models_dir};
-use crate::select::{GateConfig, judge_gate};
+use crate::model::models_dir;
+use crate::select::{GateConfig, judge_gate_with_models};
 
 use super::{Error, refresh_after_write};
 use crate::collect::time::format_time;
@@ -20,10 +20,7 @@ pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>),
     let mut store = Store::open_existing(db)?;
     let warning = refresh_after_write(&mut store);
     let s = store.stats()?;
-    // The trust gate as `select` would judge it with the newest project model (a model that
-    // does not load is for `select` to report: here the gate is judged without it).
-    let model = latest(&models_dir(db)).and_then(|p| ModelFile::load(&p).ok());
-    let gate = judge_gate(&store, model.as_ref(), gate, s.results.fail + s.results.error)?;
+    let gate = judge_gate_with_models(&store, &models_dir(db), gate, s.results.fail + s.results.error)?;
     let doc = StatsJson {
         format_version: FORMAT_VERSION,
         store: store.path().display().to_string(),

@@ -17,12 +17,10 @@
 //! own decision, which the gate does not override.
 
 use std::fmt;
+use std::path::Path;
 
-use crate::model::{COLD_START_NAME, ModelFile};
+use crate::model::{COLD_START_NAME, ModelFile, TrainOptions, latest};
 use crate::store::{Store, StoreError};
-
-/// The recall the gate holds selections to when no project model says otherwise.
-const DEFAULT_TARGET: f64 = 0.95;
 
 /// What the gate found.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +90,19 @@ pub fn judge(
     Ok(decide(evidence))
 }
 
+/// Judges the gate as `select` would with the newest project model in `models`, for the commands
+/// that report it (`seer stats`, `seer doctor`). A model file that does not load is judged as no
+/// model: `select` reports the file itself.
+pub fn judge_with_models(
+    store: &Store,
+    models: &Path,
+    config: GateConfig,
+    failing_results: u64,
+) -> Result<Gate, StoreError> {
+    let model = latest(models).and_then(|p| ModelFile::load(&p).ok());
+    judge(store, model.as_ref(), config, failing_results)
+}
+
 /// The decision on `evidence` (see the module docs).
 pub fn decide(e: GateEvidence) -> Gate {
     let pct = |x: f64| format!("{:.0}%", 100.0 * x);
@@ -103,7 +114,7 @@ pub fn decide(e: GateEvidence) -> Gate {
             "no model is trained on this project yet, and the bundled one orders tests but never skips them; \
              selecting starts when `seer train` makes a model whose validation holds at least {min} failing tests \
              and reaches {} recall",
-            pct(DEFAULT_TARGET)
+            pct(TrainOptions::default().target_recall)
         ));
     };
     if failing < min {
