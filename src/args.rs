@@ -402,12 +402,8 @@ pub struct ProfileRecordArgs {
     /// Read every file in this format instead of detecting it
     #[arg(long, value_enum)]
     pub format: Option<ProfileFormatArg>,
-    /// Fold generic arguments into their function (`Vec<T>::push` → `Vec::push`)
-    #[arg(long)]
-    pub strip_generics: bool,
-    /// Fold closures into their function (`parse::{{closure}}` → `parse`)
-    #[arg(long)]
-    pub strip_closures: bool,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
     /// Refuse a profile larger than this many bytes of text (expanded, for a `.gz`): a small
     /// file that expands without end is refused at the limit
     #[arg(long = "max-profile-bytes", value_name = "BYTES", env = "SEER_MAX_PROFILE_BYTES",
@@ -450,6 +446,23 @@ pub struct ProfileFlamegraphArgs {
     pub svg: PathBuf,
 }
 
+/// How frame names are normalised when a profile is read.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct NormalizeArgs {
+    /// Fold generic arguments into their function (`Vec<T>::push` → `Vec::push`)
+    #[arg(long)]
+    pub strip_generics: bool,
+    /// Fold closures into their function (`parse::{{closure}}` → `parse`)
+    #[arg(long)]
+    pub strip_closures: bool,
+}
+
+impl From<NormalizeArgs> for seer_ci_core::profile::NormalizeOptions {
+    fn from(a: NormalizeArgs) -> Self {
+        seer_ci_core::profile::NormalizeOptions { strip_generics: a.strip_generics, strip_closures: a.strip_closures }
+    }
+}
+
 /// When a difference in a profile is an alert.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct DetectorArgs {
@@ -478,7 +491,7 @@ pub struct ProfileRunArgs {
     /// The git repository whose HEAD is the default commit [default: the one holding the current directory]
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// Run id of the runs: RID.1, RID.2, … [default: COMMIT/run-K.perf]
+    /// Run id of the runs: RID.1, RID.2, … [default: the CI's run id, else local-TIME-PID]
     #[arg(long, value_name = "RID")]
     pub run_id: Option<String>,
     /// Keep each run's `perf script` output in this directory [default: a temporary one, removed]
@@ -487,12 +500,8 @@ pub struct ProfileRunArgs {
     /// Print the diff against this commit's runs of the bench right after
     #[arg(long, value_name = "BASE")]
     pub compare: Option<String>,
-    /// Fold generic arguments into their function (`Vec<T>::push` → `Vec::push`)
-    #[arg(long)]
-    pub strip_generics: bool,
-    /// Fold closures into their function (`parse::{{closure}}` → `parse`)
-    #[arg(long)]
-    pub strip_closures: bool,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
     /// The perf program
     #[arg(long, value_name = "PROGRAM", env = "SEER_PERF", default_value = "perf")]
     pub perf: PathBuf,

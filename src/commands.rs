@@ -493,10 +493,7 @@ fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> R
         run_id: args.run_id,
         read: seer_ci_core::profile::ReadOptions {
             format: args.format.map(Into::into),
-            normalize: seer_ci_core::profile::NormalizeOptions {
-                strip_generics: args.strip_generics,
-                strip_closures: args.strip_closures,
-            },
+            normalize: args.normalize.into(),
             max_bytes: args.max_bytes,
         },
         replace: args.replace,
@@ -535,10 +532,7 @@ fn profile_run(db: &Path, args: ProfileRunArgs, out: &mut impl Write) -> Result<
         run_id: Some(args.run_id.or_else(|| ci.and_then(|c| c.run_id)).unwrap_or_else(ci::local_run_id)),
         read: seer_ci_core::profile::ReadOptions {
             format: Some(seer_ci_core::profile::ProfileFormat::Perf),
-            normalize: seer_ci_core::profile::NormalizeOptions {
-                strip_generics: args.strip_generics,
-                strip_closures: args.strip_closures,
-            },
+            normalize: args.normalize.into(),
             max_bytes: seer_ci_core::profile::DEFAULT_MAX_PROFILE_BYTES,
         },
         replace: false,
