@@ -13,6 +13,19 @@ there, with the first 300 samples of one run's raw `perf script` output (perf-sc
 
 Usage: profile-fixtures.py [--pool DIR] [--base 40] [--slow 20] [--freq 20000] [--rounds 1000]
                            [--fixtures tests/fixtures/profiles]
+
+With --shapes library,short,lengthen it builds instead the pools of the three workloads of
+`scripts/profile-workloads/workloads.rs` (compiled with rustc alone, in seconds), one directory
+each under --pool, for `bench_profile_detector.py --shapes`:
+  - library:  ~8,000 samples a run at 1,999 Hz; the slowed `rank_records` spends its time in
+              std's sort frames, which `dedupe_keys` also calls;
+  - short:    ~3,000 samples a run at 1,499 Hz;
+  - lengthen: ~9,000 samples a run at 2,999 Hz; the slowed `simulate_step` holds 40% of the
+              time, so +20% lengthens the run by 8% and dilutes every other function.
+Each pool: units.txt (the work per function, calibrated once), base-NN.perf.gz (--base runs)
+and, for each slowed function F and factor X, slow-F-X-NN.perf.gz (--slow runs): raw
+`perf script` output, gzip'd. Base and slowed runs alternate, so that the machine's drifts fall
+on both alike.
 """
 
 import argparse
@@ -41,7 +54,10 @@ def main():
     ap.add_argument("--freq", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=1000)
     ap.add_argument("--fixtures", type=Path)
+    ap.add_argument("--shapes", help="comma-separated: library, short, lengthen")
     args = ap.parse_args()
+    if args.shapes:
+        return shapes(args)
 
     target = ROOT / "target" / "fp"
     env = dict(os.environ, CARGO_TARGET_DIR=str(target), RUSTFLAGS="-C force-frame-pointers=yes")
@@ -81,6 +97,47 @@ def main():
         for name in names + ["perf-script-head.txt.gz"]:
             shutil.copy(args.pool / name, args.fixtures / name)
         print(f"copied {len(names) + 1} fixtures to {args.fixtures}")
+
+
+# Each shape: sampling frequency, seconds a run, and the slowdowns injected (function, factors).
+SHAPES = {
+    "library": (1999, 4.0, [("rank_records", ["1.05", "1.10", "1.20"]), ("scan_bytes", ["1.10", "1.20"])]),
+    "short": (1499, 2.0, [("crc_update", ["1.05", "1.10", "1.20"]), ("lookup_table", ["1.10", "1.20"])]),
+    "lengthen": (2999, 3.0, [("simulate_step", ["1.05", "1.10", "1.20"]), ("normalize", ["1.10", "1.20"])]),
+}
+
+
+def shapes(args):
+    binary = args.pool / "workloads"
+    args.pool.mkdir(parents=True, exist_ok=True)
+    sh(["rustc", "--edition", "2021", "-O", "-C", "force-frame-pointers=yes", "-g",
+        str(ROOT / "scripts/profile-workloads/workloads.rs"), "-o", str(binary)])
+    for name in args.shapes.split(","):
+        freq, seconds, slowed = SHAPES[name]
+        pool = args.pool / name
+        pool.mkdir(exist_ok=True)
+        units_file = pool / "units.txt"
+        if not units_file.exists():
+            units_file.write_text(sh([str(binary), name, "--calibrate", str(seconds)]).stdout.decode())
+        units = units_file.read_text().strip()
+        variants = [(f"slow-{f}-{x}", ["--slow", f"{f}={x}"]) for f, factors in slowed for x in factors]
+        plan = []
+        for k in range(1, max(args.base, args.slow) + 1):
+            if k <= args.base:
+                plan.append(("base", k, []))
+            if k <= args.slow:
+                plan.extend((kind, k, extra) for kind, extra in variants)
+        data = pool / "perf.data"
+        for kind, k, extra in plan:
+            out = pool / f"{kind}-{k:02}.perf.gz"
+            if out.exists():
+                continue
+            sh(["perf", "record", "-q", "-F", str(freq), "-g", "-o", str(data), "--", str(binary), name,
+                "--units", units, *extra])
+            script = sh(["perf", "script", "-i", str(data)]).stdout
+            out.write_bytes(gzip.compress(script, mtime=0))
+            print(f"{name}/{out.name}: {script.count(b'cpu-clock')} samples", flush=True)
+        data.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
