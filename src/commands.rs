@@ -558,6 +558,7 @@ fn profile_diff(db: &Path, args: ProfileDiffArgs, out: &mut impl Write) -> Resul
         min_share: args.detector.min_share,
         min_change: args.detector.min_change,
         fdr: args.fdr,
+        ..Default::default()
     };
     let compared = ops::compare_profiles(db, &args.bench, (&args.base, &args.head), options, args.svg.is_some())?;
     if let (Some(path), Some(svg)) = (&args.svg, &compared.svg) {
@@ -576,6 +577,7 @@ fn profile_trend(db: &Path, args: ProfileTrendArgs, out: &mut impl Write) -> Res
         min_share: args.detector.min_share,
         min_change: args.detector.min_change,
         alpha: args.alpha,
+        ..Default::default()
     };
     let repo = dir_or_cwd(args.repo)?;
     let trended = ops::trend(db, &args.bench, Some(&repo), options)?;

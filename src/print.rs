@@ -663,6 +663,7 @@ pub fn profiles_recorded(
             run_id: p.run_id.clone(),
             status: s.as_str().into(),
             samples: p.stacks.iter().map(|(_, n)| n).sum(),
+            sample_count: p.sample_count,
             stacks: p.stacks.len() as u64,
             source: p.source.clone(),
         })
@@ -679,16 +680,30 @@ pub fn profiles_recorded(
         };
         writeln!(
             out,
-            "{verb} profile {} of {} at {}: {} samples in {} stacks ({})",
+            "{verb} profile {} of {} at {}: {} in {} stacks ({})",
             r.run_id,
             p.bench,
             short(&p.commit),
-            r.samples,
+            profile_size(&r.source, r.samples as f64, Some(r.sample_count as f64)),
             r.stacks,
             r.source
         )?;
     }
     Ok(())
+}
+
+/// A profile's size for people: the samples taken and, for perf (whose counts are weighted by
+/// each sample's period, nanoseconds for cpu-clock), the time they stand for; never the weighted
+/// count called samples.
+fn profile_size(source: &str, weighted: f64, taken: Option<f64>) -> String {
+    if !source.starts_with("perf") {
+        return format!("{weighted:.0} samples");
+    }
+    let time = format!("about {:.2} s of cpu-clock", weighted / 1e9);
+    match taken {
+        Some(n) => format!("{n:.0} samples, {time}"),
+        None => time,
+    }
 }
 
 /// `seer profile list`.
@@ -813,7 +828,10 @@ pub fn benches(
             t.add_row(row(vec![
                 short(c).to_string(),
                 runs.len().to_string(),
-                runs.iter().map(|r| r.samples).sum::<u64>().to_string(),
+                runs.iter()
+                    .map(|r| r.sample_count.or((!r.source.starts_with("perf")).then_some(r.samples)))
+                    .sum::<Option<u64>>()
+                    .map_or_else(|| "?".into(), |n| n.to_string()),
             ]));
         }
         writeln!(out, "{t}")?;
@@ -845,7 +863,13 @@ pub fn diff(
         commit: runs.first().map(|r| r.commit.clone()).unwrap_or_default(),
         runs: runs.len() as u64,
         samples: runs.iter().map(|r| r.samples as f64).sum::<f64>() / runs.len().max(1) as f64,
+        sample_count: runs
+            .iter()
+            .map(|r| r.sample_count.map(|n| n as f64))
+            .sum::<Option<f64>>()
+            .map(|n| n / runs.len().max(1) as f64),
     };
+    let source = v.head.first().map_or("", |r| r.source.as_str());
     let doc = ProfileDiffJson {
         format_version: FORMAT_VERSION,
         bench: v.bench.into(),
@@ -857,6 +881,7 @@ pub fn diff(
         tested: c.tested as u64,
         regressions: c.regressions.iter().map(|x| x.to_json(names)).collect(),
         improvements: c.improvements.iter().map(|x| x.to_json(names)).collect(),
+        moved: c.moved.iter().map(|m| m.to_json(names)).collect(),
         total: (&c.total).into(),
     };
     if json {
@@ -864,7 +889,7 @@ pub fn diff(
     }
     writeln!(
         out,
-        "{}: {} ({} runs) against {} ({} runs); {} functions tested (self share >= {}), false discovery rate {:.0}%",
+        "{}: {} ({} runs) against {} ({} runs); {} costs tested (self and inclusive, share >= {}), false discovery rate {:.0}%",
         doc.bench,
         short(&doc.head.commit),
         doc.head.runs,
@@ -876,9 +901,9 @@ pub fn diff(
     )?;
     writeln!(
         out,
-        "samples per run: {:.0} -> {:.0} ({:+.1}%, p = {:.3})",
-        doc.total.base_samples,
-        doc.total.head_samples,
+        "per run: {} -> {} ({:+.1}%, p = {:.3})",
+        profile_size(source, doc.base.samples, doc.base.sample_count),
+        profile_size(source, doc.head.samples, doc.head.sample_count),
         100.0 * doc.total.change,
         doc.total.p_value
     )?;
@@ -887,20 +912,51 @@ pub fn diff(
             writeln!(out, "no significant {title} (at least {} change)", pct(doc.min_change))?;
             continue;
         }
-        writeln!(out, "{title}:")?;
-        let mut t = table(&["FUNCTION", "SELF BASE", "SELF HEAD", "CHANGE", "INCL BASE", "INCL HEAD", "Q"]);
+        writeln!(out, "{title} (CHANGE: of the work, runs normalised; shares: of each run's samples):")?;
+        let mut t = table(&["FUNCTION", "COST", "CHANGE", "SELF BASE", "SELF HEAD", "INCL BASE", "INCL HEAD", "Q"]);
+        let shares = |b: f64, h: f64, i: f64, j: f64| [b, h, i, j].map(|v| format!("{:.2}%", 100.0 * v));
         for x in list {
+            let [sb, sh, ib, ih] = shares(x.base_share, x.head_share, x.base_inclusive, x.head_inclusive);
             t.add_row(row(vec![
                 x.frame.clone(),
-                format!("{:.2}%", 100.0 * x.base_share),
-                format!("{:.2}%", 100.0 * x.head_share),
+                x.measure.clone(),
                 signed_pct(x.change),
-                format!("{:.2}%", 100.0 * x.base_inclusive),
-                format!("{:.2}%", 100.0 * x.head_inclusive),
+                sb,
+                sh,
+                ib,
+                ih,
                 format!("{:.2e}", x.q_value),
             ]));
+            for c in &x.carried_by {
+                let [sb, sh, ib, ih] = shares(c.base_share, c.head_share, c.base_inclusive, c.head_inclusive);
+                let within = if c.base_within > 0.0 {
+                    signed_pct(Some(c.head_within / c.base_within - 1.0))
+                } else {
+                    "new".into()
+                };
+                t.add_row(row(vec![
+                    format!("  beneath it: {}", c.frame),
+                    "self".into(),
+                    within,
+                    sb,
+                    sh,
+                    ib,
+                    ih,
+                    String::new(),
+                ]));
+            }
         }
         writeln!(out, "{t}")?;
+    }
+    for m in &doc.moved {
+        writeln!(
+            out,
+            "moved: {} ({}) {} {}: inlining changed, not the work",
+            m.frame,
+            pct(m.share),
+            m.direction,
+            m.caller
+        )?;
     }
     Ok(())
 }
@@ -918,11 +974,11 @@ pub fn trend(
         .points
         .iter()
         .map(|p| {
-            let frame = match p.frame {
-                Some(f) => frame_name(names, f),
-                None => "(samples per run)".into(),
+            let (frame, measure) = match p.frame {
+                Some(f) => (frame_name(names, f), p.measure.as_str()),
+                None => ("(samples per run)".into(), "total"),
             };
-            change_point_json(&h.commits[p.point.at].0, frame, p.point.before, p.point.after, p.point.p_value)
+            change_point_json(&h.commits[p.point.at].0, frame, measure, p.point.before, p.point.after, p.point.p_value)
         })
         .collect();
     if json {
@@ -943,15 +999,15 @@ pub fn trend(
         writeln!(out, "no change points")?;
         return Ok(());
     }
-    let mut table = table(&["FIRST COMMIT", "FUNCTION", "BEFORE", "AFTER", "CHANGE", "P"]);
+    writeln!(out, "(BEFORE and AFTER: cost per run in the profile's unit, ns for perf; normalised between runs)")?;
+    let mut table = table(&["FIRST COMMIT", "FUNCTION", "COST", "BEFORE", "AFTER", "CHANGE", "P"]);
     for p in &points {
-        let value =
-            |v: f64| if p.frame == "(samples per run)" { format!("{v:.0}") } else { format!("{:.2}%", 100.0 * v) };
         table.add_row(row(vec![
             short(&p.commit).to_string(),
             p.frame.clone(),
-            value(p.before),
-            value(p.after),
+            p.measure.clone(),
+            format!("{:.0}", p.before),
+            format!("{:.0}", p.after),
             format!("{:+.1}%", 100.0 * p.change),
             format!("{:.2e}", p.p_value),
         ]));

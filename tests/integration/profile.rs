@@ -104,7 +104,7 @@ fn an_injected_slowdown_of_one_function_is_found_ranked_first_and_drawn() {
     let out = env.run(&["profile", "diff", "--name", "workload", "--base", "a", "--head", "b", "--fail-on-regression"]);
     assert_eq!(out.status.code(), Some(7), "the CI gate");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("regressions:") && text.contains(TARGET), "{text}");
+    assert!(text.contains("regressions (") && text.contains(TARGET), "{text}");
     let graph = env.path().join("a.svg");
     let said =
         env.ok(&["profile", "flamegraph", "--name", "workload", "--commit", "a", "--svg", graph.to_str().unwrap()]);

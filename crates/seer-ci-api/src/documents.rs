@@ -469,7 +469,11 @@ pub struct ProfileRecordedJson {
     pub run_id: String,
     /// `inserted`, `unchanged` or `replaced`.
     pub status: String,
+    /// The stacks' counts added up: for perf, each sample weighted by its period (for
+    /// cpu-clock, nanoseconds: the time it stands for); else samples.
     pub samples: u64,
+    /// How many samples were taken.
+    pub sample_count: u64,
     pub stacks: u64,
     pub source: String,
 }
@@ -549,25 +553,61 @@ pub struct ProfileListJson {
 pub struct DiffSideJson {
     pub commit: String,
     pub runs: u64,
-    /// Mean samples per run.
+    /// Mean per run of the stacks' counts (for perf, period-weighted: ns of cpu-clock).
     pub samples: f64,
+    /// Mean samples taken per run; null when a run was recorded before seer counted them.
+    pub sample_count: Option<f64>,
 }
 
 /// A function that changed, in `seer profile diff --json`.
 #[derive(Debug, Serialize)]
 pub struct FrameChangeJson {
     pub frame: String,
+    /// The cost whose change is reported: `inclusive` (samples with the function anywhere on the
+    /// stack) when that changed significantly, else `self` (samples with it on top).
+    pub measure: String,
     /// Mean over runs of the function's self share (samples with it on top), base and head.
     pub base_share: f64,
     pub head_share: f64,
     /// Mean over runs of its inclusive share (samples with it anywhere on the stack).
     pub base_inclusive: f64,
     pub head_inclusive: f64,
-    /// head_share / base_share - 1; null for a function new in head.
+    /// Mean cost of the measure per run, normalised between runs, in the profile's unit
+    /// (nanoseconds for perf's cpu-clock), base and head.
+    pub base_cost: f64,
+    pub head_cost: f64,
+    /// The estimated relative change of that cost; null for a function new in head.
     pub change: Option<f64>,
-    /// Welch's t-test of the per-run self shares, and the Benjamini–Hochberg q-value.
+    /// The moderated t-test's p-value, and the Benjamini–Hochberg q-value over everything tested.
     pub p_value: f64,
     pub q_value: f64,
+    /// Library frames beneath it that carry the change, largest first.
+    pub carried_by: Vec<CarrierJson>,
+}
+
+/// A library frame beneath a changed function, in `seer profile diff --json`.
+#[derive(Debug, Serialize)]
+pub struct CarrierJson {
+    pub frame: String,
+    /// Its own mean self and inclusive shares over whole runs, base and head.
+    pub base_share: f64,
+    pub head_share: f64,
+    pub base_inclusive: f64,
+    pub head_inclusive: f64,
+    /// Its self cost within the changed function's calls, per run, base and head.
+    pub base_within: f64,
+    pub head_within: f64,
+}
+
+/// A function that moved into its caller (inlined) or out of it, in `seer profile diff --json`.
+#[derive(Debug, Serialize)]
+pub struct MovedJson {
+    pub frame: String,
+    pub caller: String,
+    /// `into` the caller (gone in head) or `out of` it (new in head).
+    pub direction: String,
+    /// Its mean self share on the side where it was seen.
+    pub share: f64,
 }
 
 /// The runs' sample totals in `seer profile diff --json`.
@@ -591,10 +631,12 @@ pub struct ProfileDiffJson {
     pub fdr: f64,
     /// Functions tested.
     pub tested: u64,
-    /// Most costly first (the largest share added).
+    /// Most costly first (the largest cost added).
     pub regressions: Vec<FrameChangeJson>,
-    /// The largest share saved first.
+    /// The largest cost saved first.
     pub improvements: Vec<FrameChangeJson>,
+    /// Functions inlined into their caller or split out of it, the caller's inclusive cost unchanged.
+    pub moved: Vec<MovedJson>,
     pub total: TotalChangeJson,
 }
 
@@ -605,7 +647,10 @@ pub struct ChangePointJson {
     pub commit: String,
     /// The function; `(samples per run)` for the runs' sample totals.
     pub frame: String,
-    /// Mean self share (or samples per run) before and after the shift.
+    /// `self` or `inclusive` (the function's cost that shifted); `total` for the runs' totals.
+    pub measure: String,
+    /// The function's cost per run (geometric mean, normalised between runs, in the profile's
+    /// unit), or the runs' mean total, before and after the shift.
     pub before: f64,
     pub after: f64,
     pub change: f64,

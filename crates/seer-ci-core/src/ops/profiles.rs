@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use super::Error;
 use crate::collect::git::short;
 use crate::profile::{
-    FlamegraphOptions, ProfileHistory, ReadOptions, differential_svg, flamegraph_svg, history, read_profile, run_frames,
+    FlamegraphOptions, ProfileHistory, ReadOptions, differential_svg, flamegraph_svg, history, read_profile,
+    run_frames, stacks,
 };
 use crate::regress::{CompareOptions, Comparison, Trend, TrendFramesOptions, compare, trend_by_frame};
 use crate::store::{NewProfile, ProfileRun, RecordStatus, Store};
@@ -50,6 +51,7 @@ pub fn record_profiles(db: &Path, request: &ProfileRecordRequest) -> Result<Vec<
             time: request.time,
             source: folded.source,
             stacks: folded.stacks,
+            sample_count: folded.sample_count,
         });
     }
     let statuses = Store::open(db)?.record_profiles(&profiles, request.replace)?;
@@ -132,9 +134,17 @@ pub fn compare_profiles(
     let store = Store::open_existing(db)?;
     let base_runs = profile_runs_at(&store, bench, base)?;
     let head_runs = profile_runs_at(&store, bench, head)?;
-    let comparison = compare(&run_frames(&store, &base_runs)?, &run_frames(&store, &head_runs)?, options)
-        .map_err(|source| Error::Compare { head: head.to_string(), base: base.to_string(), source })?;
-    let shown: Vec<i64> = comparison.regressions.iter().chain(&comparison.improvements).map(|c| c.frame).collect();
+    let attributed = stacks(&store, &base_runs, &head_runs)?;
+    let comparison =
+        compare(&run_frames(&store, &base_runs)?, &run_frames(&store, &head_runs)?, Some(&attributed), options)
+            .map_err(|source| Error::Compare { head: head.to_string(), base: base.to_string(), source })?;
+    let shown: Vec<i64> = comparison
+        .regressions
+        .iter()
+        .chain(&comparison.improvements)
+        .flat_map(|c| c.frames())
+        .chain(comparison.moved.iter().flat_map(|m| [m.frame, m.caller]))
+        .collect();
     let names = store.frame_names(&shown)?;
     let svg = if with_svg {
         let before = store.merged_stacks(&base_runs.iter().map(|r| r.id).collect::<Vec<_>>())?;
@@ -171,7 +181,8 @@ pub fn trend(db: &Path, bench: &str, repo: Option<&Path>, options: TrendFramesOp
     for (_, runs) in &history.commits {
         groups.push(run_frames(&store, runs)?);
     }
-    let trend = trend_by_frame(&groups, options);
+    let all: Vec<ProfileRun> = history.commits.iter().flat_map(|(_, runs)| runs.iter().cloned()).collect();
+    let trend = trend_by_frame(&groups, Some(&stacks(&store, &all, &[])?), options);
     let frames: Vec<i64> = trend.points.iter().filter_map(|p| p.frame).collect();
     let names = store.frame_names(&frames)?;
     Ok(Trended { history, trend, names })

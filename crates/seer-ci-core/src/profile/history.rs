@@ -5,6 +5,7 @@ use std::path::Path;
 
 use hashbrown::HashMap;
 
+use crate::regress::Stacks;
 use crate::store::{ProfileRun, Store, StoreError};
 
 /// One run's samples, by frame: what the detector and the trend read.
@@ -27,6 +28,19 @@ pub fn run_frames(store: &Store, runs: &[ProfileRun]) -> Result<Vec<RunFrames>, 
         }
     }
     Ok(out)
+}
+
+/// The merged stacks of two sets of runs, and the names of their frames: what the detector
+/// attributes changes with. For a trend, `head` is empty and `base` is the whole history.
+pub fn stacks(store: &Store, base: &[ProfileRun], head: &[ProfileRun]) -> Result<Stacks, StoreError> {
+    let ids = |runs: &[ProfileRun]| runs.iter().map(|r| r.id).collect::<Vec<_>>();
+    let base = store.merged_stack_ids(&ids(base))?;
+    let head = if head.is_empty() { Vec::new() } else { store.merged_stack_ids(&ids(head))? };
+    let mut frames: Vec<i64> = base.iter().chain(&head).flat_map(|(s, _)| s.iter().copied()).collect();
+    frames.sort_unstable();
+    frames.dedup();
+    let names = store.frame_names(&frames)?;
+    Ok(Stacks { base, head, names })
 }
 
 /// How the commits were put in order.

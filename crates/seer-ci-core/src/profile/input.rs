@@ -59,9 +59,13 @@ impl Default for ReadOptions {
 /// One profile's samples, by stack (root first), after normalisation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Folded {
-    /// Distinct stacks and their sample counts, sorted by stack.
+    /// Distinct stacks and their counts, sorted by stack. perf's are weighted by each sample's
+    /// period (for cpu-clock, nanoseconds: time); folded and DTrace counts are samples.
     pub stacks: Vec<(Vec<String>, u64)>,
+    /// The stacks' counts added up (weighted, as they are).
     pub samples: u64,
+    /// How many samples were taken: for perf, its sample records; else `samples`.
+    pub sample_count: u64,
     /// The format it was read in, and whether it was gzip-compressed (`perf`, `folded+gz`, …).
     pub source: String,
 }
@@ -117,8 +121,10 @@ pub fn read_profile(path: &Path, options: &ReadOptions) -> Result<Folded, InputE
     // A decompression bomb is refused after `max_bytes`, and an endless line after
     // MAX_LINE_BYTES, not after either fills the memory.
     let over = std::rc::Rc::new(std::cell::Cell::new(None));
+    let headers = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let inner: Box<dyn Read + '_> = if gz { Box::new(flate2::read::MultiGzDecoder::new(raw)) } else { Box::new(raw) };
-    let limited = Limited { inner, left: max_bytes, line: 0, over: over.clone() };
+    let limited =
+        Limited { inner, left: max_bytes, line: 0, over: over.clone(), headers: headers.clone(), at_line_start: true };
     let mut input = std::io::BufReader::with_capacity(1 << 16, limited);
     let refused = |over: Over| match over {
         Over::Size => too_large(),
@@ -191,7 +197,9 @@ pub fn read_profile(path: &Path, options: &ReadOptions) -> Result<Folded, InputE
     let mut stacks: Vec<(Vec<String>, u64)> = stacks.merged.into_iter().collect();
     stacks.sort();
     let source = if gz { format!("{}+gz", format.as_str()) } else { format.as_str().to_string() };
-    Ok(Folded { stacks, samples, source })
+    // A perf sample is a header line (not indented) followed by its indented frames.
+    let sample_count = if format == ProfileFormat::Perf { headers.get() } else { samples };
+    Ok(Folded { stacks, samples, sample_count, source })
 }
 
 /// Which limit a profile went over.
@@ -209,11 +217,23 @@ struct Limited<R> {
     /// Bytes since the last line break.
     line: usize,
     over: std::rc::Rc<std::cell::Cell<Option<Over>>>,
+    /// Lines that begin with neither a blank nor a line break (in `perf script`, one a sample).
+    headers: std::rc::Rc<std::cell::Cell<u64>>,
+    at_line_start: bool,
 }
 
 impl<R: Read> Read for Limited<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let data = &buf[..n];
+        let header = |b: u8| !matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        let mut count = u64::from(self.at_line_start && data.first().is_some_and(|&b| header(b)));
+        count +=
+            memchr::memchr_iter(b'\n', data).filter(|&at| data.get(at + 1).is_some_and(|&b| header(b))).count() as u64;
+        self.headers.set(self.headers.get() + count);
+        if let Some(&last) = data.last() {
+            self.at_line_start = last == b'\n';
+        }
         self.line = match memchr::memrchr(b'\n', &buf[..n]) {
             Some(at) => n - at - 1,
             None => self.line + n,
@@ -385,8 +405,8 @@ prog 1234 100.000501:     250000 cpu-clock:u:
         let p = write(&dir, "perf.txt.gz", &gz.finish().unwrap());
         let f = read_profile(&p, &ReadOptions::default()).unwrap();
         assert_eq!(f.source, "perf+gz");
-        // inferno weighs each sample by its period (here 250,000 ns of cpu-clock).
-        assert_eq!(f.samples, 750_000);
+        // inferno weighs each sample by its period (here 250,000 ns of cpu-clock); three were taken.
+        assert_eq!((f.samples, f.sample_count), (750_000, 3));
         assert_eq!(
             f.stacks,
             [

@@ -93,7 +93,9 @@ pub fn perf_runs(request: &PerfRequest) -> Result<Vec<PathBuf>, PerfError> {
     for run in 1..=request.runs {
         let data = request.dir.join(format!("run-{run}.data"));
         let status = Command::new(&request.perf)
-            .args(["record", "-q", "-g", "-F", &request.frequency.to_string(), "-o"])
+            // cpu-clock: a sample's period is then nanoseconds of CPU time, on every machine
+            // (a cycles event counts cycles, which vary with the clock speed, and is missing in VMs).
+            .args(["record", "-q", "-e", "cpu-clock", "-g", "-F", &request.frequency.to_string(), "-o"])
             .arg(&data)
             .arg("--")
             .arg(program)

@@ -5,6 +5,10 @@
 //! correct for testing many series. Splits fall between commits, never inside one, so every run
 //! of a commit stays on one side.
 
+use hashbrown::HashSet;
+
+use super::attribute::Stacks;
+use super::estimate::{Measure, estimate};
 use super::stats::{mean, welch};
 
 /// When a split is a change point.
@@ -16,11 +20,13 @@ pub struct TrendOptions {
     pub min_change: f64,
     /// Change points found at most.
     pub max_points: usize,
+    /// The values are logs: the relative change across a split is exp(after − before) − 1.
+    pub log: bool,
 }
 
 impl Default for TrendOptions {
     fn default() -> Self {
-        TrendOptions { alpha: 0.001, min_change: 0.05, max_points: 10 }
+        TrendOptions { alpha: 0.001, min_change: 0.05, max_points: 10, log: false }
     }
 }
 
@@ -87,7 +93,10 @@ fn best_split(groups: &[Vec<f64>], lo: usize, hi: usize) -> Option<(usize, f64, 
     }
     let (gi, _) = best?;
     let (left, right) = values.split_at(starts[gi]);
-    Some((lo + gi, welch(left, right), mean(left), mean(right)))
+    // The split was chosen as the best of `candidates`: its t-test is corrected for that choice
+    // (Bonferroni over the positions), or a flat series of single runs splits somewhere by chance.
+    let candidates = (lo + MIN_GROUPS..=hi - MIN_GROUPS).count().max(1) as f64;
+    Some((lo + gi, (welch(left, right) * candidates).min(1.0), mean(left), mean(right)))
 }
 
 /// The change points of a series of groups of values (one group per commit, in history order).
@@ -99,7 +108,13 @@ pub fn change_points(groups: &[Vec<f64>], options: TrendOptions) -> Vec<ChangePo
             break;
         }
         let Some((at, p, before, after)) = best_split(groups, lo, hi) else { continue };
-        let change = if before != 0.0 { (after / before - 1.0).abs() } else { f64::INFINITY };
+        let change = if options.log {
+            (after - before).exp_m1().abs()
+        } else if before != 0.0 {
+            (after / before - 1.0).abs()
+        } else {
+            f64::INFINITY
+        };
         if p <= options.alpha && change >= options.min_change {
             cuts.push(at);
             pending.push((lo, at));
@@ -120,36 +135,33 @@ pub fn change_points(groups: &[Vec<f64>], options: TrendOptions) -> Vec<ChangePo
         .collect()
 }
 
-/// The slope of the least-squares line of `y` on `x` (0 when `x` is constant).
-fn least_squares_slope(x: &[f64], y: &[f64]) -> f64 {
-    let (mx, my) = (mean(x), mean(y));
-    let sxx: f64 = x.iter().map(|v| (v - mx) * (v - mx)).sum();
-    if sxx <= 0.0 {
-        return 0.0;
-    }
-    x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / sxx
-}
-
 /// When a function's history counts as shifted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrendFramesOptions {
-    /// Functions whose self share over the whole history is below this are not tested.
+    /// Functions whose self (or inclusive) share over the whole history is below this are not
+    /// tested on that measure.
     pub min_share: f64,
     pub min_change: f64,
     /// The family-wise error rate: each series' splits are tested at `alpha / series tested`.
     pub alpha: f64,
+    /// Costs of fewer samples than this per run on average are not tested (see `estimate`).
+    pub min_samples: f64,
 }
 
 impl Default for TrendFramesOptions {
     fn default() -> Self {
-        TrendFramesOptions { min_share: 0.005, min_change: 0.05, alpha: 0.05 }
+        // Chosen on half of the benchmark's pool of real profiles, reported on the other half
+        // (docs/profiling.md, scripts/bench_profile_shapes.py).
+        TrendFramesOptions { min_share: 0.005, min_change: 0.02, alpha: 0.001, min_samples: 50.0 }
     }
 }
 
-/// A change point of one function (or of the runs' sample totals, `frame: None`).
+/// A change point of one function's cost (or of the runs' totals, `frame: None`). For a
+/// function, `before` and `after` are geometric means of its normalised cost per run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FramePoint {
     pub frame: Option<i64>,
+    pub measure: Measure,
     pub point: ChangePoint,
 }
 
@@ -158,42 +170,86 @@ pub struct FramePoint {
 pub struct Trend {
     /// In history order, then most significant first.
     pub points: Vec<FramePoint>,
-    /// Series tested: the functions above the minimum share, and the sample totals.
+    /// Series tested: the functions' costs above the minimum share, and the totals.
     pub tested: usize,
 }
 
-/// Change points of each function's self share, and of the runs' sample totals, over `groups`
-/// (each commit's runs, in history order).
-pub fn trend_by_frame(groups: &[Vec<crate::profile::RunFrames>], o: TrendFramesOptions) -> Trend {
+/// Change points of each function's cost, self and inclusive, normalised as the detector does
+/// (`estimate`: a size factor per run over the whole history), and of the runs' totals, over
+/// `groups` (each commit's runs, in history order). With `stacks` (merged over the history, as
+/// `Stacks::base`), the shifts at one commit are attributed as a diff's are: a caller whose shift
+/// a project function beneath it explains, and library frames beneath such a function, are not
+/// named apart, and a function whose inclusive cost shifted is named by it.
+pub fn trend_by_frame(
+    groups: &[Vec<crate::profile::RunFrames>],
+    stacks: Option<&Stacks>,
+    o: TrendFramesOptions,
+) -> Trend {
     let runs: Vec<&crate::profile::RunFrames> = groups.iter().flatten().collect();
-    let mut frames: Vec<i64> = runs.iter().flat_map(|r| r.frames.keys().copied()).collect();
-    frames.sort_unstable();
-    frames.dedup();
-    let share = |r: &crate::profile::RunFrames, f: i64| {
-        let own = r.frames.get(&f).map_or(0, |x| x.0);
-        if r.samples == 0 { 0.0 } else { own as f64 / r.samples as f64 }
+    let (_, series) = estimate(&runs, o.min_share, o.min_samples);
+    let options = TrendOptions {
+        alpha: o.alpha / (series.len() + 1) as f64,
+        min_change: o.min_change,
+        max_points: 10,
+        log: true,
     };
-    let tested: Vec<i64> = frames
-        .into_iter()
-        .filter(|&f| runs.iter().map(|r| share(r, f)).sum::<f64>() / runs.len().max(1) as f64 >= o.min_share)
-        .collect();
-    let options = TrendOptions { alpha: o.alpha / (tested.len() + 1) as f64, min_change: o.min_change, max_points: 10 };
-    // As in a diff, a function's share moves with the length of a disturbed run in its own way:
-    // take out its least-squares slope on the log of the run's sample total, over the history.
-    let length: Vec<f64> = runs.iter().map(|r| (r.samples.max(1) as f64).ln()).collect();
-    let centre = mean(&length);
     let mut points = Vec::new();
-    for &f in &tested {
-        let shares: Vec<f64> = runs.iter().map(|r| share(r, f)).collect();
-        let slope = least_squares_slope(&length, &shares);
-        let mut adjusted = shares.iter().zip(&length).map(|(s, l)| s - slope * (l - centre));
-        let series: Vec<Vec<f64>> = groups.iter().map(|g| adjusted.by_ref().take(g.len()).collect()).collect();
-        points.extend(change_points(&series, options).into_iter().map(|point| FramePoint { frame: Some(f), point }));
+    for s in &series {
+        let mut values = s.log.iter().copied();
+        let groups: Vec<Vec<f64>> = groups.iter().map(|g| values.by_ref().take(g.len()).collect()).collect();
+        points.extend(change_points(&groups, options).into_iter().map(|mut point| {
+            (point.before, point.after) = (point.before.exp(), point.after.exp());
+            FramePoint { frame: Some(s.frame), measure: s.measure, point }
+        }));
+    }
+    if let Some(st) = stacks {
+        points = attribute(points, st);
     }
     let totals: Vec<Vec<f64>> = groups.iter().map(|g| g.iter().map(|r| r.samples as f64).collect()).collect();
-    points.extend(change_points(&totals, options).into_iter().map(|point| FramePoint { frame: None, point }));
+    let options = TrendOptions { log: false, ..options };
+    points.extend(change_points(&totals, options).into_iter().map(|point| FramePoint {
+        frame: None,
+        measure: Measure::Own,
+        point,
+    }));
     points.sort_by(|a, b| a.point.at.cmp(&b.point.at).then(a.point.p_value.total_cmp(&b.point.p_value)));
-    Trend { points, tested: tested.len() + 1 }
+    Trend { points, tested: series.len() + 1 }
+}
+
+/// The shifts worth naming among `points` of functions: at each commit and in each direction,
+/// the project functions not explained by a project function beneath them that shifted with at
+/// least half their change, each by its inclusive cost when that shifted, and the library frames
+/// not beneath one of them.
+fn attribute(points: Vec<FramePoint>, st: &Stacks) -> Vec<FramePoint> {
+    let mut keep = Vec::new();
+    let mut keys: Vec<(usize, bool)> = points.iter().map(|p| (p.point.at, p.point.after > p.point.before)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for (at, grew) in keys {
+        let here: Vec<&FramePoint> =
+            points.iter().filter(|p| p.point.at == at && (p.point.after > p.point.before) == grew).collect();
+        let frames: HashSet<i64> = here.iter().filter_map(|p| p.frame).collect();
+        // A frame's shift: its inclusive one when it has one.
+        let best = |f: i64| {
+            let mine = here.iter().filter(|p| p.frame == Some(f));
+            mine.clone().find(|p| p.measure == Measure::Inclusive).or_else(|| mine.clone().next()).map(|p| **p)
+        };
+        let delta = |f: i64| best(f).map_or(0.0, |p| (p.point.after - p.point.before).abs());
+        let below = st.descendants(&frames);
+        let under = |f: i64| below.get(&f).into_iter().flatten().copied();
+        let project: Vec<i64> = frames
+            .iter()
+            .copied()
+            .filter(|&f| st.is_project(f))
+            .filter(|&f| !under(f).any(|d| st.is_project(d) && delta(d) >= 0.5 * delta(f)))
+            .collect();
+        let library =
+            frames.iter().copied().filter(|&f| !st.is_project(f) && !project.iter().any(|&p| under(p).any(|d| d == f)));
+        let mut named: Vec<i64> = project.iter().copied().chain(library).collect();
+        named.sort_unstable();
+        keep.extend(named.into_iter().filter_map(best));
+    }
+    keep
 }
 
 #[cfg(test)]
@@ -225,5 +281,64 @@ mod tests {
         });
         let at: Vec<usize> = change_points(&groups, TrendOptions::default()).iter().map(|p| p.at).collect();
         assert_eq!(at, [5, 11]);
+    }
+
+    /// A run of a program whose `rank` (frame 2) sorts through std's sort (frame 4, shared with
+    /// frame 3), with `rank`'s sorting scaled by `slow` and every count by a run-to-run jitter.
+    fn sorting_run(slow: f64, jitter: f64) -> (crate::profile::RunFrames, Vec<(Vec<i64>, u64)>) {
+        let stacks: Vec<(Vec<i64>, u64)> = [
+            (vec![1, 8], 1.0),
+            (vec![1, 2, 4], 1000.0 * slow),
+            (vec![1, 2], 100.0),
+            (vec![1, 3, 4], 800.0),
+            (vec![1, 3], 200.0),
+            (vec![1, 5], 3000.0),
+            (vec![1, 6], 2000.0),
+            (vec![1, 7], 1500.0),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (s, n))| (s, (n * jitter * (1.0 + 0.01 * ((i % 3) as f64 - 1.0) * jitter.fract())).round() as u64))
+        .collect();
+        let mut frames = hashbrown::HashMap::new();
+        for (stack, n) in &stacks {
+            let e: &mut (u64, u64) = frames.entry(*stack.last().unwrap()).or_default();
+            e.0 += n;
+            for f in stack {
+                frames.entry(*f).or_default().1 += n;
+            }
+        }
+        (crate::profile::RunFrames { samples: stacks.iter().map(|s| s.1).sum(), frames }, stacks)
+    }
+
+    #[test]
+    fn a_function_sorting_more_from_one_commit_is_named_there_by_its_inclusive_cost_and_nothing_is_diluted() {
+        let names = [(1, "main"), (2, "app::rank"), (3, "app::dedupe"), (4, "core::slice::sort::merge")]
+            .into_iter()
+            .map(|(f, n)| (f, n.to_string()))
+            .chain((5..8).map(|f| (f, format!("app::f{f}"))))
+            .collect();
+        let mut stacks = Stacks { names, ..Stacks::default() };
+        // 12 commits of 2 runs; runs vary in speed by up to ±4% as a whole; rank sorts 15% more from commit 7.
+        let groups: Vec<Vec<crate::profile::RunFrames>> = (0..12)
+            .map(|c| {
+                (0..2)
+                    .map(|k| {
+                        let jitter = 1.0 + 0.04 * (((c * 2 + k) * 7 % 5) as f64 - 2.0) / 2.0 + 0.0013 * k as f64;
+                        let (run, s) = sorting_run(if c >= 7 { 1.15 } else { 1.0 }, jitter);
+                        stacks.base.extend(s);
+                        run
+                    })
+                    .collect()
+            })
+            .collect();
+        let t = trend_by_frame(&groups, Some(&stacks), TrendFramesOptions::default());
+        let named: Vec<(usize, Option<i64>, Measure)> =
+            t.points.iter().map(|p| (p.point.at, p.frame, p.measure)).collect();
+        assert!(named.contains(&(7, Some(2), Measure::Inclusive)), "{named:?}");
+        assert!(
+            named.iter().all(|&(at, f, _)| f.is_none() || (at, f) == (7, Some(2))),
+            "no other function, no dilution: {named:?}"
+        );
     }
 }

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use crate::profile::{FlamegraphOptions, HistoryOrder, differential_svg, flamegraph_svg, history};
-use crate::profile::{ProfileHistory, RunFrames, run_frames};
+use crate::profile::{ProfileHistory, RunFrames, run_frames, stacks};
 use crate::regress::{CompareOptions, Comparison, TrendFramesOptions, compare, trend_by_frame};
 use crate::select::{FlakyOptions, FlakyTest, detect_flaky};
-use crate::store::{Day, Judgements, Miss, SelectionStats, SlowTest, Store, StoreError, TestCount};
+use crate::store::{Day, Judgements, Miss, ProfileRun, SelectionStats, SlowTest, Store, StoreError, TestCount};
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -62,6 +62,18 @@ pub struct ModelSection {
     pub validation_time_share: f64,
 }
 
+/// A shift in a bench's history: at `commit`, `frame`'s `measure` (self, inclusive, or the
+/// runs' total) went from `before` to `after`.
+#[derive(Debug, Clone)]
+pub struct ChangePointRow {
+    pub commit: String,
+    pub frame: String,
+    pub measure: &'static str,
+    pub before: f64,
+    pub after: f64,
+    pub p_value: f64,
+}
+
 /// One bench's profiles.
 #[derive(Debug, Clone)]
 pub struct BenchSection {
@@ -77,8 +89,8 @@ pub struct BenchSection {
     pub comparison: Option<Comparison>,
     /// Frame names of the comparison's changes.
     pub names: hashbrown::HashMap<i64, String>,
-    /// Change points whose commit is in the window: (commit, frame, before, after, p-value).
-    pub change_points: Vec<(String, String, f64, f64, f64)>,
+    /// Change points whose commit is in the window.
+    pub change_points: Vec<ChangePointRow>,
     /// Per commit, the self share of each plotted function (names), for the trend plot.
     pub series: Vec<(String, Vec<f64>)>,
     pub latest_svg: Option<String>,
@@ -142,7 +154,8 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
     for (_, runs) in &h.commits {
         groups.push(run_frames(store, runs)?);
     }
-    let trend = trend_by_frame(&groups, TrendFramesOptions::default());
+    let all: Vec<ProfileRun> = h.commits.iter().flat_map(|(_, runs)| runs.iter().cloned()).collect();
+    let trend = trend_by_frame(&groups, Some(&stacks(store, &all, &[])?), TrendFramesOptions::default());
     let point_frames: Vec<i64> = trend.points.iter().filter_map(|p| p.frame).collect();
     let names = store.frame_names(&point_frames)?;
     for p in trend.points.iter().filter(|p| in_window[p.point.at]) {
@@ -150,8 +163,15 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
             Some(f) => names.get(&f).cloned().unwrap_or_default(),
             None => "(samples per run)".into(),
         };
-        let (before, after, p_value) = (p.point.before, p.point.after, p.point.p_value);
-        section.change_points.push((commits[p.point.at].clone(), frame, before, after, p_value));
+        let measure = if p.frame.is_some() { p.measure.as_str() } else { "total" };
+        section.change_points.push(ChangePointRow {
+            commit: commits[p.point.at].clone(),
+            frame,
+            measure,
+            before: p.point.before,
+            after: p.point.after,
+            p_value: p.point.p_value,
+        });
     }
     section.series = trend_series(store, &groups, point_frames, last)?;
     Ok(section)
@@ -179,9 +199,16 @@ fn compare_in_window(
     }
     section.baseline = Some(h.commits[base].0.clone());
     let (b, l) = (run_frames(store, &h.commits[base].1)?, run_frames(store, &h.commits[last].1)?);
-    match compare(&b, &l, CompareOptions::default()) {
+    let attributed = stacks(store, &h.commits[base].1, &h.commits[last].1)?;
+    match compare(&b, &l, Some(&attributed), CompareOptions::default()) {
         Ok(c) => {
-            let shown: Vec<i64> = c.regressions.iter().chain(&c.improvements).map(|x| x.frame).collect();
+            let shown: Vec<i64> = c
+                .regressions
+                .iter()
+                .chain(&c.improvements)
+                .flat_map(|x| x.frames())
+                .chain(c.moved.iter().flat_map(|m| [m.frame, m.caller]))
+                .collect();
             section.names = store.frame_names(&shown)?;
             section.comparison = Some(c);
         }

@@ -40,6 +40,11 @@ figcaption { color: var(--muted); font-size: 0.85rem; }
 @media print { body { background: #fff; } main { max-width: none; } h2 { break-before: auto; } figure, table, .cards { break-inside: avoid; } .cmd { white-space: pre-wrap; } }
 "#;
 
+/// A frame's name from the section's names (empty when unknown).
+fn name_of(names: &hashbrown::HashMap<i64, String>, frame: i64) -> String {
+    names.get(&frame).cloned().unwrap_or_default()
+}
+
 /// Text escaped for HTML.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -351,7 +356,7 @@ fn bench(o: &mut String, b: &BenchSection) {
     if let (Some(latest), Some(base), Some(c)) = (&b.latest, &b.baseline, &b.comparison) {
         let _ = write!(
             o,
-            "<p><code>{}</code> against <code>{}</code>: {} functions tested; samples per run {:+.1}% (p = {:.3}).</p>",
+            "<p><code>{}</code> against <code>{}</code>: {} costs tested (self and inclusive); samples per run {:+.1}% (p = {:.3}).</p>",
             esc(short(latest)),
             esc(short(base)),
             c.tested,
@@ -363,24 +368,53 @@ fn bench(o: &mut String, b: &BenchSection) {
                 empty(o, &format!("{title}: none significant."));
                 continue;
             }
+            let name = |f: i64| b.names.get(&f).cloned().unwrap_or_default();
             let rows: Vec<Vec<String>> = list
                 .iter()
-                .map(|x| {
-                    vec![
-                        b.names.get(&x.frame).cloned().unwrap_or_default(),
-                        format!("{:.2}%", 100.0 * x.base_self),
-                        format!("{:.2}%", 100.0 * x.head_self),
+                .flat_map(|x| {
+                    let (before, after) = match x.measure {
+                        crate::regress::Measure::Own => (x.base_self, x.head_self),
+                        crate::regress::Measure::Inclusive => (x.base_inclusive, x.head_inclusive),
+                    };
+                    let row = vec![
+                        name(x.frame),
+                        x.measure.as_str().to_string(),
+                        format!("{:.2}%", 100.0 * before),
+                        format!("{:.2}%", 100.0 * after),
                         if x.change.is_finite() { format!("{:+.1}%", 100.0 * x.change) } else { "new".into() },
                         format!("{:.1e}", x.q_value),
-                    ]
+                    ];
+                    let carriers = x.carriers.iter().map(|c| {
+                        vec![
+                            format!("\u{2003}beneath it: {}", name(c.frame)),
+                            "self".to_string(),
+                            format!("{:.2}%", 100.0 * c.base_self),
+                            format!("{:.2}%", 100.0 * c.head_self),
+                            String::new(),
+                            String::new(),
+                        ]
+                    });
+                    std::iter::once(row).chain(carriers)
                 })
                 .collect();
             let _ = write!(o, "<p>{title}:</p>");
             table(
                 o,
-                &["function", "self share before", "after", "change", "q"],
+                &["function", "cost", "share before", "after", "change of the work", "q"],
                 &rows,
-                &[false, true, true, true, true],
+                &[false, false, true, true, true, true],
+            );
+        }
+        for m in &c.moved {
+            let how = if m.inlined { "moved into its caller" } else { "moved out of its caller" };
+            empty(
+                o,
+                &format!(
+                    "{} ({:.2}%) {how} {}: not a change of the work.",
+                    name_of(&b.names, m.frame),
+                    100.0 * m.share,
+                    name_of(&b.names, m.caller)
+                ),
             );
         }
         if !(c.regressions.is_empty() && c.improvements.is_empty()) {
@@ -394,14 +428,18 @@ fn bench(o: &mut String, b: &BenchSection) {
         let rows: Vec<Vec<String>> = b
             .change_points
             .iter()
-            .map(|(c, f, before, after, p)| {
-                let value =
-                    |v: f64| if f == "(samples per run)" { format!("{v:.0}") } else { format!("{:.2}%", 100.0 * v) };
-                vec![short(c).to_string(), f.clone(), value(*before), value(*after), format!("{p:.1e}")]
+            .map(|c| {
+                vec![
+                    short(&c.commit).to_string(),
+                    c.frame.clone(),
+                    c.measure.to_string(),
+                    format!("{:+.1}%", 100.0 * (c.after / c.before - 1.0)),
+                    format!("{:.1e}", c.p_value),
+                ]
             })
             .collect();
         o.push_str("<p>Change points in the window:</p>");
-        table(o, &["first commit", "function", "before", "after", "p"], &rows, &[false, false, true, true, true]);
+        table(o, &["first commit", "function", "cost", "change", "p"], &rows, &[false, false, false, true, true]);
         cmd(o, &format!("seer profile trend --name {}", b.bench));
     }
     if !b.series.is_empty() {

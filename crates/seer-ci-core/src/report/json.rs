@@ -143,7 +143,7 @@ fn bench_json(b: &BenchSection) -> ReportBenchJson {
         change_points: b
             .change_points
             .iter()
-            .map(|(commit, frame, before, after, p)| change_point_json(commit, frame.clone(), *before, *after, *p))
+            .map(|c| change_point_json(&c.commit, c.frame.clone(), c.measure, c.before, c.after, c.p_value))
             .collect(),
         notes: b.notes.clone(),
     }

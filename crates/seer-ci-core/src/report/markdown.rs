@@ -73,16 +73,16 @@ pub fn render_markdown(r: &ReportData, report_cmd: &str) -> String {
         let _ = writeln!(o, "\n{}", super::Q_MEANS);
     }
     for b in &r.benches {
-        for (commit, frame, before, after, _) in &b.change_points {
-            if frame != "(samples per run)" {
+        for c in &b.change_points {
+            if c.frame != "(samples per run)" {
                 let _ = writeln!(
                     o,
-                    "- {}: `{}` moved from {} to {} at {}",
+                    "- {}: `{}` ({}) {:+.1}% from {}",
                     cell(&b.bench),
-                    cell(frame),
-                    pct(*before),
-                    pct(*after),
-                    short(commit)
+                    cell(&c.frame),
+                    c.measure,
+                    100.0 * (c.after / c.before - 1.0),
+                    short(&c.commit)
                 );
             }
         }

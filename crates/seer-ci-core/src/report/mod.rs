@@ -16,4 +16,4 @@ pub use numbers::pct;
 
 /// What the profile tables' "q" column means, in one line under them.
 const Q_MEANS: &str = "q: the expected share of false alarms among changes at least this significant \
-    (Benjamini–Hochberg over every function tested); lower is surer.";
+    (Benjamini–Hochberg over every cost tested, self and inclusive); lower is surer.";

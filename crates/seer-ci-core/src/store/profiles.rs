@@ -18,8 +18,10 @@ pub struct NewProfile {
     /// Unix seconds; `None`: when it is recorded.
     pub time: Option<i64>,
     pub source: String,
-    /// Distinct stacks (root first) and their sample counts.
+    /// Distinct stacks (root first) and their counts (perf's weighted by period).
     pub stacks: Vec<(Vec<String>, u64)>,
+    /// How many samples were taken (perf's sample records).
+    pub sample_count: u64,
 }
 
 /// A stored profile, without its samples.
@@ -31,8 +33,11 @@ pub struct ProfileRun {
     pub commit: String,
     pub time: i64,
     pub time_given: bool,
+    /// The stacks' counts added up: for perf, weighted by period (time, in ns for cpu-clock).
     pub samples: u64,
     pub source: String,
+    /// How many samples were taken; `None` for a profile recorded before seer counted them.
+    pub sample_count: Option<u64>,
 }
 
 /// One frame's samples in one profile.
@@ -59,7 +64,7 @@ fn content_hash(p: &NewProfile) -> String {
     format!("{:032x}", h.digest128())
 }
 
-const PROFILE_COLUMNS: &str = "id, bench, run_id, commit_sha, time, time_given, samples, source";
+const PROFILE_COLUMNS: &str = "id, bench, run_id, commit_sha, time, time_given, samples, source, sample_count";
 
 fn profile_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProfileRun> {
     Ok(ProfileRun {
@@ -71,6 +76,7 @@ fn profile_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProfileRun> {
         time_given: r.get(5)?,
         samples: r.get::<_, i64>(6)?.max(0) as u64,
         source: r.get(7)?,
+        sample_count: r.get::<_, Option<i64>>(8)?.map(|n| n.max(0) as u64),
     })
 }
 
@@ -188,8 +194,8 @@ impl Store {
             let samples: u64 = p.stacks.iter().map(|(_, n)| n).sum();
             let recorded = now();
             tx.execute(
-                "INSERT INTO profiles (bench, run_id, commit_sha, time, time_given, recorded_at, source, samples, content_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO profiles (bench, run_id, commit_sha, time, time_given, recorded_at, source, samples, content_hash, sample_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     p.bench,
                     p.run_id,
@@ -199,7 +205,8 @@ impl Store {
                     recorded,
                     p.source,
                     samples as i64,
-                    hash
+                    hash,
+                    p.sample_count as i64
                 ],
             )?;
             insert_stacks(&tx, tx.last_insert_rowid(), &p.stacks, &mut frames)?;
@@ -264,27 +271,9 @@ impl Store {
     /// The stacks of these profiles, their samples added up, with frame names (root first), in
     /// no particular order (inferno sorts what it draws).
     pub fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError> {
-        let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT s.frames, p.samples FROM profile_stacks p JOIN stacks s ON s.id = p.stack WHERE p.profile = ?1",
-            )?;
-            for &p in profiles {
-                let mut rows = stmt.query([p])?;
-                while let Some(row) = rows.next()? {
-                    let frames = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                    let n = row.get::<_, i64>(1)?.max(0) as u64;
-                    match counts.get_mut(frames) {
-                        Some(c) => *c += n,
-                        None => {
-                            counts.insert(frames.to_vec(), n);
-                        }
-                    }
-                }
-            }
-        }
+        let stacks = self.merged_stack_ids(profiles)?;
         // Every frame name once.
-        let mut names: HashMap<u32, String> = HashMap::new();
+        let mut names: HashMap<i64, String> = HashMap::new();
         {
             let mut stmt = self.conn.prepare_cached("SELECT id, name FROM frames")?;
             let mut rows = stmt.query([])?;
@@ -292,9 +281,32 @@ impl Store {
                 names.insert(row.get(0)?, row.get(1)?);
             }
         }
-        Ok(counts
+        Ok(stacks
             .into_iter()
-            .map(|(blob, n)| (unpack(&blob).iter().map(|id| names.get(id).cloned().unwrap_or_default()).collect(), n))
+            .map(|(ids, n)| (ids.iter().map(|id| names.get(id).cloned().unwrap_or_default()).collect(), n))
             .collect())
+    }
+
+    /// The stacks of these profiles, their samples added up, as frame ids (root first), in no
+    /// particular order: what the detector reads callers and callees from.
+    pub fn merged_stack_ids(&self, profiles: &[i64]) -> Result<Vec<(Vec<i64>, u64)>, StoreError> {
+        let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.frames, p.samples FROM profile_stacks p JOIN stacks s ON s.id = p.stack WHERE p.profile = ?1",
+        )?;
+        for &p in profiles {
+            let mut rows = stmt.query([p])?;
+            while let Some(row) = rows.next()? {
+                let frames = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                let n = row.get::<_, i64>(1)?.max(0) as u64;
+                match counts.get_mut(frames) {
+                    Some(c) => *c += n,
+                    None => {
+                        counts.insert(frames.to_vec(), n);
+                    }
+                }
+            }
+        }
+        Ok(counts.into_iter().map(|(blob, n)| (unpack(&blob).iter().map(|&id| i64::from(id)).collect(), n)).collect())
     }
 }

@@ -252,6 +252,11 @@ pub const MIGRATIONS: &[&str] = &[
         dropped_at INTEGER NOT NULL             -- Unix seconds
     ) WITHOUT ROWID;
     "#,
+    // 7: how many samples a profile took (perf weighs its counts by period, so `samples` is
+    // time); NULL for profiles recorded before.
+    r#"
+    ALTER TABLE profiles ADD COLUMN sample_count INTEGER;
+    "#,
 ];
 
 /// The schema version this seer writes.
