@@ -10,7 +10,7 @@
    over 3,000 frames, 2 and 5 runs a side), `seer profile diff` with and without the
    differential flame graph. Wall time per process, median of --repeat. Goal: under 200 ms.
 
-Usage: bench_profile_record.py [--seer PATH] [--work DIR] [--repeat 7] [--samples 400000]
+Usage: bench_profile_record.py [--seer PATH] [--work DIR] [--repeat 7] [--samples 400000] [--diff-only]
 """
 
 import argparse
@@ -55,13 +55,20 @@ def main():
     ap.add_argument("--work", default="/tmp/seer-bench-profile", type=Path)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--samples", type=int, default=400_000, help="samples of the perf recording")
+    ap.add_argument("--diff-only", action="store_true", help="only the diff (no perf, no inferno needed)")
     args = ap.parse_args()
-    collapse = shutil.which("inferno-collapse-perf")
-    if collapse is None:
-        sys.exit("inferno-collapse-perf is not installed: cargo install inferno --locked")
     if args.work.exists():
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True)
+    if not args.diff_only:
+        record(args)
+    diff(args)
+
+
+def record(args):
+    collapse = shutil.which("inferno-collapse-perf")
+    if collapse is None:
+        sys.exit("inferno-collapse-perf is not installed: cargo install inferno --locked")
 
     # 1. Recording a large perf script file.
     target = ROOT / "target" / "fp"
@@ -91,6 +98,9 @@ def main():
           f"inferno-collapse-perf: median {i:.3f} s ({min(inferno_times):.3f}-{max(inferno_times):.3f}); "
           f"seer takes {100 * (s / i - 1):+.1f}% (goal: within +10%)")
 
+
+
+def diff(args):
     # 2. Diff of 1M-sample profiles.
     rng = random.Random(5)
     frames = [f"crate{f % 40}::module{f % 97}::function_{f}" for f in range(3000)]
