@@ -20,4 +20,16 @@ chromium "${flags[@]}" --window-size=1280,6000 --screenshot="$out/report-desktop
 chromium "${flags[@]}" --window-size=390,9000 --screenshot="$out/report-phone.png" "file://$report" 2>/dev/null
 chromium "${flags[@]}" --dump-dom "file://$report" 2>/dev/null | grep -c "<svg" | sed 's/^/inline SVGs in the rendered page: /'
 chromium "${flags[@]}" --print-to-pdf="$out/report.pdf" --no-pdf-header-footer "file://$report" 2>/dev/null
-echo "wrote $out/report-desktop.png, $out/report-phone.png and $out/report.pdf"
+# The profiling section alone (the page's head and that section), beside the report so that its
+# flame-graph links resolve, at the desktop width.
+section="$(dirname "$report")/.profiling-section.html"
+python3 - "$report" "$section" <<'PY'
+import sys
+page = open(sys.argv[1]).read()
+start = page.index('<section id="profiling">')
+end = page.index("</section>", start) + len("</section>")
+open(sys.argv[2], "w").write(page[: page.index("<main>") + 6] + page[start:end] + "</main></body></html>")
+PY
+chromium "${flags[@]}" --window-size=1280,1700 --screenshot="$out/report-profiling.png" "file://$section" 2>/dev/null
+rm -f "$section"
+echo "wrote $out/report-desktop.png, $out/report-phone.png, $out/report-profiling.png and $out/report.pdf"

@@ -614,7 +614,14 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
     let data = seer_ci_core::report::ReportData::collect(&store, &options).map_err(Error::from)?;
     let command = format!("seer report --from {} --to {}", format_time(from), format_time(to));
     if let Some(path) = &args.out {
-        std::fs::write(path, seer_ci_core::report::render_html(&data, &command))
+        // Each flame graph also goes beside the page, full size and interactive, and the page links it.
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for (name, svg) in seer_ci_core::report::flamegraph_files(&data, &stem) {
+            let file = dir.join(&name);
+            std::fs::write(&file, svg).with_context(|| format!("cannot write {}", file.display()))?;
+        }
+        std::fs::write(path, seer_ci_core::report::render_html_linked(&data, &command, Some(&stem)))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.markdown {

@@ -88,6 +88,21 @@ fn a_week_of_selections_runs_and_profiles_is_reported_with_the_same_numbers_ever
     assert!(!page.contains("<?xml"), "SVG declarations stripped for inlining");
     assert!(page.contains("profile_workload::checksum") && page.contains("suite::b_works"));
     assert!(page.contains("seer profile diff --name workload --base p1 --head p2"));
+    // The headline names the function, the size of its change and the commit.
+    let headline = page.split("<p class=\"headline\">").nth(1).expect("a headline").split("</p>").next().unwrap();
+    assert!(
+        headline.contains("profile_workload::checksum")
+            && headline.contains("<code>p2</code>")
+            && headline.contains("% work"),
+        "{headline}"
+    );
+    // Each flame graph is written beside the page, and the page links it.
+    for kind in ["latest", "diff"] {
+        let name = format!("week.workload.{kind}.svg");
+        let svg = std::fs::read_to_string(env.path().join(&name)).unwrap();
+        assert!(svg.starts_with("<?xml") && svg.contains("checksum"), "{name}");
+        assert!(page.contains(&format!("href=\"{name}\"")), "the page links {name}");
+    }
     let summary = std::fs::read_to_string(&md).unwrap();
     assert!(summary.contains("| misses | 1 |") && summary.contains("`profile_workload::checksum`"), "{summary}");
 }

@@ -35,10 +35,44 @@ code, .cmd { font: 0.82rem/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, mo
 .empty { color: var(--muted); font-style: italic; }
 figure { margin: 10px 0; }
 figure svg { width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 6px; }
+figure.flame { margin-left: calc(50% - 50vw + 12px); margin-right: calc(50% - 50vw + 12px); }
+.headline { font-size: 1.05em; padding: 8px 12px; border-left: 4px solid var(--bad, #c0392b); background: rgba(192, 57, 43, 0.06); }
 figcaption { color: var(--muted); font-size: 0.85rem; }
 @media (max-width: 600px) { main { padding: 10px; } body { font-size: 14px; } th, td { padding: 4px 5px; } }
 @media print { body { background: #fff; } main { max-width: none; } h2 { break-before: auto; } figure, table, .cards { break-inside: avoid; } .cmd { white-space: pre-wrap; } }
 "#;
+
+/// One sentence above a bench's details: the function that got slower the most, by how much, in
+/// which cost, and at which commit; else the first shift of its history in the window.
+fn headline(o: &mut String, b: &BenchSection) {
+    let (Some(latest), Some(base)) = (&b.latest, &b.baseline) else { return };
+    if let Some(x) = b.comparison.as_ref().and_then(|c| c.regressions.first()) {
+        let (before, after) = match x.measure {
+            crate::regress::Measure::Own => (x.base_self, x.head_self),
+            crate::regress::Measure::Inclusive => (x.base_inclusive, x.head_inclusive),
+        };
+        let change = if x.change.is_finite() { format!("{:+.1}%", 100.0 * x.change) } else { "new".into() };
+        let _ = write!(
+            o,
+            "<p class=\"headline\"><strong><code>{}</code></strong> did {change} work ({} cost; {:.2}% → {:.2}% of the samples) at <code>{}</code>, against <code>{}</code>.</p>",
+            esc(&name_of(&b.names, x.frame)),
+            x.measure.as_str(),
+            100.0 * before,
+            100.0 * after,
+            esc(short(latest)),
+            esc(short(base))
+        );
+    } else if let Some(c) = b.change_points.iter().find(|c| c.frame != "(samples per run)") {
+        let _ = write!(
+            o,
+            "<p class=\"headline\"><strong><code>{}</code></strong>: {} cost {:+.1}% from <code>{}</code> on.</p>",
+            esc(&c.frame),
+            c.measure,
+            100.0 * (c.after / c.before - 1.0),
+            esc(short(&c.commit))
+        );
+    }
+}
 
 /// A frame's name from the section's names (empty when unknown).
 fn name_of(names: &hashbrown::HashMap<i64, String>, frame: i64) -> String {
@@ -103,6 +137,35 @@ fn cmd(out: &mut String, text: &str) {
 
 /// The page.
 pub fn render_html(r: &ReportData, report_cmd: &str) -> String {
+    render_html_linked(r, report_cmd, None)
+}
+
+/// The flame graphs written beside a report page whose file stem is `stem`: for each bench, its
+/// (latest, differential) files, named as the page links them.
+pub fn flamegraph_files(r: &ReportData, stem: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for b in &r.benches {
+        if let Some(svg) = &b.latest_svg {
+            out.push((svg_file(stem, &b.bench, "latest"), svg.clone()));
+        }
+        if let Some(svg) = &b.diff_svg {
+            out.push((svg_file(stem, &b.bench, "diff"), svg.clone()));
+        }
+    }
+    out
+}
+
+/// The file name of a bench's flame graph beside the page: the bench's name kept to letters,
+/// digits, `.`, `-` and `_`.
+fn svg_file(stem: &str, bench: &str, kind: &str) -> String {
+    let bench: String =
+        bench.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    format!("{stem}.{bench}.{kind}.svg")
+}
+
+/// The page, linking each flame graph to its file beside it (`flamegraph_files`) when `stem`
+/// names them.
+pub fn render_html_linked(r: &ReportData, report_cmd: &str, stem: Option<&str>) -> String {
     let mut o = String::with_capacity(256 * 1024);
     let window = format!("{} to {}", format_time(r.from), format_time(r.to));
     let _ = write!(
@@ -122,7 +185,7 @@ pub fn render_html(r: &ReportData, report_cmd: &str) -> String {
     selection(&mut o, r, report_cmd);
     tests(&mut o, r);
     model(&mut o, r);
-    profiling(&mut o, r);
+    profiling(&mut o, r, stem);
     o.push_str("<footer><p class=\"muted\">Made by seer from its store; nothing on this page was fetched.</p></footer></main></body></html>\n");
     o
 }
@@ -340,8 +403,9 @@ fn model(o: &mut String, r: &ReportData) {
     o.push_str("</section>");
 }
 
-fn bench(o: &mut String, b: &BenchSection) {
+fn bench(o: &mut String, b: &BenchSection, stem: Option<&str>) {
     let _ = write!(o, "<h3>{}</h3>", esc(&b.bench));
+    headline(o, b);
     let in_window = b.in_window.iter().filter(|w| **w).count();
     let _ = write!(
         o,
@@ -356,7 +420,7 @@ fn bench(o: &mut String, b: &BenchSection) {
     if let (Some(latest), Some(base), Some(c)) = (&b.latest, &b.baseline, &b.comparison) {
         let _ = write!(
             o,
-            "<p><code>{}</code> against <code>{}</code>: {} costs tested (self and inclusive); samples per run {:+.1}% (p = {:.3}).</p>",
+            "<p><code>{}</code> against <code>{}</code>: {} costs tested (self and inclusive); whole runs {:+.1}% (p = {:.3}).</p>",
             esc(short(latest)),
             esc(short(base)),
             c.tested,
@@ -451,28 +515,38 @@ fn bench(o: &mut String, b: &BenchSection) {
             );
         }
     }
+    let link = |kind: &str| {
+        stem.map(|s| format!(" <a href=\"{}\">Open it full size.</a>", esc(&svg_file(s, &b.bench, kind))))
+            .unwrap_or_default()
+    };
     if let Some(svg) = &b.diff_svg {
         let _ = write!(
             o,
-            "<figure>{}<figcaption>Differential flame graph: red frames hold a larger share than at the start of the window, blue a smaller.</figcaption></figure>",
-            inline_svg(svg)
+            "<figure class=\"flame\">{}<figcaption>Differential flame graph: red frames hold a larger share than at the start of the window, blue a smaller.{}</figcaption></figure>",
+            inline_svg(svg),
+            link("diff")
         );
     }
     if let Some(svg) = &b.latest_svg {
-        let _ = write!(o, "<figure>{}<figcaption>The latest flame graph.</figcaption></figure>", inline_svg(svg));
+        let _ = write!(
+            o,
+            "<figure class=\"flame\">{}<figcaption>The latest flame graph.{}</figcaption></figure>",
+            inline_svg(svg),
+            link("latest")
+        );
         if let Some(latest) = &b.latest {
             cmd(o, &format!("seer profile flamegraph --name {} --commit {latest} --svg FILE", b.bench));
         }
     }
 }
 
-fn profiling(o: &mut String, r: &ReportData) {
+fn profiling(o: &mut String, r: &ReportData, stem: Option<&str>) {
     o.push_str("<section id=\"profiling\"><h2>Profiling</h2>");
     if r.benches.is_empty() {
         empty(o, "No profiles recorded: seer profile record stores them.");
     }
     for b in &r.benches {
-        bench(o, b);
+        bench(o, b, stem);
     }
     o.push_str("</section>");
 }

@@ -10,7 +10,7 @@ mod numbers;
 mod plot;
 
 pub use data::{BenchSection, ModelSection, ReportData, ReportOptions, SelectionSection};
-pub use html::render_html;
+pub use html::{flamegraph_files, render_html, render_html_linked};
 pub use markdown::render_markdown;
 pub use numbers::pct;
 

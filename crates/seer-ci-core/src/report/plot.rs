@@ -75,18 +75,22 @@ pub fn daily_chart(days: &[Day]) -> Result<String, ChartError> {
     Ok(svg)
 }
 
-/// Each function's self share (%) per commit, in history order.
+/// Each function's self share (%) per commit, in history order. The legend is drawn under the
+/// plot, never over its lines, and both axes are labelled inside the picture (not clipped).
 pub fn trend_chart(commits: &[String], series: &[(String, Vec<f64>)]) -> Result<String, ChartError> {
+    const LEGEND_ROW: u32 = 18;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
+        let legend_height = 10 + LEGEND_ROW * series.len() as u32;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 60 + legend_height)).into_drawing_area();
         root.fill(&WHITE)?;
+        let (plot, legend) = root.split_vertically(HEIGHT + 60);
         let n = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(1);
         let max = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0f64, f64::max).max(1e-6) * 100.0;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(12)
+            .x_label_area_size(46)
+            .y_label_area_size(64)
             .caption("self share per commit (history order)", ("sans-serif", 14))
             .build_cartesian_2d(0f64..(n as f64 - 1.0).max(1.0), 0f64..max * 1.15)?;
         let first = commits.len().saturating_sub(n);
@@ -97,24 +101,24 @@ pub fn trend_chart(commits: &[String], series: &[(String, Vec<f64>)]) -> Result<
             .x_labels(labels.len().min(10))
             .x_label_formatter(&|x| labels.get(x.round() as usize).cloned().unwrap_or_default())
             .y_label_formatter(&|y| format!("{y:.1}%"))
+            .x_desc("commit")
+            .y_desc("self share of the samples")
+            .axis_desc_style(("sans-serif", 13))
             .draw()?;
-        for (k, (name, values)) in series.iter().enumerate() {
+        for (k, (_, values)) in series.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
-            let short: String = name.chars().rev().take(48).collect::<String>().chars().rev().collect();
-            chart
-                .draw_series(LineSeries::new(
-                    values.iter().enumerate().map(|(i, v)| (i as f64, 100.0 * v)),
-                    colour.stroke_width(2),
-                ))?
-                .label(short)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+            chart.draw_series(LineSeries::new(
+                values.iter().enumerate().map(|(i, v)| (i as f64, 100.0 * v)),
+                colour.stroke_width(2),
+            ))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::LowerLeft)
-            .draw()?;
+        for (k, (name, _)) in series.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let y = 6 + (LEGEND_ROW * k as u32) as i32 + LEGEND_ROW as i32 / 2;
+            let short: String = name.chars().rev().take(90).collect::<String>().chars().rev().collect();
+            legend.draw(&PathElement::new(vec![(76, y), (100, y)], colour.stroke_width(3)))?;
+            legend.draw(&Text::new(short, (108, y - 7), ("sans-serif", 13).into_font()))?;
+        }
         root.present()?;
     }
     Ok(svg)
