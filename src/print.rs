@@ -790,6 +790,7 @@ pub fn benches(
                 commit: c.clone(),
                 runs: runs.iter().map(|r| r.run_id.clone()).collect(),
                 samples: runs.iter().map(|r| r.samples).sum(),
+                sample_count: runs.iter().map(|r| r.sample_count).sum(),
             })
             .collect(),
     };

@@ -538,7 +538,10 @@ pub struct BenchHistoryJson {
 pub struct CommitRunsJson {
     pub commit: String,
     pub runs: Vec<String>,
+    /// The runs' counts added up (for perf, period-weighted: ns of cpu-clock).
     pub samples: u64,
+    /// How many samples the runs took; null when one was recorded before seer counted them.
+    pub sample_count: Option<u64>,
 }
 
 /// `seer profile list --json`.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::profile::{FlamegraphOptions, HistoryOrder, differential_svg, flamegraph_svg, history};
 use crate::profile::{ProfileHistory, RunFrames, run_frames, stacks};
-use crate::regress::{CompareOptions, Comparison, TrendFramesOptions, compare, trend_by_frame};
+use crate::regress::{CompareOptions, Comparison, Measure, TrendFramesOptions, compare, trend_by_frame};
 use crate::select::{FlakyOptions, FlakyTest, detect_flaky};
 use crate::store::{Day, Judgements, Miss, ProfileRun, SelectionStats, SlowTest, Store, StoreError, TestCount};
 
@@ -91,7 +91,7 @@ pub struct BenchSection {
     pub names: hashbrown::HashMap<i64, String>,
     /// Change points whose commit is in the window.
     pub change_points: Vec<ChangePointRow>,
-    /// Per commit, the self share of each plotted function (names), for the trend plot.
+    /// Per commit, the share of each plotted function (its name, "(inclusive)" when that cost shifted), for the trend plot.
     pub series: Vec<(String, Vec<f64>)>,
     pub latest_svg: Option<String>,
     pub diff_svg: Option<String>,
@@ -173,7 +173,8 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
             p_value: p.point.p_value,
         });
     }
-    section.series = trend_series(store, &groups, point_frames, last)?;
+    let plotted: Vec<(i64, Measure)> = trend.points.iter().filter_map(|p| p.frame.map(|f| (f, p.measure))).collect();
+    section.series = trend_series(store, &groups, plotted, last)?;
     Ok(section)
 }
 
@@ -220,18 +221,19 @@ fn compare_in_window(
     Ok(())
 }
 
-/// The trend plot's series: each function's mean self share per commit (the newest
-/// [`PLOTTED_COMMITS`]), for the functions with a change point, else the three largest at the
-/// latest commit; five at most.
+/// The trend plot's series: each function's mean share per commit (the newest
+/// [`PLOTTED_COMMITS`]), for the functions with a change point by the cost that shifted (the
+/// inclusive one when both did), else the three largest self shares at the latest commit; five
+/// at most.
 fn trend_series(
     store: &Store,
     groups: &[Vec<RunFrames>],
-    point_frames: Vec<i64>,
+    points: Vec<(i64, Measure)>,
     last: usize,
 ) -> Result<Vec<(String, Vec<f64>)>, StoreError> {
-    let mut plotted: Vec<i64> = point_frames;
-    plotted.sort_unstable();
-    plotted.dedup();
+    let mut plotted: Vec<(i64, Measure)> = points;
+    plotted.sort_unstable_by_key(|&(f, m)| (f, m == Measure::Own));
+    plotted.dedup_by_key(|p| p.0);
     if plotted.is_empty() {
         let mut by_share: hashbrown::HashMap<i64, u64> = hashbrown::HashMap::new();
         for (f, (own, _)) in groups[last].iter().flat_map(|r| r.frames.iter()) {
@@ -239,20 +241,23 @@ fn trend_series(
         }
         let mut by_share: Vec<(i64, u64)> = by_share.into_iter().collect();
         by_share.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        plotted = by_share.into_iter().take(3).map(|(f, _)| f).collect();
+        plotted = by_share.into_iter().take(3).map(|(f, _)| (f, Measure::Own)).collect();
     }
-    let names = store.frame_names(&plotted)?;
+    let names = store.frame_names(&plotted.iter().map(|p| p.0).collect::<Vec<_>>())?;
     let start = groups.len().saturating_sub(PLOTTED_COMMITS);
-    let share = |r: &RunFrames, f: i64| r.frames.get(&f).map_or(0.0, |x| x.0 as f64 / r.samples.max(1) as f64);
+    let share = |r: &RunFrames, f: i64, m: Measure| {
+        r.frames.get(&f).map_or(0.0, |x| (if m == Measure::Own { x.0 } else { x.1 }) as f64 / r.samples.max(1) as f64)
+    };
     Ok(plotted
         .into_iter()
         .take(5)
-        .map(|f| {
+        .map(|(f, m)| {
             let values = groups[start..]
                 .iter()
-                .map(|g| crate::regress::mean(&g.iter().map(|r| share(r, f)).collect::<Vec<_>>()))
+                .map(|g| crate::regress::mean(&g.iter().map(|r| share(r, f, m)).collect::<Vec<_>>()))
                 .collect();
-            (names.get(&f).cloned().unwrap_or_default(), values)
+            let name = names.get(&f).cloned().unwrap_or_default();
+            (if m == Measure::Own { name } else { format!("{name} (inclusive)") }, values)
         })
         .collect())
 }

@@ -510,7 +510,7 @@ fn bench(o: &mut String, b: &BenchSection, stem: Option<&str>) {
         if let Ok(svg) = trend_chart(&b.commits, &b.series) {
             let _ = write!(
                 o,
-                "<figure>{}<figcaption>Self share per commit of the functions with a change point (else the largest).</figcaption></figure>",
+                "<figure>{}<figcaption>Share of the samples per commit of the functions with a change point, by the cost that shifted (self, or inclusive where named so); else the three largest self shares.</figcaption></figure>",
                 inline_svg(&svg)
             );
         }

@@ -75,7 +75,7 @@ pub fn daily_chart(days: &[Day]) -> Result<String, ChartError> {
     Ok(svg)
 }
 
-/// Each function's self share (%) per commit, in history order. The legend is drawn under the
+/// Each function's share (%) per commit, self or (as its name says) inclusive, in history order. The legend is drawn under the
 /// plot, never over its lines, and both axes are labelled inside the picture (not clipped).
 pub fn trend_chart(commits: &[String], series: &[(String, Vec<f64>)]) -> Result<String, ChartError> {
     const LEGEND_ROW: u32 = 18;
@@ -91,7 +91,7 @@ pub fn trend_chart(commits: &[String], series: &[(String, Vec<f64>)]) -> Result<
             .margin(12)
             .x_label_area_size(46)
             .y_label_area_size(64)
-            .caption("self share per commit (history order)", ("sans-serif", 14))
+            .caption("share of the samples per commit (history order)", ("sans-serif", 14))
             .build_cartesian_2d(0f64..(n as f64 - 1.0).max(1.0), 0f64..max * 1.15)?;
         let first = commits.len().saturating_sub(n);
         let labels: Vec<String> =
@@ -102,7 +102,7 @@ pub fn trend_chart(commits: &[String], series: &[(String, Vec<f64>)]) -> Result<
             .x_label_formatter(&|x| labels.get(x.round() as usize).cloned().unwrap_or_default())
             .y_label_formatter(&|y| format!("{y:.1}%"))
             .x_desc("commit")
-            .y_desc("self share of the samples")
+            .y_desc("share of the samples")
             .axis_desc_style(("sans-serif", 13))
             .draw()?;
         for (k, (_, values)) in series.iter().enumerate() {
