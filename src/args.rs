@@ -83,6 +83,9 @@ pub enum Command {
     /// Inspect models
     #[command(subcommand)]
     Model(ModelCommand),
+    /// The store itself: a consistent backup while others write to it
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +184,7 @@ impl Command {
             Command::Coverage(CoverageCommand::Record(a)) => a.json,
             Command::Report(a) => a.json,
             Command::Model(ModelCommand::Show(a)) => a.json,
+            Command::Store(StoreCommand::Backup(a)) => a.json,
             Command::Completions(_) | Command::Man(_) => true,
             Command::Doctor(_) => false,
         }
@@ -603,6 +607,22 @@ pub struct TrainArgs {
     /// Write the model to exactly this file instead (e.g. the bundled cold-start model)
     #[arg(long, value_name = "FILE", conflicts_with = "models")]
     pub output: Option<PathBuf>,
+    /// Print JSON (a stable, versioned format) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy the store to FILE, consistent and checked, while CI jobs or a server write to it
+    Backup(StoreBackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreBackupArgs {
+    /// Where the copy goes (replaced only once the new copy is whole and checked)
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
     /// Print JSON (a stable, versioned format) instead of text
     #[arg(long)]
     pub json: bool,

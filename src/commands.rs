@@ -17,7 +17,7 @@ use crate::args::{
     Cli, Command, CoverageCommand, CoverageRecordArgs, DoctorArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs,
     ModelCommand, ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs,
     ProfileRunArgs, ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand,
-    ShowRunArgs, TrainArgs,
+    ShowRunArgs, StoreCommand, TrainArgs,
 };
 use crate::ci::{self, CiRun};
 use crate::escape::{Escaped, shown};
@@ -64,6 +64,10 @@ fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
         }
         Command::Report(args) => report(db, args, out),
         Command::Model(ModelCommand::Show(args)) => model_show(db, args, out),
+        Command::Store(StoreCommand::Backup(args)) => {
+            let summary = ops::backup_store(db, &args.to)?;
+            print::backup(out, db, &summary, args.json)
+        }
         Command::Doctor(args) => doctor(db, args, out),
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();

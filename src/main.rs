@@ -113,6 +113,8 @@ fn error_code(e: &Error) -> i32 {
         | Error::Flamegraph(_)
         | Error::Perf(_)
         | Error::Write { .. } => exit_codes::FAILURE,
+        Error::Backup(seer_ci_core::store::BackupError::Store(e)) => store_code(e),
+        Error::Backup(_) => exit_codes::FAILURE,
     }
 }
 

@@ -1016,3 +1016,34 @@ pub fn trend(
     writeln!(out, "{table}")?;
     Ok(())
 }
+
+/// `seer store backup`.
+pub fn backup(
+    out: &mut impl Write,
+    db: &std::path::Path,
+    b: &seer_ci_core::store::BackupSummary,
+    json: bool,
+) -> Result<()> {
+    let doc = seer_ci_api::StoreBackupJson {
+        format_version: FORMAT_VERSION,
+        store: db.display().to_string(),
+        to: b.to.display().to_string(),
+        bytes: b.bytes,
+        schema_version: b.schema_version,
+        runs: b.runs,
+        integrity: "ok".into(),
+    };
+    if json {
+        return write_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "backed up {} to {}: {} runs, {:.1} MB, schema {}; integrity check of the copy: ok",
+        doc.store,
+        doc.to,
+        doc.runs,
+        doc.bytes as f64 / 1e6,
+        doc.schema_version
+    )?;
+    Ok(())
+}

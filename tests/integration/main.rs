@@ -1,6 +1,7 @@
 //! Integration tests: the built `seer` binary against report fixtures and tiny git repositories.
 
 mod adopt;
+mod backup;
 mod bad_input;
 mod concurrency;
 mod coverage;

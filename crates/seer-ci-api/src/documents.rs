@@ -544,6 +544,20 @@ pub struct CommitRunsJson {
     pub sample_count: Option<u64>,
 }
 
+/// `seer store backup --json`.
+#[derive(Debug, Serialize)]
+pub struct StoreBackupJson {
+    pub format_version: u32,
+    /// The store copied, and the copy.
+    pub store: String,
+    pub to: String,
+    pub bytes: u64,
+    pub schema_version: i64,
+    pub runs: u64,
+    /// `PRAGMA integrity_check` of the copy: always `ok` (a copy that fails it is not kept).
+    pub integrity: String,
+}
+
 /// `seer profile list --json`.
 #[derive(Debug, Serialize)]
 pub struct ProfileListJson {

@@ -48,6 +48,9 @@ pub enum Error {
     /// perf could not profile the command (`seer profile run`).
     #[error(transparent)]
     Perf(#[from] crate::profile::PerfError),
+    /// `seer store backup` could not make a whole, checked copy (the destination is as it was).
+    #[error(transparent)]
+    Backup(#[from] crate::store::BackupError),
     /// A file the operation was asked to write.
     #[error("cannot write {}", path.display())]
     Write {

@@ -16,7 +16,7 @@ pub use profiles::{
     Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_run,
     profile_runs_at, record_profiles, trend,
 };
-pub use query::stats;
+pub use query::{backup_store, stats};
 pub use record::{
     CoverageRecordRequest, CoverageRecorded, ImportRequest, Imported, Recorded, import, record, record_coverage,
     refresh_after_write,

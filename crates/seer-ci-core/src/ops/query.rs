@@ -39,3 +39,10 @@ pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>),
     };
     Ok((doc, warning))
 }
+
+/// `seer store backup`: a consistent, checked copy of the store at `db`, safe while others write
+/// to it (see `store::backup`).
+pub fn backup_store(db: &Path, to: &Path) -> Result<crate::store::BackupSummary, Error> {
+    let store = Store::open_existing(db)?;
+    Ok(store.backup_to(to)?)
+}

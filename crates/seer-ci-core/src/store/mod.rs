@@ -2,6 +2,7 @@
 //!
 //! Invariant: a run is stored whole or not at all, and recording the same run twice stores it once.
 
+mod backup;
 mod coverage;
 mod error;
 mod json;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use backup::{BackupError, BackupSummary};
 pub use coverage::{CoverageAt, CoverageCommit, CoverageRecorded};
 pub use error::StoreError;
 pub use json::selection_stats_json;
