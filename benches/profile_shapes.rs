@@ -73,7 +73,7 @@ fn load(dir: &Path) -> Pool {
                 (s, *n)
             })
             .collect();
-        let frames = frames_of(&stacks);
+        let frames = RunFrames::from_stacks(&stacks);
         let run = Run { name: stem.clone(), frames, stacks };
         let half = 1 - number % 2;
         if kind == "base" {
@@ -92,22 +92,6 @@ fn load(dir: &Path) -> Pool {
     }
     pool.names = ids.into_iter().map(|(n, id)| (id, n)).collect();
     pool
-}
-
-fn frames_of(stacks: &[(Vec<i64>, u64)]) -> RunFrames {
-    let mut frames: HashMap<i64, (u64, u64)> = HashMap::new();
-    for (stack, n) in stacks {
-        if let Some(leaf) = stack.last() {
-            frames.entry(*leaf).or_default().0 += n;
-        }
-        let mut seen: Vec<i64> = stack.clone();
-        seen.sort_unstable();
-        seen.dedup();
-        for f in seen {
-            frames.entry(f).or_default().1 += n;
-        }
-    }
-    RunFrames { samples: stacks.iter().map(|s| s.1).sum(), frames }
 }
 
 fn merged(runs: &[&Run]) -> Vec<(Vec<i64>, u64)> {

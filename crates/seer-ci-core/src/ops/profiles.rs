@@ -138,17 +138,9 @@ pub fn compare_profiles(
     let comparison =
         compare(&run_frames(&store, &base_runs)?, &run_frames(&store, &head_runs)?, Some(&attributed), options)
             .map_err(|source| Error::Compare { head: head.to_string(), base: base.to_string(), source })?;
-    let shown: Vec<i64> = comparison
-        .regressions
-        .iter()
-        .chain(&comparison.improvements)
-        .flat_map(|c| c.frames())
-        .chain(comparison.moved.iter().flat_map(|m| [m.frame, m.caller]))
-        .collect();
-    let names = store.frame_names(&shown)?;
+    let names = attributed.names_of(comparison.frames());
     let svg = if with_svg {
-        let before = store.merged_stacks(&base_runs.iter().map(|r| r.id).collect::<Vec<_>>())?;
-        let after = store.merged_stacks(&head_runs.iter().map(|r| r.id).collect::<Vec<_>>())?;
+        let (before, after) = (attributed.named(false), attributed.named(true));
         let o = FlamegraphOptions {
             title: format!("{bench}: {} against {}", short(head), short(base)),
             subtitle: Some("red: a larger share of the samples than before; blue: smaller".into()),
@@ -182,8 +174,8 @@ pub fn trend(db: &Path, bench: &str, repo: Option<&Path>, options: TrendFramesOp
         groups.push(run_frames(&store, runs)?);
     }
     let all: Vec<ProfileRun> = history.commits.iter().flat_map(|(_, runs)| runs.iter().cloned()).collect();
-    let trend = trend_by_frame(&groups, Some(&stacks(&store, &all, &[])?), options);
-    let frames: Vec<i64> = trend.points.iter().filter_map(|p| p.frame).collect();
-    let names = store.frame_names(&frames)?;
+    let attributed = stacks(&store, &all, &[])?;
+    let trend = trend_by_frame(&groups, Some(&attributed), options);
+    let names = attributed.names_of(trend.points.iter().filter_map(|p| p.frame));
     Ok(Trended { history, trend, names })
 }

@@ -16,6 +16,28 @@ pub struct RunFrames {
     pub frames: HashMap<i64, (u64, u64)>,
 }
 
+impl RunFrames {
+    /// One run's per-frame samples from its stacks (frame ids, root first), counted as the store
+    /// counts them: self at the top of each stack, inclusive once per stack however deep a
+    /// frame recurses.
+    pub fn from_stacks(stacks: &[(Vec<i64>, u64)]) -> RunFrames {
+        let mut frames: HashMap<i64, (u64, u64)> = HashMap::new();
+        for (stack, n) in stacks {
+            if let Some(top) = stack.last() {
+                frames.entry(*top).or_default().0 += n;
+            }
+            let mut seen: Vec<i64> = Vec::with_capacity(stack.len());
+            for &f in stack {
+                if !seen.contains(&f) {
+                    seen.push(f);
+                    frames.entry(f).or_default().1 += n;
+                }
+            }
+        }
+        RunFrames { samples: stacks.iter().map(|s| s.1).sum(), frames }
+    }
+}
+
 /// Each run's per-frame samples, in the order of `runs`.
 pub fn run_frames(store: &Store, runs: &[ProfileRun]) -> Result<Vec<RunFrames>, StoreError> {
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();

@@ -27,8 +27,24 @@ pub fn is_library(name: &str) -> bool {
 }
 
 impl Stacks {
-    fn library(&self, frame: i64) -> bool {
-        self.names.get(&frame).is_some_and(|n| is_library(n))
+    /// The frames of `changed` (all moving the same way) worth naming: the project's frames
+    /// whose change is not explained by a changed project frame beneath them (one whose
+    /// `delta`, the size of its change, is at least half theirs), then the library frames not
+    /// beneath one of those (they are listed under it as its carriers instead).
+    pub fn headlines(&self, changed: &HashSet<i64>, delta: impl Fn(i64) -> f64) -> Vec<i64> {
+        let below = self.descendants(changed);
+        let under = |f: i64| below.get(&f).into_iter().flatten().copied();
+        let project: Vec<i64> = changed
+            .iter()
+            .copied()
+            .filter(|&f| self.is_project(f))
+            .filter(|&f| !under(f).any(|d| self.is_project(d) && delta(d).abs() >= 0.5 * delta(f).abs()))
+            .collect();
+        let library = changed
+            .iter()
+            .copied()
+            .filter(|&f| !self.is_project(f) && !project.iter().any(|&p| under(p).any(|d| d == f)));
+        project.iter().copied().chain(library).collect()
     }
 
     /// For each frame of `set`, the other frames of `set` that are called beneath it (appear
@@ -78,9 +94,22 @@ impl Stacks {
         out
     }
 
+    /// One side's merged stacks with frame names, as `Store::merged_stacks` gives them (for
+    /// flame graphs of the same runs, without reading them again).
+    pub fn named(&self, head: bool) -> Vec<(Vec<String>, u64)> {
+        let side = if head { &self.head } else { &self.base };
+        let name = |f: &i64| self.names.get(f).cloned().unwrap_or_default();
+        side.iter().map(|(stack, n)| (stack.iter().map(name).collect(), *n)).collect()
+    }
+
+    /// The names of `frames` (those the stacks hold), already read with the stacks.
+    pub fn names_of(&self, frames: impl IntoIterator<Item = i64>) -> HashMap<i64, String> {
+        frames.into_iter().filter_map(|f| self.names.get(&f).map(|n| (f, n.clone()))).collect()
+    }
+
     /// Whether `frame` is the project's: a frame whose name is unknown counts as the project's.
     pub fn is_project(&self, frame: i64) -> bool {
-        !self.library(frame)
+        !self.names.get(&frame).is_some_and(|n| is_library(n))
     }
 }
 

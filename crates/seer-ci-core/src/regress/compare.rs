@@ -235,24 +235,7 @@ pub fn compare(
         };
         let headlines: Vec<i64> = match stacks {
             None => frames.iter().copied().collect(),
-            Some(st) => {
-                let below = st.descendants(&frames);
-                let under = |f: i64| below.get(&f).into_iter().flatten().copied();
-                // A caller whose growth a changed function of the project beneath it explains
-                // (at least half of it) is not repeated.
-                let project: Vec<i64> = frames
-                    .iter()
-                    .copied()
-                    .filter(|&f| st.is_project(f))
-                    .filter(|&f| !under(f).any(|d| st.is_project(d) && delta(d).abs() >= 0.5 * delta(f).abs()))
-                    .collect();
-                // A library frame beneath one of those carries its samples: listed under it.
-                let library = frames
-                    .iter()
-                    .copied()
-                    .filter(|&f| !st.is_project(f) && !project.iter().any(|&p| under(p).any(|d| d == f)));
-                project.iter().copied().chain(library).collect()
-            }
+            Some(st) => st.headlines(&frames, delta),
         };
         for f in headlines {
             let t = [Measure::Inclusive, Measure::Own]
@@ -335,21 +318,6 @@ fn carriers(
 mod tests {
     use super::*;
 
-    /// A run from its stacks: self samples at the leaf, inclusive once per stack.
-    fn from_stacks(stacks: &[(Vec<i64>, u64)]) -> RunFrames {
-        let mut frames: HashMap<i64, (u64, u64)> = HashMap::new();
-        for (stack, n) in stacks {
-            frames.entry(*stack.last().unwrap()).or_default().0 += n;
-            let mut seen = HashSet::new();
-            for f in stack {
-                if seen.insert(*f) {
-                    frames.entry(*f).or_default().1 += n;
-                }
-            }
-        }
-        RunFrames { samples: stacks.iter().map(|s| s.1).sum(), frames }
-    }
-
     /// `runs` runs of `shape` (stack, samples), each count jittered by a deterministic 1–2%,
     /// with `scale(stack index)` applied; and their stacks merged.
     fn runs(
@@ -372,7 +340,7 @@ mod tests {
                 for (m, (_, n)) in merged.iter_mut().zip(&stacks) {
                     m.1 += n;
                 }
-                from_stacks(&stacks)
+                RunFrames::from_stacks(&stacks)
             })
             .collect();
         (runs, merged)

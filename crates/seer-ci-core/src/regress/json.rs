@@ -10,6 +10,14 @@ pub fn frame_name(names: &HashMap<i64, String>, frame: i64) -> String {
     names.get(&frame).cloned().unwrap_or_else(|| format!("(frame {frame})"))
 }
 
+impl super::Comparison {
+    /// Every frame the comparison names: its changes, their carriers, what moved and where.
+    pub fn frames(&self) -> impl Iterator<Item = i64> + '_ {
+        let changes = self.regressions.iter().chain(&self.improvements).flat_map(FrameChange::frames);
+        changes.chain(self.moved.iter().flat_map(|m| [m.frame, m.caller]))
+    }
+}
+
 impl FrameChange {
     /// The frames this change names: itself and its carriers.
     pub fn frames(&self) -> impl Iterator<Item = i64> + '_ {

@@ -235,17 +235,7 @@ fn attribute(points: Vec<FramePoint>, st: &Stacks) -> Vec<FramePoint> {
             mine.clone().find(|p| p.measure == Measure::Inclusive).or_else(|| mine.clone().next()).map(|p| **p)
         };
         let delta = |f: i64| best(f).map_or(0.0, |p| (p.point.after - p.point.before).abs());
-        let below = st.descendants(&frames);
-        let under = |f: i64| below.get(&f).into_iter().flatten().copied();
-        let project: Vec<i64> = frames
-            .iter()
-            .copied()
-            .filter(|&f| st.is_project(f))
-            .filter(|&f| !under(f).any(|d| st.is_project(d) && delta(d) >= 0.5 * delta(f)))
-            .collect();
-        let library =
-            frames.iter().copied().filter(|&f| !st.is_project(f) && !project.iter().any(|&p| under(p).any(|d| d == f)));
-        let mut named: Vec<i64> = project.iter().copied().chain(library).collect();
+        let mut named = st.headlines(&frames, delta);
         named.sort_unstable();
         keep.extend(named.into_iter().filter_map(best));
     }
@@ -300,15 +290,7 @@ mod tests {
         .enumerate()
         .map(|(i, (s, n))| (s, (n * jitter * (1.0 + 0.01 * ((i % 3) as f64 - 1.0) * jitter.fract())).round() as u64))
         .collect();
-        let mut frames = hashbrown::HashMap::new();
-        for (stack, n) in &stacks {
-            let e: &mut (u64, u64) = frames.entry(*stack.last().unwrap()).or_default();
-            e.0 += n;
-            for f in stack {
-                frames.entry(*f).or_default().1 += n;
-            }
-        }
-        (crate::profile::RunFrames { samples: stacks.iter().map(|s| s.1).sum(), frames }, stacks)
+        (crate::profile::RunFrames::from_stacks(&stacks), stacks)
     }
 
     #[test]

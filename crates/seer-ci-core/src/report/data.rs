@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::profile::{FlamegraphOptions, HistoryOrder, differential_svg, flamegraph_svg, history};
 use crate::profile::{ProfileHistory, RunFrames, run_frames, stacks};
-use crate::regress::{CompareOptions, Comparison, Measure, TrendFramesOptions, compare, trend_by_frame};
+use crate::regress::{CompareOptions, Comparison, Measure, Stacks, TrendFramesOptions, compare, trend_by_frame};
 use crate::select::{FlakyOptions, FlakyTest, detect_flaky};
 use crate::store::{Day, Judgements, Miss, ProfileRun, SelectionStats, SlowTest, Store, StoreError, TestCount};
 
@@ -155,9 +155,9 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
         groups.push(run_frames(store, runs)?);
     }
     let all: Vec<ProfileRun> = h.commits.iter().flat_map(|(_, runs)| runs.iter().cloned()).collect();
-    let trend = trend_by_frame(&groups, Some(&stacks(store, &all, &[])?), TrendFramesOptions::default());
-    let point_frames: Vec<i64> = trend.points.iter().filter_map(|p| p.frame).collect();
-    let names = store.frame_names(&point_frames)?;
+    let history_stacks = stacks(store, &all, &[])?;
+    let trend = trend_by_frame(&groups, Some(&history_stacks), TrendFramesOptions::default());
+    let names = history_stacks.names_of(trend.points.iter().filter_map(|p| p.frame));
     for p in trend.points.iter().filter(|p| in_window[p.point.at]) {
         let frame = match p.frame {
             Some(f) => names.get(&f).cloned().unwrap_or_default(),
@@ -174,7 +174,7 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
         });
     }
     let plotted: Vec<(i64, Measure)> = trend.points.iter().filter_map(|p| p.frame.map(|f| (f, p.measure))).collect();
-    section.series = trend_series(store, &groups, plotted, last)?;
+    section.series = trend_series(&history_stacks, &groups, plotted, last);
     Ok(section)
 }
 
@@ -189,8 +189,10 @@ fn compare_in_window(
 ) -> Result<(), StoreError> {
     let (bench, short) = (&section.bench, |k: usize| crate::collect::git::short(&h.commits[k].0).to_string());
     section.latest = Some(h.commits[last].0.clone());
-    let ids = |k: usize| h.commits[k].1.iter().map(|r| r.id).collect::<Vec<_>>();
-    let latest_stacks = store.merged_stacks(&ids(last))?;
+    // Both sides' stacks, read once: for the detector's attribution and both flame graphs.
+    let base_runs: &[ProfileRun] = if base == last { &[] } else { &h.commits[base].1 };
+    let attributed = stacks(store, base_runs, &h.commits[last].1)?;
+    let latest_stacks = attributed.named(true);
     let title = |what: &str| FlamegraphOptions { title: format!("{bench}: {what}"), subtitle: None, static_svg: true };
     let svg_text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
     section.latest_svg = flamegraph_svg(&latest_stacks, &title(&format!("at {}", short(last)))).ok().map(svg_text);
@@ -199,23 +201,15 @@ fn compare_in_window(
         return Ok(());
     }
     section.baseline = Some(h.commits[base].0.clone());
-    let (b, l) = (run_frames(store, &h.commits[base].1)?, run_frames(store, &h.commits[last].1)?);
-    let attributed = stacks(store, &h.commits[base].1, &h.commits[last].1)?;
+    let (b, l) = (run_frames(store, base_runs)?, run_frames(store, &h.commits[last].1)?);
     match compare(&b, &l, Some(&attributed), CompareOptions::default()) {
         Ok(c) => {
-            let shown: Vec<i64> = c
-                .regressions
-                .iter()
-                .chain(&c.improvements)
-                .flat_map(|x| x.frames())
-                .chain(c.moved.iter().flat_map(|m| [m.frame, m.caller]))
-                .collect();
-            section.names = store.frame_names(&shown)?;
+            section.names = attributed.names_of(c.frames());
             section.comparison = Some(c);
         }
         Err(e) => section.notes.push(format!("no comparison: {e}")),
     }
-    let before = store.merged_stacks(&ids(base))?;
+    let before = attributed.named(false);
     let what = format!("{} against {}", short(last), short(base));
     section.diff_svg = differential_svg(&before, &latest_stacks, &title(&what)).ok().map(svg_text);
     Ok(())
@@ -226,11 +220,11 @@ fn compare_in_window(
 /// inclusive one when both did), else the three largest self shares at the latest commit; five
 /// at most.
 fn trend_series(
-    store: &Store,
+    stacks: &Stacks,
     groups: &[Vec<RunFrames>],
     points: Vec<(i64, Measure)>,
     last: usize,
-) -> Result<Vec<(String, Vec<f64>)>, StoreError> {
+) -> Vec<(String, Vec<f64>)> {
     let mut plotted: Vec<(i64, Measure)> = points;
     plotted.sort_unstable_by_key(|&(f, m)| (f, m == Measure::Own));
     plotted.dedup_by_key(|p| p.0);
@@ -243,12 +237,12 @@ fn trend_series(
         by_share.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         plotted = by_share.into_iter().take(3).map(|(f, _)| (f, Measure::Own)).collect();
     }
-    let names = store.frame_names(&plotted.iter().map(|p| p.0).collect::<Vec<_>>())?;
+    let names = stacks.names_of(plotted.iter().map(|p| p.0));
     let start = groups.len().saturating_sub(PLOTTED_COMMITS);
     let share = |r: &RunFrames, f: i64, m: Measure| {
         r.frames.get(&f).map_or(0.0, |x| (if m == Measure::Own { x.0 } else { x.1 }) as f64 / r.samples.max(1) as f64)
     };
-    Ok(plotted
+    plotted
         .into_iter()
         .take(5)
         .map(|(f, m)| {
@@ -259,7 +253,7 @@ fn trend_series(
             let name = names.get(&f).cloned().unwrap_or_default();
             (if m == Measure::Own { name } else { format!("{name} (inclusive)") }, values)
         })
-        .collect())
+        .collect()
 }
 
 impl ReportData {
