@@ -6,7 +6,9 @@
 //! [`eval`] replaying the history to measure them; and [`profile`] (inferno) → [`regress`] →
 //! [`report`]. This crate knows no command line: the `seer` binary (the workspace's root package)
 //! resolves its flags into the option structs here, and the JSON documents are `seer_ci_api`'s.
+//! [`backend`] is the storage interface `seer serve` reaches the store through.
 
+pub mod backend;
 pub mod collect;
 pub mod eval;
 pub mod features;

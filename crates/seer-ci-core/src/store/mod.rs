@@ -13,6 +13,7 @@ mod read;
 mod schema;
 mod selections;
 mod test_state;
+mod tokens;
 mod window;
 mod write;
 
@@ -32,6 +33,7 @@ pub use read::{
 };
 pub use selections::{Judged, Miss, NewSelection, SelectionRow, SelectionStats};
 pub use test_state::{CoFailRows, RunKey, StateCodec, StateMeta, StateRun, StateTx};
+pub use tokens::{Scope, Token, new_secret, token_hash};
 pub use window::{Day, Judgements, SlowTest, TestCount};
 pub use write::{RecordError, RecordStatus, content_hash};
 

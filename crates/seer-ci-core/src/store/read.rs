@@ -122,6 +122,13 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every run id in history order (time, then the order of storing).
+    pub fn run_ids_in_order(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT run_id FROM runs ORDER BY time, id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// One run in full, or `None` if no run has that id.
     pub fn run(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
         let head = self

@@ -257,6 +257,17 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE profiles ADD COLUMN sample_count INTEGER;
     "#,
+    // 8: `seer serve`'s bearer tokens: only a hash of each secret is kept.
+    r#"
+    CREATE TABLE tokens (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        hash       TEXT    NOT NULL UNIQUE,     -- SHA-256 of the secret, hex
+        scopes     TEXT    NOT NULL,            -- comma-separated: ci, read, admin
+        created_at INTEGER NOT NULL,            -- Unix seconds
+        revoked_at INTEGER
+    );
+    "#,
 ];
 
 /// The schema version this seer writes.
