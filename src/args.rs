@@ -35,6 +35,19 @@ pub struct Cli {
     #[arg(long, global = true, env = "SEER_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
 
+    /// A `seer serve` to work against instead of a local store (record, select, predict,
+    /// train, stats, flaky list, report, coverage record, profile record)
+    #[arg(long, global = true, env = "SEER_URL", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The bearer token for --server (keep it in the CI's secrets)
+    #[arg(long, global = true, env = "SEER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// The project on --server
+    #[arg(long, global = true, env = "SEER_PROJECT", value_name = "KEY", default_value = "default")]
+    pub project: String,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +99,73 @@ pub enum Command {
     /// The store itself: a consistent backup while others write to it
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Serve every project under a data directory over HTTP/JSON, for every CI job and developer
+    Serve(ServeArgs),
+    /// The server's bearer tokens, kept (hashed) in a project's store (--db)
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one, printed at start)
+    #[arg(long, default_value = "127.0.0.1:8480", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// The data directory: each project is a directory here holding its seer.db (`seer token
+    /// create --db DATA/KEY/seer.db` makes one)
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The largest request body accepted, in MiB
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub max_body_mib: usize,
+    /// Requests taking longer are answered 503 (a write under way still finishes whole)
+    #[arg(long, default_value = "5m", value_parser = values::duration, value_name = "DURATION")]
+    pub timeout: Duration,
+    /// Requests per second per token (with --burst above it)
+    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    pub rate: f64,
+    /// Requests a token may make at once above --rate
+    #[arg(long, default_value_t = 200.0, value_name = "N")]
+    pub burst: f64,
+    /// Train every project with new runs this often (e.g. 24h) [default: only when asked]
+    #[arg(long, value_parser = values::duration, value_name = "DURATION")]
+    pub train_every: Option<Duration>,
+    /// The recall training calibrates to
+    #[arg(long, default_value_t = 0.95, value_name = "R", value_parser = values::recall)]
+    pub target_recall: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; its secret is printed once and only its hash is kept
+    Create(TokenCreateArgs),
+    /// The tokens, revoked ones too (never their secrets)
+    List(JsonArg),
+    /// Revoke a token by id or name
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// A name that says who holds it (e.g. ci-main, alice)
+    #[arg(long, value_parser = values::non_empty)]
+    pub name: String,
+    /// Scopes, comma-separated: ci (record, select, upload), read (queries, report, predict),
+    /// admin (train, quarantine, tokens)
+    #[arg(long, value_delimiter = ',', required = true, value_parser = ["ci", "read", "admin"])]
+    pub scope: Vec<String>,
+    /// Print JSON (a stable, versioned format) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id or name
+    pub token: String,
+    /// Print JSON (a stable, versioned format) instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +240,22 @@ impl Command {
     /// Whether what the command prints must be written exactly: JSON, and `select`'s ids and
     /// runner arguments. Everything else is for a person and is shown with control characters
     /// escaped.
+    /// Whether the command works against `seer serve` (`--server`, `SEER_URL`).
+    pub fn has_remote_form(&self) -> bool {
+        matches!(
+            self,
+            Command::Record(_)
+                | Command::Select(_)
+                | Command::Predict(_)
+                | Command::Train(_)
+                | Command::Stats(_)
+                | Command::Flaky(FlakyCommand::List(_))
+                | Command::Report(_)
+                | Command::Coverage(CoverageCommand::Record(_))
+                | Command::Profile(ProfileCommand::Record(_))
+        )
+    }
+
     pub fn exact_output(&self) -> bool {
         match self {
             Command::Select(_) => true,
@@ -187,6 +283,10 @@ impl Command {
             Command::Store(StoreCommand::Backup(a)) => a.json,
             Command::Completions(_) | Command::Man(_) => true,
             Command::Doctor(_) => false,
+            Command::Serve(_) => false,
+            Command::Token(TokenCommand::Create(a)) => a.json,
+            Command::Token(TokenCommand::List(a)) => a.json,
+            Command::Token(TokenCommand::Revoke(a)) => a.json,
         }
     }
 }

@@ -10,18 +10,19 @@ use seer_ci_core::collect::RecordOptions;
 use seer_ci_core::collect::time::format_time;
 use seer_ci_core::model::ModelFile;
 use seer_ci_core::ops::{self, Error, ModelDestination};
-use seer_ci_core::select::{ChangeSource, FlakyOptions, Mode, SelectConfig, SelectRequest, Shard, Target};
+use seer_ci_core::select::{ChangeSource, FlakyOptions, Mode, SelectConfig, SelectRequest, Selection, Shard, Target};
 use seer_ci_core::store::{self, Store};
 
 use crate::args::{
     Cli, Command, CoverageCommand, CoverageRecordArgs, DoctorArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs,
     ModelCommand, ModelShowArgs, ModelsArg, PredictArgs, ProfileCommand, ProfileDiffArgs, ProfileRecordArgs,
-    ProfileRunArgs, ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ShowCommand,
-    ShowRunArgs, StoreCommand, TrainArgs,
+    ProfileRunArgs, ProfileTrendArgs, RecordArgs, ReportArgs, RunsArgs, SelectArgs, SelectFormat, ServeArgs,
+    ShowCommand, ShowRunArgs, StoreCommand, TokenCommand, TrainArgs,
 };
 use crate::ci::{self, CiRun};
 use crate::escape::{Escaped, shown};
 use crate::print;
+use crate::remote;
 use crate::{RegressionFound, RunEverything, UsageError};
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -33,10 +34,17 @@ pub fn run(cli: Cli) -> Result<()> {
     // Buffered: a selection of a million tests is a million lines.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // JSON and runner arguments are written exactly; what a person reads is escaped.
-    let result = if cli.command.exact_output() {
-        dispatch(&db, cli.command, &mut out)
-    } else {
-        dispatch(&db, cli.command, &mut Escaped::new(&mut out))
+    let remote = cli.server.as_deref().map(|url| remote::Client::new(url, &cli.project, cli.token.clone()));
+    let result = match remote {
+        Some(client) if cli.command.has_remote_form() => {
+            if cli.command.exact_output() {
+                dispatch_remote(&client, cli.command, &mut out)
+            } else {
+                dispatch_remote(&client, cli.command, &mut Escaped::new(&mut out))
+            }
+        }
+        _ if cli.command.exact_output() => dispatch(&db, cli.command, &mut out),
+        _ => dispatch(&db, cli.command, &mut Escaped::new(&mut out)),
     };
     // What was written before an error is still shown.
     let flushed = out.flush();
@@ -44,8 +52,33 @@ pub fn run(cli: Cli) -> Result<()> {
     Ok(flushed?)
 }
 
+/// The commands that work against `seer serve` (`--server`, `SEER_URL`).
+fn dispatch_remote(client: &remote::Client, command: Command, out: &mut impl Write) -> Result<()> {
+    match command {
+        Command::Record(args) => remote::record(client, args, out),
+        Command::Select(args) => remote::select(client, args, out),
+        Command::Predict(args) => remote::predict(client, args, out),
+        Command::Train(args) => remote::train(client, args, out),
+        Command::Stats(args) => {
+            let doc: seer_ci_api::StatsJson = client.get("stats").context("no stats")?;
+            print::stats(out, &doc, args.json)
+        }
+        Command::Flaky(FlakyCommand::List(args)) => {
+            let doc: seer_ci_api::FlakyListJson =
+                client.get(&format!("flaky?window={}", args.window.max(2))).context("no flaky tests listed")?;
+            print::flaky_doc(out, &doc, args.json)
+        }
+        Command::Report(args) => remote::report(client, args, out),
+        Command::Coverage(CoverageCommand::Record(args)) => remote::coverage_record(client, args, out),
+        Command::Profile(ProfileCommand::Record(args)) => remote::profile_record(client, args, out),
+        _ => unreachable!("has_remote_form lists the commands above"),
+    }
+}
+
 fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
     match command {
+        Command::Serve(args) => serve(args),
+        Command::Token(command) => token(db, command, out),
         Command::Record(args) => record(db, args, out),
         Command::Import(args) => import(db, args, out),
         Command::Runs(args) => runs(db, args, out),
@@ -92,12 +125,12 @@ fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
     }
 }
 
-fn current_dir() -> Result<PathBuf> {
+pub(crate) fn current_dir() -> Result<PathBuf> {
     std::env::current_dir().context("cannot read the current directory")
 }
 
 /// `dir`, else the current directory.
-fn dir_or_cwd(dir: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn dir_or_cwd(dir: Option<PathBuf>) -> Result<PathBuf> {
     match dir {
         Some(dir) => Ok(dir),
         None => current_dir(),
@@ -109,14 +142,14 @@ fn open_existing(db: &Path) -> Result<Store> {
 }
 
 /// Prints warnings on stderr.
-fn warn(warnings: impl IntoIterator<Item = String>) {
+pub(crate) fn warn(warnings: impl IntoIterator<Item = String>) {
     for w in warnings {
         eprintln!("warning: {}", shown(&w));
     }
 }
 
 /// The commit to use: the flag's, the CI's, or HEAD of the repository at `repo`.
-fn commit_or_default(given: Option<String>, ci: Option<&CiRun>, repo: Option<&Path>) -> Result<String> {
+pub(crate) fn commit_or_default(given: Option<String>, ci: Option<&CiRun>, repo: Option<&Path>) -> Result<String> {
     match (given.or_else(|| ci.and_then(|c| c.commit.clone())), repo) {
         (Some(commit), _) => Ok(commit),
         (None, Some(repo)) if seer_ci_core::collect::git::repository_root(repo).is_some() => Ok("HEAD".into()),
@@ -143,7 +176,7 @@ fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
     };
     let recorded = ops::record(db, &opts, args.replace).context("run not recorded")?;
     warn(recorded.collected.warnings.iter().cloned());
-    print::recorded(out, &recorded.collected, recorded.status, args.json)
+    print::recorded(out, &recorded, args.json)
 }
 
 fn import(db: &Path, args: ImportArgs, out: &mut impl Write) -> Result<()> {
@@ -318,17 +351,17 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
         }
         _ => None,
     };
-    let mut settings = repo_settings(args.repo)?;
-    settings.config.always.extend(args.always);
+    let mut settings = repo_settings(args.repo.clone())?;
+    settings.config.always.extend(args.always.iter().cloned());
     let ci = ci::current();
     let repo = (!args.no_git).then_some(settings.repo.as_path());
-    let commit = commit_or_default(args.commit, ci.as_ref(), repo)?;
+    let commit = commit_or_default(args.commit.clone(), ci.as_ref(), repo)?;
     let change = if args.no_git {
         ChangeSource::NoGit { commit }
     } else {
-        ChangeSource::Commit { commit, base: args.base.or_else(|| ci.and_then(|c| c.base)) }
+        ChangeSource::Commit { commit, base: args.base.clone().or_else(|| ci.and_then(|c| c.base)) }
     };
-    let mut request = select_request(db, settings, change, args.models);
+    let mut request = select_request(db, settings, change, args.models.clone());
     request.target = target;
     request.shard = shard;
     request.observe = args.observe;
@@ -345,10 +378,22 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     }
     // Only JSON and --explain show reasons; runner arguments need none.
     request.reasons_for = if format == SelectFormat::Json || args.explain { usize::MAX } else { 0 };
-    let mut selection = seer_ci_core::select::select(db, &request);
+    let selection = seer_ci_core::select::select(db, &request);
+    let repo = request.repo;
+    print_selection(selection, &repo, args, out)
+}
+
+/// Prints a selection as `args` asks (shared with `seer select --server`).
+pub(crate) fn print_selection(
+    mut selection: Selection,
+    repo: &Path,
+    args: SelectArgs,
+    out: &mut impl Write,
+) -> Result<()> {
+    let format = if args.json { SelectFormat::Json } else { args.format };
     // The checkout tells a dotted directory from a package (also with --no-git: no git is read).
     if format == SelectFormat::Pytest {
-        seer_ci_core::select::locate_pytest_files(&mut selection, &request.repo);
+        seer_ci_core::select::locate_pytest_files(&mut selection, repo);
     }
     if let Some(reason) = &selection.reason {
         eprintln!("seer select: running every test: {}", shown(reason));
@@ -491,6 +536,7 @@ fn coverage_record(db: &Path, args: CoverageRecordArgs, out: &mut impl Write) ->
 
 fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> Result<()> {
     let request = ops::ProfileRecordRequest {
+        run_ids: vec![],
         bench: args.bench,
         commit: args.commit,
         time: args.time,
@@ -530,6 +576,7 @@ fn profile_run(db: &Path, args: ProfileRunArgs, out: &mut impl Write) -> Result<
         perf: args.perf,
     };
     let record = ops::ProfileRecordRequest {
+        run_ids: vec![],
         bench: args.bench.clone(),
         commit: commit.clone(),
         time: None,
@@ -639,4 +686,63 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
         [&args.out, &args.markdown].iter().filter_map(|p| p.as_ref()).map(|p| p.display().to_string()).collect();
     writeln!(out, "wrote {} ({} to {})", written.join(" and "), format_time(from), format_time(to))?;
     Ok(())
+}
+
+/// `seer serve`: until SIGTERM or SIGINT.
+fn serve(args: ServeArgs) -> Result<()> {
+    if !args.data.is_dir() {
+        return Err(UsageError(format!(
+            "--data {} is not a directory (make it, and a project in it with `seer token create --db DIR/KEY/seer.db`)",
+            args.data.display()
+        ))
+        .into());
+    }
+    let config = seer_ci_server::ServeConfig {
+        listen: args.listen,
+        data: args.data.clone(),
+        max_body: args.max_body_mib << 20,
+        request_timeout: args.timeout,
+        rate: seer_ci_server::RateLimit { per_second: args.rate, burst: args.burst.max(1.0) },
+        train_every: args.train_every,
+        target_recall: args.target_recall,
+    };
+    seer_ci_server::serve(config, |addr| {
+        eprintln!("seer serve: listening on http://{addr} (data {})", args.data.display());
+    })?;
+    Ok(())
+}
+
+/// `seer token create|list|revoke`, on the project's store (`--db`).
+fn token(db: &Path, command: TokenCommand, out: &mut impl Write) -> Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    match command {
+        TokenCommand::Create(args) => {
+            let scopes: Vec<store::Scope> = args.scope.iter().filter_map(|s| store::Scope::parse(s)).collect();
+            let secret = store::new_secret().context("cannot make a secret")?;
+            let mut st = Store::open(db).map_err(Error::from)?;
+            let id = st.create_token(&args.name, &scopes, &store::token_hash(&secret), now).map_err(Error::from)?;
+            let token = store::Token { id, name: args.name, scopes, created_at: now, revoked_at: None };
+            print::token_created(out, &token, &secret, args.json)
+        }
+        TokenCommand::List(args) => {
+            let st = open_existing(db)?;
+            print::tokens(out, &st.tokens().map_err(Error::from)?, args.json)
+        }
+        TokenCommand::Revoke(args) => {
+            let mut st = open_existing(db)?;
+            if !st.revoke_token(&args.token, now).map_err(Error::from)? {
+                return Err(
+                    Error::NotFound { what: format!("live token {:?}", args.token), store: db.to_path_buf() }.into()
+                );
+            }
+            if args.json {
+                return print::write_json(
+                    out,
+                    &serde_json::json!({"format_version": seer_ci_api::FORMAT_VERSION, "revoked": args.token}),
+                );
+            }
+            writeln!(out, "revoked token {}", args.token)?;
+            Ok(())
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod ci;
 mod commands;
 mod escape;
 mod print;
+mod remote;
 mod values;
 
 use std::io::Write;
@@ -79,13 +80,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<Error>() {
-            return error_code(e);
+            return e.exit_code();
         }
         if let Some(e) = cause.downcast_ref::<StoreError>() {
-            return store_code(e);
+            return e.exit_code();
         }
         if cause.downcast_ref::<InputError>().is_some() {
             return exit_codes::INVALID_INPUT;
+        }
+        if let Some(e) = cause.downcast_ref::<remote::RemoteError>() {
+            return e.exit_code();
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return exit_codes::USAGE;
@@ -95,40 +99,4 @@ fn exit_code(err: &anyhow::Error) -> i32 {
         }
     }
     exit_codes::FAILURE
-}
-
-/// The one mapping of the library's errors to exit codes (exhaustive: a new kind of error
-/// must be given its code here).
-fn error_code(e: &Error) -> i32 {
-    match e {
-        Error::Input(_) => exit_codes::INVALID_INPUT,
-        Error::Store(e) => store_code(e),
-        Error::NotFound { .. } => exit_codes::NOT_FOUND,
-        Error::Ambiguous { .. } => exit_codes::USAGE,
-        Error::Predict(why) => why.store_error().map_or(exit_codes::FAILURE, store_code),
-        Error::ModelFile(_)
-        | Error::Features(_)
-        | Error::Train { .. }
-        | Error::Compare { .. }
-        | Error::Flamegraph(_)
-        | Error::Perf(_)
-        | Error::Write { .. } => exit_codes::FAILURE,
-        Error::Backup(seer_ci_core::store::BackupError::Store(e)) => store_code(e),
-        Error::Backup(_) => exit_codes::FAILURE,
-    }
-}
-
-fn store_code(e: &StoreError) -> i32 {
-    if e.is_disk_full() {
-        return exit_codes::DISK_FULL;
-    }
-    match e {
-        StoreError::RunConflict { .. } => exit_codes::RUN_CONFLICT,
-        StoreError::Missing { .. } => exit_codes::NOT_FOUND,
-        StoreError::TooNew { .. }
-        | StoreError::Open { .. }
-        | StoreError::CreateDir { .. }
-        | StoreError::ReadOnlyOld { .. } => exit_codes::STORE_UNUSABLE,
-        StoreError::Sql(_) => exit_codes::FAILURE,
-    }
 }

@@ -8,14 +8,14 @@ use comfy_table::{Table, presets};
 
 use seer_ci_api::{
     BenchHistoryJson, BenchJson, ChangeSummaryJson, CommitRunsJson, ContenderJson, CountsJson, CoverageListJson,
-    CoverageRecordJson, DiffSideJson, EvalJson, FORMAT_VERSION, FlakyListJson, HistoryJson, ImportJson,
-    ProfileDiffJson, ProfileListJson, ProfileRecordJson, ProfileRecordedJson, ProfileTrendJson, QuarantineChangeJson,
-    QuarantinedJson, RecordJson, RunsJson, SelectionJson, ShowRunJson, StatsJson,
+    DiffSideJson, EvalJson, FORMAT_VERSION, FlakyListJson, HistoryJson, ImportJson, ProfileDiffJson, ProfileListJson,
+    ProfileTrendJson, QuarantineChangeJson, QuarantinedJson, RunsJson, SelectionJson, ShowRunJson, StatsJson,
 };
 use seer_ci_core::collect::git::short;
 use seer_ci_core::collect::time::format_time;
-use seer_ci_core::collect::{Collected, CollectedRun, Outcome, TestResult};
+use seer_ci_core::collect::{CollectedRun, Outcome, TestResult};
 use seer_ci_core::eval::Evaluation;
+use seer_ci_core::ops::Recorded;
 use seer_ci_core::regress::{change_point_json, frame_name};
 use seer_ci_core::report::pct;
 use seer_ci_core::select::{FlakyTest, Predicted, Selection, quarantined_args, runner_args};
@@ -53,23 +53,11 @@ fn counts_line(c: &CountsJson) -> String {
     )
 }
 
-pub fn recorded(out: &mut impl Write, collected: &Collected, status: RecordStatus, json: bool) -> Result<()> {
-    let run = &collected.run;
+pub fn recorded(out: &mut impl Write, recorded: &Recorded, json: bool) -> Result<()> {
+    let (run, status) = (&recorded.collected.run, recorded.status);
     let counts = Counts::of(&run.results);
     if json {
-        return write_json(
-            out,
-            &RecordJson {
-                format_version: FORMAT_VERSION,
-                run_id: run.info.run_id.clone(),
-                commit: run.info.commit.clone(),
-                status: status.as_str().into(),
-                counts: counts.into(),
-                repeated: collected.repeated as u64,
-                changes: run.changes.as_ref().map(Into::into),
-                warnings: collected.warnings.clone(),
-            },
-        );
+        return write_json(out, &recorded.to_json());
     }
     let verb = match status {
         RecordStatus::Inserted => "recorded",
@@ -550,16 +538,21 @@ pub fn explain(out: &mut impl Write, s: &Selection) -> Result<()> {
 
 /// `seer predict`: the most likely failures first.
 pub fn predicted(out: &mut impl Write, p: &Predicted, limit: usize, json: bool) -> Result<()> {
-    let listed = &p.predictions[..p.predictions.len().min(limit)];
+    predicted_doc(out, &p.to_json(limit), json)
+}
+
+/// `seer predict`'s document, printed (also what a server sent).
+pub fn predicted_doc(out: &mut impl Write, p: &seer_ci_api::PredictJson, json: bool) -> Result<()> {
     if json {
-        return write_json(out, &p.to_json(limit));
+        return write_json(out, p);
     }
+    let listed = &p.predictions;
     writeln!(
         out,
         "{} files changed against {}; {} known tests scored by {}",
-        p.files,
+        p.files_changed,
         short(&p.commit),
-        p.predictions.len(),
+        p.tests_scored,
         p.model
     )?;
     let calibrated = listed.iter().all(|x| x.probability.is_some());
@@ -569,7 +562,7 @@ pub fn predicted(out: &mut impl Write, p: &Predicted, limit: usize, json: bool) 
             Some(p) => pct(p),
             None => format!("{:.3}", x.score),
         };
-        t.add_row(row(vec![value, x.test.id.clone(), x.reasons.first().cloned().unwrap_or_default()]));
+        t.add_row(row(vec![value, x.id.clone(), x.reasons.first().cloned().unwrap_or_default()]));
     }
     writeln!(out, "{t}")?;
     if !calibrated {
@@ -590,28 +583,34 @@ pub fn flaky(
     json: bool,
 ) -> Result<()> {
     let is_quarantined = |id: &str| quarantined.iter().any(|(q, _, _)| q == id);
+    let doc = FlakyListJson {
+        format_version: FORMAT_VERSION,
+        window,
+        flaky: found.iter().map(|f| f.to_json(is_quarantined(&f.id))).collect(),
+        quarantined: quarantined
+            .iter()
+            .map(|(id, since, reason)| QuarantinedJson {
+                id: id.clone(),
+                since: format_time(*since),
+                reason: reason.clone(),
+            })
+            .collect(),
+    };
+    flaky_doc(out, &doc, json)
+}
+
+/// `seer flaky list`'s document, printed (also what a server sent).
+pub fn flaky_doc(out: &mut impl Write, doc: &FlakyListJson, json: bool) -> Result<()> {
     if json {
-        let doc = FlakyListJson {
-            format_version: FORMAT_VERSION,
-            window,
-            flaky: found.iter().map(|f| f.to_json(is_quarantined(&f.id))).collect(),
-            quarantined: quarantined
-                .iter()
-                .map(|(id, since, reason)| QuarantinedJson {
-                    id: id.clone(),
-                    since: format_time(*since),
-                    reason: reason.clone(),
-                })
-                .collect(),
-        };
-        return write_json(out, &doc);
+        return write_json(out, doc);
     }
-    if found.is_empty() {
+    let window = doc.window;
+    if doc.flaky.is_empty() {
         writeln!(out, "no flaky tests in the latest {window} executions of each test")?;
     } else {
-        writeln!(out, "{} tests with evidence of flakiness (latest {window} executions of each):", found.len())?;
+        writeln!(out, "{} tests with evidence of flakiness (latest {window} executions of each):", doc.flaky.len())?;
         let mut t = table(&["TEST", "RUNS", "FAILS", "RETRIED", "MIXED", "FLIPS", "LAST SEEN", "", "WHY"]);
-        for f in found {
+        for f in &doc.flaky {
             t.add_row(row(vec![
                 f.id.clone(),
                 f.executions.to_string(),
@@ -619,22 +618,76 @@ pub fn flaky(
                 f.retried_passes.to_string(),
                 f.mixed_commits.to_string(),
                 f.flips.to_string(),
-                format_time(f.last_evidence),
-                if is_quarantined(&f.id) { "quarantined".into() } else { String::new() },
+                f.last_evidence.clone(),
+                if f.quarantined { "quarantined".into() } else { String::new() },
                 f.reasons.join("; "),
             ]));
         }
         writeln!(out, "{t}")?;
     }
-    if quarantined.is_empty() {
+    if doc.quarantined.is_empty() {
         writeln!(out, "no tests are quarantined")?;
     } else {
         let mut t = table(&["QUARANTINED", "SINCE", "REASON"]);
-        for (id, since, reason) in quarantined {
-            t.add_row(row(vec![id.clone(), format_time(*since), reason.clone().unwrap_or_default()]));
+        for q in &doc.quarantined {
+            t.add_row(row(vec![q.id.clone(), q.since.clone(), q.reason.clone().unwrap_or_default()]));
         }
         writeln!(out, "{t}")?;
     }
+    Ok(())
+}
+
+fn token_json(t: &seer_ci_core::store::Token) -> seer_ci_api::server::TokenJson {
+    seer_ci_api::server::TokenJson {
+        id: t.id,
+        name: t.name.clone(),
+        scopes: t.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+        created_at: format_time(t.created_at),
+        revoked_at: t.revoked_at.map(format_time),
+    }
+}
+
+/// `seer token create`: the secret, once.
+pub fn token_created(out: &mut impl Write, t: &seer_ci_core::store::Token, secret: &str, json: bool) -> Result<()> {
+    if json {
+        let doc = seer_ci_api::server::TokenCreatedJson {
+            format_version: FORMAT_VERSION,
+            token: token_json(t),
+            secret: secret.into(),
+        };
+        return write_json(out, &doc);
+    }
+    writeln!(out, "token {} ({}), scopes {}:", t.id, t.name, token_json(t).scopes.join(","))?;
+    writeln!(out, "{secret}")?;
+    writeln!(out, "(shown once: only its hash is kept; store it in the CI's secrets as SEER_TOKEN)")?;
+    Ok(())
+}
+
+/// `seer token list`.
+pub fn tokens(out: &mut impl Write, tokens: &[seer_ci_core::store::Token], json: bool) -> Result<()> {
+    if json {
+        let doc = seer_ci_api::server::TokenListJson {
+            format_version: FORMAT_VERSION,
+            tokens: tokens.iter().map(token_json).collect(),
+        };
+        return write_json(out, &doc);
+    }
+    if tokens.is_empty() {
+        writeln!(out, "no tokens (seer token create)")?;
+        return Ok(());
+    }
+    let mut t = table(&["ID", "NAME", "SCOPES", "CREATED", "REVOKED"]);
+    for k in tokens {
+        let j = token_json(k);
+        t.add_row(row(vec![
+            j.id.to_string(),
+            j.name,
+            j.scopes.join(","),
+            j.created_at,
+            j.revoked_at.unwrap_or_default(),
+        ]));
+    }
+    writeln!(out, "{t}")?;
     Ok(())
 }
 
@@ -657,22 +710,13 @@ pub fn profiles_recorded(
     json: bool,
 ) -> Result<()> {
     let profiles: Vec<&seer_ci_core::store::NewProfile> = recorded.iter().map(|(p, _)| p).collect();
-    let rows: Vec<ProfileRecordedJson> = recorded
-        .iter()
-        .map(|(p, s)| ProfileRecordedJson {
-            run_id: p.run_id.clone(),
-            status: s.as_str().into(),
-            samples: p.stacks.iter().map(|(_, n)| n).sum(),
-            sample_count: p.sample_count,
-            stacks: p.stacks.len() as u64,
-            source: p.source.clone(),
-        })
-        .collect();
+    let (bench, commit) = profiles.first().map(|p| (p.bench.clone(), p.commit.clone())).unwrap_or_default();
+    let doc = seer_ci_core::ops::profiles_json(&bench, &commit, recorded);
     if json {
-        let (bench, commit) = profiles.first().map(|p| (p.bench.clone(), p.commit.clone())).unwrap_or_default();
-        return write_json(out, &ProfileRecordJson { format_version: FORMAT_VERSION, bench, commit, profiles: rows });
+        return write_json(out, &doc);
     }
-    for (p, r) in profiles.iter().zip(&rows) {
+    let rows = &doc.profiles;
+    for (p, r) in profiles.iter().zip(rows) {
         let verb = match r.status.as_str() {
             "inserted" => "recorded",
             "unchanged" => "already recorded (unchanged)",
@@ -716,17 +760,7 @@ pub fn coverage_recorded(
 ) -> Result<()> {
     let (commit, r, outside_root) = (recorded.commit.as_str(), &recorded.stored, recorded.outside_root);
     if json {
-        return write_json(
-            out,
-            &CoverageRecordJson {
-                format_version: FORMAT_VERSION,
-                commit: commit.to_string(),
-                tests: r.tests as u64,
-                replaced: r.replaced as u64,
-                files: r.files as u64,
-                outside_root: outside_root as u64,
-            },
-        );
+        return write_json(out, &recorded.to_json());
     }
     let replaced = match r.replaced {
         0 => String::new(),

@@ -22,4 +22,5 @@ mod record;
 mod report;
 mod runners;
 mod select;
+mod serve;
 mod util;

@@ -15,13 +15,15 @@ pub const CI_MARKERS: &[&str] = &["GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "C
 pub struct Env {
     pub dir: TempDir,
     pub db: PathBuf,
+    /// More environment variables for every `seer` run (e.g. `SEER_URL` for a server).
+    pub vars: Vec<(String, String)>,
 }
 
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("store").join("seer.db");
-        Env { dir, db }
+        Env { dir, db, vars: vec![] }
     }
 
     pub fn path(&self) -> &Path {
@@ -36,6 +38,10 @@ impl Env {
         for marker in CI_MARKERS {
             cmd.env_remove(marker);
         }
+        for var in ["SEER_URL", "SEER_TOKEN", "SEER_PROJECT"] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -120,7 +120,7 @@ pub struct FileJson {
 }
 
 /// Outcome counts of a run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CountsJson {
     pub tests: u64,
     pub pass: u64,
@@ -142,7 +142,7 @@ pub struct ShowRunJson {
 }
 
 /// `seer record --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RecordJson {
     pub format_version: u32,
     pub run_id: String,
@@ -156,7 +156,7 @@ pub struct RecordJson {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ChangeSummaryJson {
     pub base: Option<String>,
     pub files: u64,
@@ -218,7 +218,7 @@ pub struct HistoryJson {
 }
 
 /// `seer stats --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StatsJson {
     pub format_version: u32,
     pub store: String,
@@ -292,7 +292,7 @@ pub struct SelectedJson {
 }
 
 /// A shard of a selection.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardJson {
     pub index: usize,
     pub count: usize,
@@ -328,7 +328,7 @@ pub struct SelectionJson {
 }
 
 /// The trust gate: whether this project's evidence lets the model skip tests.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct GateJson {
     pub open: bool,
     /// Why it is closed (and what opens it), or what opened it.
@@ -349,7 +349,7 @@ pub struct GateJson {
 }
 
 /// One test in `seer predict --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PredictionJson {
     pub id: String,
     /// Probability of failing, calibrated on the model's validation window; null when the model
@@ -360,19 +360,22 @@ pub struct PredictionJson {
 }
 
 /// `seer predict --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PredictJson {
     pub format_version: u32,
     /// The commit predicted for (for the working tree: `HEAD`).
     pub commit: String,
     pub model: String,
     pub files_changed: usize,
+    /// Every known test scored (`predictions` holds the most likely of them).
+    #[serde(default)]
+    pub tests_scored: u64,
     pub predictions: Vec<PredictionJson>,
     pub notes: Vec<String>,
 }
 
 /// One test in `seer flaky list --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FlakyJson {
     pub id: String,
     pub executions: u32,
@@ -388,7 +391,7 @@ pub struct FlakyJson {
 }
 
 /// A quarantined test.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct QuarantinedJson {
     pub id: String,
     pub since: String,
@@ -396,7 +399,7 @@ pub struct QuarantinedJson {
 }
 
 /// `seer flaky list --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FlakyListJson {
     pub format_version: u32,
     /// Executions of each test looked at.
@@ -415,7 +418,7 @@ pub struct QuarantineChangeJson {
 }
 
 /// What the selections seer made came to, in `seer stats --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SelectionStatsJson {
     pub selections: u64,
     /// Subsets chosen (observe mode included), and answers that ran every test.
@@ -450,7 +453,7 @@ pub struct SelectionStatsJson {
 }
 
 /// A skipped test that failed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MissJson {
     pub test: String,
     pub run_id: String,
@@ -464,7 +467,7 @@ pub struct MissJson {
 }
 
 /// One profile in `seer profile record --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProfileRecordedJson {
     pub run_id: String,
     /// `inserted`, `unchanged` or `replaced`.
@@ -479,7 +482,7 @@ pub struct ProfileRecordedJson {
 }
 
 /// `seer profile record --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProfileRecordJson {
     pub format_version: u32,
     pub bench: String,
@@ -488,7 +491,7 @@ pub struct ProfileRecordJson {
 }
 
 /// `seer coverage record --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CoverageRecordJson {
     pub format_version: u32,
     pub commit: String,

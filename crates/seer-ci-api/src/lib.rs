@@ -6,5 +6,6 @@
 
 mod documents;
 pub mod exit_codes;
+pub mod server;
 
 pub use documents::*;

@@ -55,6 +55,17 @@ pub struct Collected {
     pub warnings: Vec<String>,
 }
 
+/// Collects a run without storing it (what a client of `seer serve` sends): its change, then
+/// its reports read whole.
+pub fn collect(opts: &RecordOptions) -> Result<Collected, InputError> {
+    let Prepared { info, changes, mut warnings } = prepare(opts);
+    let mut set = ResultSet::default();
+    let read = read_reports(opts, &mut set)?;
+    warnings.extend(read.warnings);
+    let run = CollectedRun { info: RunInfo { source: read.source, ..info }, results: set.into_results(), changes };
+    Ok(Collected { run, repeated: read.repeated, warnings })
+}
+
 /// Resolves the run's commit and reads what it changed. Never fails: what git cannot tell
 /// becomes a warning, and the commit is kept as given.
 pub fn prepare(opts: &RecordOptions) -> Prepared {

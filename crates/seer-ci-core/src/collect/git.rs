@@ -485,6 +485,30 @@ pub fn nearest_of(
     None
 }
 
+/// `base` and up to `limit` of its first-parent ancestors, nearest first, each with whether
+/// each of `paths` is the same blob there as at `base`: what a client sends `seer serve` so
+/// that the server can find the nearest coverage as [`nearest_of`] would. `None` when git cannot
+/// tell.
+pub fn ancestors(dir: &Path, base: &str, limit: usize, paths: &[&str]) -> Option<Vec<NearCommit>> {
+    let repo = Repository::discover(dir).ok()?;
+    let base_commit = repo.revparse_single(base).and_then(|o| o.peel_to_commit()).ok()?;
+    let at = base_commit.tree().ok()?;
+    let blob = |tree: &git2::Tree<'_>, p: &str| tree.get_path(Path::new(p)).ok().map(|e| e.id());
+    let at_blobs: Vec<Option<Oid>> = paths.iter().map(|p| blob(&at, p)).collect();
+    let mut out = Vec::new();
+    let mut commit = base_commit;
+    for distance in 0..=limit {
+        let here = commit.tree().ok()?;
+        let same = paths.iter().zip(&at_blobs).map(|(p, b)| b.is_some() && blob(&here, p) == *b).collect();
+        out.push(NearCommit { sha: commit.id().to_string(), distance, same });
+        match commit.parent(0) {
+            Ok(parent) => commit = parent,
+            Err(_) => break,
+        }
+    }
+    Some(out)
+}
+
 /// `shas` in history order (ancestors first; unrelated commits by commit time), when the
 /// repository holding `dir` knows every one of them; `None` otherwise.
 pub fn history_order(dir: &Path, shas: &[String]) -> Option<Vec<String>> {

@@ -10,7 +10,8 @@ use super::report::{MAX_DURATION_S, Outcome, ResultSet, TestResult, is_duration,
 use super::run::{CollectedRun, RunInfo};
 use super::text;
 use super::time::{now, parse_time};
-use seer_ci_api::{RunJson, TimeJson};
+use seer_ci_api::server::FileLinesJson;
+use seer_ci_api::{ChangesJson, RunJson, TimeJson};
 
 /// The history formats `seer import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,6 +291,8 @@ pub enum RunDocError {
     Attempts { id: String },
     #[error("test {id:?}: duration_s {duration:?} is not a duration in seconds (0 to {MAX_DURATION_S})")]
     Duration { id: String, duration: f64 },
+    #[error("changed lines: {0}")]
+    Lines(String),
     #[error("file {path:?}: status {status:?} is not one of A M D R C T")]
     Status { path: String, status: String },
 }
@@ -334,47 +337,7 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), RunDocError>
         });
     }
     let folded = set.repeated();
-    let changes = match doc.changes {
-        None => None,
-        Some(c) => {
-            let files = c
-                .files
-                .into_iter()
-                .map(|f| {
-                    let kind = ChangeKind::parse(&f.status)
-                        .ok_or_else(|| RunDocError::Status { path: f.path.clone(), status: f.status.clone() })?;
-                    Ok(FileChange {
-                        path: f.path,
-                        old_path: f.old_path,
-                        kind,
-                        added: f.added,
-                        deleted: f.deleted,
-                        binary: f.binary,
-                        symbols: f.symbols,
-                        base_lines: vec![],
-                        comment_hunks: 0,
-                    })
-                })
-                .collect::<Result<Vec<_>, RunDocError>>()?;
-            let commit = match c.commit {
-                Some(ci) => CommitInfo {
-                    sha: doc.commit.clone(),
-                    parents: ci.parents,
-                    author: ci.author,
-                    time: ci.time.as_ref().map(time_value).transpose()?.unwrap_or(time),
-                    summary: ci.summary,
-                },
-                None => CommitInfo {
-                    sha: doc.commit.clone(),
-                    parents: vec![],
-                    author: String::new(),
-                    time,
-                    summary: String::new(),
-                },
-            };
-            Some(ChangeSet { commit, base: c.base, files, complete: c.complete, warnings: c.warnings })
-        }
-    };
+    let changes = doc.changes.map(|c| changes_from_json(c, &doc.commit, time)).transpose()?;
     let info = RunInfo {
         run_id: doc.run_id,
         commit: doc.commit,
@@ -385,6 +348,63 @@ pub fn run_from_json(doc: RunJson) -> Result<(CollectedRun, usize), RunDocError>
         source: doc.source.unwrap_or_else(|| "jsonl".into()),
     };
     Ok((CollectedRun { info, results: set.into_results(), changes }, folded))
+}
+
+/// A change document as a change set of `commit` (run at `time`, the commit's time when the
+/// document has none). Its files carry no base lines: only git has the hunks (see
+/// [`with_lines`]).
+pub fn changes_from_json(c: ChangesJson, commit: &str, time: i64) -> Result<ChangeSet, RunDocError> {
+    let files = c
+        .files
+        .into_iter()
+        .map(|f| {
+            let kind = ChangeKind::parse(&f.status)
+                .ok_or_else(|| RunDocError::Status { path: f.path.clone(), status: f.status.clone() })?;
+            Ok(FileChange {
+                path: f.path,
+                old_path: f.old_path,
+                kind,
+                added: f.added,
+                deleted: f.deleted,
+                binary: f.binary,
+                symbols: f.symbols,
+                base_lines: vec![],
+                comment_hunks: 0,
+            })
+        })
+        .collect::<Result<Vec<_>, RunDocError>>()?;
+    let commit = match c.commit {
+        Some(ci) => CommitInfo {
+            sha: commit.to_string(),
+            parents: ci.parents,
+            author: ci.author,
+            time: ci.time.as_ref().map(time_value).transpose()?.unwrap_or(time),
+            summary: ci.summary,
+        },
+        None => {
+            CommitInfo { sha: commit.to_string(), parents: vec![], author: String::new(), time, summary: String::new() }
+        }
+    };
+    Ok(ChangeSet { commit, base: c.base, files, complete: c.complete, warnings: c.warnings })
+}
+
+/// `cs` with each file's base lines as `lines` gives them (in the order of its files); a
+/// range that is not in order is refused.
+pub fn with_lines(mut cs: ChangeSet, lines: &[FileLinesJson]) -> Result<ChangeSet, RunDocError> {
+    if lines.is_empty() {
+        return Ok(cs);
+    }
+    if lines.len() != cs.files.len() {
+        return Err(RunDocError::Lines(format!("{} line lists for {} files", lines.len(), cs.files.len())));
+    }
+    for (f, l) in cs.files.iter_mut().zip(lines) {
+        if let Some([a, b]) = l.base_lines.iter().find(|[a, b]| a > b || *a == 0) {
+            return Err(RunDocError::Lines(format!("{}: lines {a}-{b} are not a range of lines", f.path)));
+        }
+        f.base_lines = l.base_lines.iter().map(|[a, b]| (*a, *b)).collect();
+        f.comment_hunks = l.comment_hunks;
+    }
+    Ok(cs)
 }
 
 #[cfg(test)]

@@ -61,3 +61,40 @@ impl From<&ChangeSet> for ChangeSummaryJson {
         }
     }
 }
+
+/// The base lines of each file of `cs`, in its order, for a change sent to `seer serve`.
+pub fn lines_json(cs: &ChangeSet) -> Vec<seer_ci_api::server::FileLinesJson> {
+    cs.files
+        .iter()
+        .map(|f| seer_ci_api::server::FileLinesJson {
+            base_lines: f.base_lines.iter().map(|&(a, b)| [a, b]).collect(),
+            comment_hunks: f.comment_hunks,
+        })
+        .collect()
+}
+
+/// A collected run as the run document a client sends `seer serve` (times in Unix seconds, so
+/// that the server stores exactly what a local `seer record` would).
+impl From<&super::CollectedRun> for seer_ci_api::RunJson {
+    fn from(run: &super::CollectedRun) -> seer_ci_api::RunJson {
+        let info = &run.info;
+        seer_ci_api::RunJson {
+            format_version: seer_ci_api::FORMAT_VERSION,
+            run_id: info.run_id.clone(),
+            commit: info.commit.clone(),
+            base: info.base.clone(),
+            branch: info.branch.clone(),
+            job: info.job.clone(),
+            time: Some(TimeJson::Seconds(info.time)),
+            source: Some(info.source.clone()),
+            tests: run.results.iter().map(Into::into).collect(),
+            changes: run.changes.as_ref().map(|cs| {
+                let mut doc = ChangesJson::from(cs);
+                if let Some(c) = doc.commit.as_mut() {
+                    c.time = Some(TimeJson::Seconds(cs.commit.time));
+                }
+                doc
+            }),
+        }
+    }
+}

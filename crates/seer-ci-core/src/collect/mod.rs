@@ -18,8 +18,10 @@ pub mod time;
 mod wellformed;
 
 pub use collector::{
-    Collected, Prepared, RecordOptions, ReportsRead, chain, prepare, read_changes, read_reports, read_worktree_changes,
+    Collected, Prepared, RecordOptions, ReportsRead, chain, collect, prepare, read_changes, read_reports,
+    read_worktree_changes,
 };
 pub use error::{InputError, Location};
+pub use json::lines_json;
 pub use report::{Outcome, ReportFormat, ResultSet, TAP_BATCH, TestResult, put_digest_field, read_report};
 pub use run::{CollectedRun, RunInfo};

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use seer_ci_api::exit_codes;
+
 use crate::collect::InputError;
 use crate::model::{ModelError, ModelFileError};
 use crate::regress::CompareError;
@@ -65,6 +67,29 @@ impl From<RecordError> for Error {
         match e {
             RecordError::Input(e) => Error::Input(e),
             RecordError::Store(e) => Error::Store(e),
+        }
+    }
+}
+
+impl Error {
+    /// The one mapping of the library's errors to exit codes, which `seer serve` also sends
+    /// (exhaustive: a new kind of error must be given its code here).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => exit_codes::INVALID_INPUT,
+            Error::Store(e) => e.exit_code(),
+            Error::NotFound { .. } => exit_codes::NOT_FOUND,
+            Error::Ambiguous { .. } => exit_codes::USAGE,
+            Error::Predict(why) => why.store_error().map_or(exit_codes::FAILURE, StoreError::exit_code),
+            Error::ModelFile(_)
+            | Error::Features(_)
+            | Error::Train { .. }
+            | Error::Compare { .. }
+            | Error::Flamegraph(_)
+            | Error::Perf(_)
+            | Error::Write { .. } => exit_codes::FAILURE,
+            Error::Backup(crate::store::BackupError::Store(e)) => e.exit_code(),
+            Error::Backup(_) => exit_codes::FAILURE,
         }
     }
 }

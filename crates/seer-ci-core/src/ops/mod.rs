@@ -14,11 +14,11 @@ pub use doctor::{Check, DoctorRequest, Status, doctor};
 pub use error::Error;
 pub use profiles::{
     Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_run,
-    profile_runs_at, record_profiles, trend,
+    profile_runs_at, profiles_json, record_profiles, trend,
 };
 pub use query::{backup_store, stats};
 pub use record::{
     CoverageRecordRequest, CoverageRecorded, ImportRequest, Imported, Recorded, import, record, record_coverage,
-    refresh_after_write,
+    record_document, refresh_after_write,
 };
 pub use train::{EvalRequest, ModelDestination, TrainRequest, TrainedModel, evaluate, train};

@@ -12,6 +12,8 @@ use crate::profile::{
     FlamegraphOptions, ProfileHistory, ReadOptions, differential_svg, flamegraph_svg, history, read_profile,
     run_frames, stacks,
 };
+use seer_ci_api::{ProfileRecordJson, ProfileRecordedJson};
+
 use crate::regress::{CompareOptions, Comparison, Trend, TrendFramesOptions, compare, trend_by_frame};
 use crate::store::{NewProfile, ProfileRun, RecordStatus, Store};
 
@@ -24,10 +26,33 @@ pub struct ProfileRecordRequest {
     pub time: Option<i64>,
     /// The run id of one file (RID.1, RID.2, … for several); `None`: COMMIT/FILE-NAME.
     pub run_id: Option<String>,
+    /// Each file's run id, when given (an upload to `seer serve`); overrides `run_id`.
+    pub run_ids: Vec<String>,
     /// Format, normalisation and size limit of every file.
     pub read: ReadOptions,
     pub replace: bool,
     pub files: Vec<PathBuf>,
+}
+
+/// `seer profile record --json`'s document.
+pub fn profiles_json(bench: &str, commit: &str, recorded: &[(NewProfile, RecordStatus)]) -> ProfileRecordJson {
+    let profiles = recorded
+        .iter()
+        .map(|(p, s)| ProfileRecordedJson {
+            run_id: p.run_id.clone(),
+            status: s.as_str().into(),
+            samples: p.stacks.iter().map(|(_, n)| n).sum(),
+            sample_count: p.sample_count,
+            stacks: p.stacks.len() as u64,
+            source: p.source.clone(),
+        })
+        .collect();
+    ProfileRecordJson {
+        format_version: seer_ci_api::FORMAT_VERSION,
+        bench: bench.into(),
+        commit: commit.into(),
+        profiles,
+    }
 }
 
 /// `seer profile record`: every file read, then every profile stored in one transaction.
@@ -36,6 +61,7 @@ pub fn record_profiles(db: &Path, request: &ProfileRecordRequest) -> Result<Vec<
     for (k, path) in request.files.iter().enumerate() {
         let folded = read_profile(path, &request.read)?;
         let run_id = match (&request.run_id, request.files.len()) {
+            _ if request.run_ids.len() == request.files.len() => request.run_ids[k].clone(),
             (Some(rid), 1) => rid.clone(),
             (Some(rid), _) => format!("{rid}.{}", k + 1),
             (None, _) => format!(

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::Error;
-use crate::collect::import::{ImportFormat, read_history};
+use seer_ci_api::server::RecordRequestJson;
+
+use crate::collect::import::{ImportFormat, read_history, run_from_json};
 use crate::collect::lcov::TestCoverage;
 use crate::collect::{Collected, CollectedRun, Prepared, RecordOptions, RunInfo, chain, prepare, read_reports};
 use crate::store::{CoverageRecorded as StoredCoverage, RecordStatus, Store};
@@ -39,6 +41,40 @@ pub fn record(db: &Path, opts: &RecordOptions, replace: bool) -> Result<Recorded
     warnings.extend(refresh_after_write(&mut store));
     let run = CollectedRun { info: RunInfo { source: read.source, ..info }, results: set.into_results(), changes };
     Ok(Recorded { status, collected: Collected { run, repeated: read.repeated, warnings } })
+}
+
+impl Recorded {
+    /// `seer record --json`'s document.
+    pub fn to_json(&self) -> seer_ci_api::RecordJson {
+        let run = &self.collected.run;
+        seer_ci_api::RecordJson {
+            format_version: seer_ci_api::FORMAT_VERSION,
+            run_id: run.info.run_id.clone(),
+            commit: run.info.commit.clone(),
+            status: self.status.as_str().into(),
+            counts: crate::store::Counts::of(&run.results).into(),
+            repeated: self.collected.repeated as u64,
+            changes: run.changes.as_ref().map(Into::into),
+            warnings: self.collected.warnings.clone(),
+        }
+    }
+}
+
+/// Records a run a client collected and sent (`seer serve`): the same checks as `seer import`'s
+/// run documents, then one transaction, then the selection state brought up to date. `source`
+/// names the upload in messages.
+pub fn record_document(db: &Path, request: RecordRequestJson, source: &Path) -> Result<Recorded, Error> {
+    let bad = |why: String| Error::Input(crate::collect::InputError::invalid(source, None, why));
+    if request.run.run_id.trim().is_empty() || request.run.commit.trim().is_empty() {
+        return Err(bad("run_id and commit must not be empty".into()));
+    }
+    let (run, folded) = run_from_json(request.run).map_err(|e| bad(e.to_string()))?;
+    let mut store = Store::open(db)?;
+    let status = store.record_many(std::slice::from_ref(&run), request.replace, |_| {})?[0];
+    let mut warnings = request.warnings;
+    warnings.extend(refresh_after_write(&mut store));
+    let repeated = request.repeated as usize + folded;
+    Ok(Recorded { status, collected: Collected { run, repeated, warnings } })
 }
 
 /// What `seer import` reads.
@@ -116,6 +152,20 @@ pub struct CoverageRecorded {
     pub stored: StoredCoverage,
     /// `SF:` paths outside the root.
     pub outside_root: usize,
+}
+
+impl CoverageRecorded {
+    /// `seer coverage record --json`'s document.
+    pub fn to_json(&self) -> seer_ci_api::CoverageRecordJson {
+        seer_ci_api::CoverageRecordJson {
+            format_version: seer_ci_api::FORMAT_VERSION,
+            commit: self.commit.clone(),
+            tests: self.stored.tests as u64,
+            replaced: self.stored.replaced as u64,
+            files: self.stored.files as u64,
+            outside_root: self.outside_root as u64,
+        }
+    }
 }
 
 /// `seer coverage record`: every tracefile read (a test may appear in several), then stored in

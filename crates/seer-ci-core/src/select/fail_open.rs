@@ -21,6 +21,8 @@ pub enum Unusable {
     NoHistory,
     #[error("cannot read the change of {commit}: {}", chain(.source))]
     Change { commit: String, source: GitError },
+    #[error("the change of {commit} is unknown: {why}")]
+    GivenChange { commit: String, why: String },
     #[error("cannot read the working tree's change: {}", chain(.0))]
     WorkingTree(GitError),
     #[error("a build or CI file changed ({path}): anything may break")]

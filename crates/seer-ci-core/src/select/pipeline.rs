@@ -7,6 +7,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hashbrown::{HashMap, HashSet};
@@ -18,8 +19,9 @@ use super::gate::{Gate, judge as judge_gate};
 use super::refresh::{Refreshed, refresh, refresh_at_most};
 use super::score::{Candidate, Scored, evidence, fallback_duration, score};
 use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, seconds};
+use super::warm::{CandidatesKey, Warm, WarmCandidates, WarmModel};
 use super::workspace;
-use crate::collect::git::{ChangeSet, short};
+use crate::collect::git::{ChangeSet, NearCommit, short};
 use crate::collect::{chain, read_changes, read_worktree_changes};
 use crate::features::{ChangeContext, CoFailure, TestState, change_keys, matches_pattern};
 use crate::model::{ModelFile, ModelSource, latest, live};
@@ -43,6 +45,19 @@ pub enum ChangeSource {
     WorkingTree,
     /// No git: the commit is only a name (history-only models).
     NoGit { commit: String },
+    /// A change the caller read from git itself (`seer serve`: the client's checkout).
+    Given(GivenChange),
+}
+
+/// A change read elsewhere, with what the coverage rule needs of the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenChange {
+    pub commit: String,
+    /// `Err` is why git could not tell the change (every test runs); `Ok(None)` is no git.
+    pub changes: Result<Option<ChangeSet>, String>,
+    /// The base and its first-parent ancestors, nearest first, each with whether every file of
+    /// the change is the same blob there as at the base (`git::ancestors`).
+    pub ancestors: Vec<NearCommit>,
 }
 
 /// What to select for.
@@ -96,7 +111,7 @@ struct Scoring {
     quarantined: Vec<TestRef>,
     commit: String,
     base: Option<String>,
-    model: ModelFile,
+    model: Arc<ModelFile>,
     model_name: String,
     /// Whether this project's evidence lets the model skip tests (see `gate.rs`).
     gate: Gate,
@@ -134,7 +149,18 @@ impl Scoring {
 
 /// Selects the tests for `request` from the store at `db`; never an error (see the module docs).
 pub fn select(db: &Path, request: &SelectRequest) -> Selection {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| select_unguarded(db, request))) {
+    select_warm(db, request, &mut Warm::default())
+}
+
+/// [`select`], using and refreshing what `warm` kept from earlier selections of the same store
+/// (see `warm.rs`); the answer is the one a cold selection gives.
+pub fn select_warm(db: &Path, request: &SelectRequest, warm: &mut Warm) -> Selection {
+    let answer = std::panic::catch_unwind(AssertUnwindSafe(|| select_unguarded(db, request, warm)));
+    if answer.is_err() {
+        // After a panic, the next selection reads everything again.
+        warm.clear();
+    }
+    match answer {
         Ok(selection) => selection,
         Err(panic) => {
             let what = panic
@@ -147,12 +173,21 @@ pub fn select(db: &Path, request: &SelectRequest) -> Selection {
     }
 }
 
-fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
-    let mut store = match Store::open_existing(db) {
-        Ok(store) => store,
-        Err(e) => return Selection::all(Unusable::NoStore(e).to_string(), vec![]),
+fn select_unguarded(db: &Path, request: &SelectRequest, warm: &mut Warm) -> Selection {
+    let mut store = match warm.store.take().filter(|s| s.path() == db) {
+        Some(store) => store,
+        None => match Store::open_existing(db) {
+            Ok(store) => store,
+            Err(e) => return Selection::all(Unusable::NoStore(e).to_string(), vec![]),
+        },
     };
-    let (selection, kept, gated) = match prepare(&mut store, request) {
+    let selection = select_in(&mut store, request, warm);
+    warm.store = Some(store);
+    selection
+}
+
+fn select_in(store: &mut Store, request: &SelectRequest, warm: &mut Warm) -> Selection {
+    let (selection, kept, gated) = match prepare(store, request, Some(warm)) {
         Ok(s) => {
             let mut s = s;
             // Coverage that accounts for the whole change is this project's own evidence: it may
@@ -183,6 +218,7 @@ fn select_unguarded(db: &Path, request: &SelectRequest) -> Selection {
         Err(f) => {
             let commit = match &request.change {
                 ChangeSource::Commit { commit, .. } | ChangeSource::NoGit { commit } => commit.clone(),
+                ChangeSource::Given(g) => g.commit.clone(),
                 ChangeSource::WorkingTree => String::new(),
             };
             let reason = f.reason.to_string();
@@ -289,7 +325,7 @@ pub struct Predicted {
 /// Ranks the known tests by how likely the change of `request` is to break them.
 pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable> {
     let mut store = Store::open_existing(db).map_err(Unusable::NoStore)?;
-    let s = prepare(&mut store, request).map_err(|f| *f.reason)?;
+    let s = prepare(&mut store, request, None).map_err(|f| *f.reason)?;
     let mut order: Vec<&Scored> = s.scored.iter().collect();
     order.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.test.id.cmp(&b.test.id)));
     let context = s.context();
@@ -313,8 +349,24 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable
 
 /// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
 /// model) trained on this store's runs.
-fn live_model(store: &Store, request: &SelectRequest) -> Result<(ModelFile, String, bool), Unusable> {
-    let (model, name, source) = live(&request.models).map_err(|e| match latest(&request.models) {
+fn live_model(
+    store: &Store,
+    request: &SelectRequest,
+    warm: Option<&mut Warm>,
+) -> Result<(Arc<ModelFile>, String, bool), Unusable> {
+    let loaded = match warm {
+        None => live(&request.models).map(|(m, n, s)| (Arc::new(m), n, s)),
+        Some(warm) => {
+            let file = latest(&request.models);
+            match &warm.model {
+                Some(m) if m.file == file => Ok((m.model.clone(), m.name.clone(), m.source)),
+                _ => live(&request.models).map(|(m, n, s)| (Arc::new(m), n, s)).inspect(|(model, name, source)| {
+                    warm.model = Some(WarmModel { file, model: model.clone(), name: name.clone(), source: *source });
+                }),
+            }
+        }
+    };
+    let (model, name, source) = loaded.map_err(|e| match latest(&request.models) {
         Some(_) => Unusable::Model(e),
         None => Unusable::BundledModel(e),
     })?;
@@ -372,14 +424,19 @@ fn read_change(request: &SelectRequest) -> Result<(String, Option<ChangeSet>), U
             Err(source) => Err(Unusable::WorkingTree(source)),
         },
         ChangeSource::NoGit { commit } => Ok((commit.clone(), None)),
+        ChangeSource::Given(g) => match &g.changes {
+            Ok(cs) => Ok((g.commit.clone(), cs.clone())),
+            Err(why) => Err(Unusable::GivenChange { commit: g.commit.clone(), why: why.clone() }),
+        },
     }
 }
 
-fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOpen> {
+fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut Warm>) -> Result<Scoring, FailOpen> {
     let mut notes = Vec::new();
     let bare = |reason| FailOpen { reason: Box::new(reason), every: vec![] };
     let failed_unseen = bring_state_up_to_date(store, &mut notes).map_err(|e| bare(Unusable::State(e)))?;
-    let (candidates, quarantined) = read_candidates(store, request).map_err(|e| bare(Unusable::Store(e)))?;
+    let (candidates, quarantined) =
+        read_candidates(store, request, warm.as_deref_mut()).map_err(|e| bare(Unusable::Store(e)))?;
     let fallback_s = fallback_duration(candidates.iter().map(|c| &c.state));
     let fail = |reason| FailOpen { reason: Box::new(reason), every: every(&candidates, fallback_s) };
     if let Some(problem) = &request.config_problem {
@@ -389,7 +446,7 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
         return Err(fail(Unusable::NoHistory));
     }
     let (commit, change) = read_change(request).and_then(|c| check_change(request, c)).map_err(fail)?;
-    let (model, model_name, bundled) = live_model(store, request).map_err(fail)?;
+    let (model, model_name, bundled) = live_model(store, request, warm).map_err(fail)?;
     let failing_results = candidates.iter().map(|c| u64::from(c.state.failures)).sum();
     let gate = judge_gate(store, (!bundled).then_some(&model), request.config.gate(), failing_results)
         .map_err(|e| fail(Unusable::Store(e)))?;
@@ -437,12 +494,33 @@ fn prepare(store: &mut Store, request: &SelectRequest) -> Result<Scoring, FailOp
 
 /// The tests that ran in the latest runs, with their counters: the candidates, and apart from
 /// them the quarantined ones.
-fn read_candidates(store: &Store, request: &SelectRequest) -> Result<(Vec<Candidate>, Vec<TestRef>), StoreError> {
+fn read_candidates(
+    store: &Store,
+    request: &SelectRequest,
+    warm: Option<&mut Warm>,
+) -> Result<(Vec<Candidate>, Vec<TestRef>), StoreError> {
     let latest_runs: Vec<i64> =
         store.latest_runs_with_results(request.config.candidate_runs)?.iter().map(|k| k.id).collect();
-    let quarantine: HashSet<i64> = store.quarantined()?.into_iter().map(|(t, _, _)| t).collect();
+    let mut quarantine_ids: Vec<i64> = store.quarantined()?.into_iter().map(|(t, _, _)| t).collect();
+    let Some(warm) = warm else { return read_candidates_of(store, &latest_runs, &quarantine_ids) };
+    quarantine_ids.sort_unstable();
+    let key = CandidatesKey { state: store.state_meta()?, latest_runs, quarantined: quarantine_ids };
+    if let Some(w) = warm.candidates.as_ref().filter(|w| w.key == key) {
+        return Ok((w.candidates.clone(), w.quarantined.clone()));
+    }
+    let (candidates, quarantined) = read_candidates_of(store, &key.latest_runs, &key.quarantined)?;
+    warm.candidates = Some(WarmCandidates { key, candidates: candidates.clone(), quarantined: quarantined.clone() });
+    Ok((candidates, quarantined))
+}
+
+fn read_candidates_of(
+    store: &Store,
+    latest_runs: &[i64],
+    quarantine: &[i64],
+) -> Result<(Vec<Candidate>, Vec<TestRef>), StoreError> {
+    let quarantine: HashSet<i64> = quarantine.iter().copied().collect();
     let (mut candidates, mut quarantined) = (Vec::new(), Vec::new());
-    for (row, state) in store.tests_last_run_in::<TestState>(&latest_runs)? {
+    for (row, state) in store.tests_last_run_in::<TestState>(latest_runs)? {
         if state.execs == 0 {
             continue;
         }
@@ -500,8 +578,11 @@ fn coverage_rule(
     };
     let paths: Vec<&str> = cs.files.iter().map(coverage::base_path).collect();
     let limit = request.config.coverage_max_distance;
-    let Some(near) = crate::collect::git::nearest_of(&request.repo, base, |c| commits.contains(c), limit, &paths)
-    else {
+    let near = match &request.change {
+        ChangeSource::Given(g) => g.ancestors.iter().take(limit + 1).find(|a| commits.contains(&a.sha)).cloned(),
+        _ => crate::collect::git::nearest_of(&request.repo, base, |c| commits.contains(c), limit, &paths),
+    };
+    let Some(near) = near else {
         notes.push(format!(
             "coverage is not used: none recorded at the base {} or the {limit} commits before it",
             short(base)
@@ -541,6 +622,10 @@ fn unreachable_tests(
     candidates: &[Candidate],
     notes: &mut Vec<String>,
 ) -> HashSet<i64> {
+    // A server has no checkout to read the graph from: it skips nothing by it.
+    if matches!(request.change, ChangeSource::Given(_)) {
+        return HashSet::new();
+    }
     let Some(root) = crate::collect::git::repository_root(&request.repo) else { return HashSet::new() };
     let ws = match workspace::load(&root, &request.workspace_cache) {
         Ok(Some(ws)) => ws,

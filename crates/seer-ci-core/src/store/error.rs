@@ -48,6 +48,23 @@ impl StoreError {
         self.sqlite_code() == Some(rusqlite::ErrorCode::ReadOnly)
     }
 
+    /// The exit code of this error (one of `seer_ci_api::exit_codes`).
+    pub fn exit_code(&self) -> i32 {
+        use seer_ci_api::exit_codes;
+        if self.is_disk_full() {
+            return exit_codes::DISK_FULL;
+        }
+        match self {
+            StoreError::RunConflict { .. } => exit_codes::RUN_CONFLICT,
+            StoreError::Missing { .. } => exit_codes::NOT_FOUND,
+            StoreError::TooNew { .. }
+            | StoreError::Open { .. }
+            | StoreError::CreateDir { .. }
+            | StoreError::ReadOnlyOld { .. } => exit_codes::STORE_UNUSABLE,
+            StoreError::Sql(_) => exit_codes::FAILURE,
+        }
+    }
+
     fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
         match self {
             StoreError::Open { source, .. } | StoreError::Sql(source) => source.sqlite_error_code(),

@@ -22,6 +22,11 @@ pub enum RecordStatus {
 }
 
 impl RecordStatus {
+    /// The status `as_str` names.
+    pub fn parse(s: &str) -> Option<RecordStatus> {
+        [RecordStatus::Inserted, RecordStatus::Unchanged, RecordStatus::Replaced].into_iter().find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordStatus::Inserted => "inserted",

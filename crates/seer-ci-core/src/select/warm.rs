@@ -1,0 +1,65 @@
+//! What a long-lived caller (`seer serve`) keeps between selections of one store: the open
+//! store, the candidates with their counters as of the selection state they were read from,
+//! and the live model file. Each is used again only while what it was read from is unchanged
+//! (the state's runs and the latest runs, the quarantine; the newest model file), so a warm
+//! selection answers exactly what a cold one would.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::score::Candidate;
+use super::selection::TestRef;
+use crate::model::{ModelFile, ModelSource};
+use crate::store::{StateMeta, Store};
+
+/// The warm state of one store; `Default` is cold.
+#[derive(Default)]
+pub struct Warm {
+    pub(super) store: Option<Store>,
+    pub(super) candidates: Option<WarmCandidates>,
+    pub(super) model: Option<WarmModel>,
+}
+
+impl std::fmt::Debug for Warm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warm")
+            .field("store", &self.store.as_ref().map(|s| s.path().to_path_buf()))
+            .field("candidates", &self.candidates.as_ref().map(|c| c.candidates.len()))
+            .field("model", &self.model.as_ref().map(|m| m.name.clone()))
+            .finish()
+    }
+}
+
+/// What the candidates were read from.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct CandidatesKey {
+    pub state: Option<StateMeta>,
+    pub latest_runs: Vec<i64>,
+    pub quarantined: Vec<i64>,
+}
+
+pub(super) struct WarmCandidates {
+    pub key: CandidatesKey,
+    pub candidates: Vec<Candidate>,
+    pub quarantined: Vec<TestRef>,
+}
+
+/// The live model as loaded, and the file it came from (`None`: the bundled model).
+pub(super) struct WarmModel {
+    pub file: Option<PathBuf>,
+    pub model: Arc<ModelFile>,
+    pub name: String,
+    pub source: ModelSource,
+}
+
+impl Warm {
+    /// Forgets everything (after an error, so that the next selection starts cold).
+    pub fn clear(&mut self) {
+        *self = Warm::default();
+    }
+
+    /// Whether candidates are held (for tests and metrics).
+    pub fn holds_candidates(&self) -> bool {
+        self.candidates.is_some()
+    }
+}

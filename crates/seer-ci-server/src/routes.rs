@@ -1,0 +1,692 @@
+//! The versioned API: `/v1/projects/{project}/…`, one handler per operation, each checking the
+//! token's scope, then running the library's blocking work on tokio's blocking pool.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use seer_ci_api::server::{
+    AncestorJson, CoverageUploadJson, HealthJson, ProfileUploadJson, RecordRequestJson, SelectAnswerJson,
+    SelectRequestJson, TokenCreatedJson, TokenJson, TokenListJson, TrainRequestJson, TrainedJson,
+};
+use seer_ci_api::{FORMAT_VERSION, FlakyListJson, HistoryJson, QuarantinedJson, RunsJson, exit_codes};
+use seer_ci_core::collect::git::NearCommit;
+use seer_ci_core::collect::import::{changes_from_json, with_lines};
+use seer_ci_core::collect::time::format_time;
+use seer_ci_core::ops;
+use seer_ci_core::select::{ChangeSource, GivenChange, SelectConfig, SelectRequest, Shard, Target};
+use seer_ci_core::store::{Scope, Store, Token, new_secret, token_hash};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::ServeConfig;
+use crate::auth::{Limiter, RateLimit, authorize};
+use crate::error::{ApiError, chain};
+use crate::metrics::Metrics;
+use crate::projects::{Project, Projects};
+
+pub struct AppState {
+    pub projects: Projects,
+    pub metrics: Metrics,
+    limiter: Limiter,
+    rate: RateLimit,
+    timeout: Duration,
+    max_body: usize,
+    target_recall: f64,
+    /// Training one project at a time: it reads the whole history.
+    training: Mutex<()>,
+}
+
+impl AppState {
+    pub fn new(projects: Projects, config: &ServeConfig) -> AppState {
+        AppState {
+            projects,
+            metrics: Metrics::default(),
+            limiter: Limiter::default(),
+            rate: config.rate,
+            timeout: config.request_timeout,
+            max_body: config.max_body,
+            target_recall: config.target_recall,
+            training: Mutex::new(()),
+        }
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let project = |rest: &str| format!("{}/projects/{{project}}/{rest}", seer_ci_api::server::API_PREFIX);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route(&project("runs"), post(record).get(runs))
+        .route(&project("select"), post(select))
+        .route(&project("predict"), post(predict))
+        .route(&project("coverage"), post(coverage))
+        .route(&project("profiles"), post(profiles))
+        .route(&project("train"), post(train))
+        .route(&project("history"), get(history))
+        .route(&project("stats"), get(stats))
+        .route(&project("flaky"), get(flaky))
+        .route(&project("quarantine"), post(quarantine).delete(release))
+        .route(&project("report"), get(report))
+        .route(&project("tokens"), get(tokens).post(create_token))
+        .route(&project("tokens/{which}"), delete(revoke_token))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Every request: the time bound, and its count and latency in the metrics.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let started = Instant::now();
+    let response = match tokio::time::timeout(state.timeout, next.run(request)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            exit_codes::FAILURE,
+            format!("the request took longer than {} s (any write it made is whole)", state.timeout.as_secs()),
+        )
+        .into_response(),
+    };
+    state.metrics.request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// The project named in the URL, after the token's scope and the rate limit are checked; then
+/// `work` on the blocking pool.
+async fn guarded<T: Send + 'static>(
+    state: &Arc<AppState>,
+    key: &str,
+    headers: &HeaderMap,
+    scope: Scope,
+    work: impl FnOnce(Arc<Project>, Token) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let project =
+        state.projects.get(key).ok_or_else(|| ApiError::not_found(format!("no project {key:?} on this server")))?;
+    let headers = headers.clone();
+    let (state2, p2) = (state.clone(), project.clone());
+    blocking(move || {
+        let token = authorize(&headers, &p2, scope)?;
+        if !state2.limiter.allow(&p2.key, token.id, state2.rate) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                exit_codes::FAILURE,
+                format!("token {:?} is over its rate limit: retry later", token.name),
+            ));
+        }
+        work(p2, token)
+    })
+    .await
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::internal(format!("the work failed: {e}")))?
+}
+
+/// A JSON body, or an error that says where it is malformed.
+fn body<T: DeserializeOwned>(bytes: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = bytes.map_err(|e| {
+        let status = e.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the request body is larger than the server accepts (--max-body)".to_string()
+        } else {
+            format!("cannot read the request body: {e}")
+        };
+        ApiError::new(status, exit_codes::INVALID_INPUT, message)
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!("request body:{}:{}: not the expected document: {e}", e.line(), e.column()))
+    })
+}
+
+fn check_version(v: u32) -> Result<(), ApiError> {
+    if v != FORMAT_VERSION {
+        return Err(ApiError::bad_request(format!(
+            "request body: format_version {v} is not {FORMAT_VERSION}, the one this server reads"
+        )));
+    }
+    Ok(())
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Json<HealthJson> {
+    Json(HealthJson { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into(), projects: state.projects.keys() })
+}
+
+/// Ready when every project's store opens.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let projects = state.projects.all();
+    let check = blocking(move || {
+        for p in &projects {
+            Store::open_existing(&p.db).map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    exit_codes::STORE_UNUSABLE,
+                    format!("project {}: {}", p.key, chain(&e)),
+                )
+            })?;
+        }
+        Ok(())
+    })
+    .await;
+    match check {
+        Ok(()) => Json(HealthJson {
+            status: "ready".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            projects: state.projects.keys(),
+        })
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let projects = state.projects.all();
+    let misses = blocking(move || {
+        Ok(projects
+            .iter()
+            .filter_map(|p| {
+                let store = Store::open_existing(&p.db).ok()?;
+                Some((p.key.clone(), store.selection_stats(None, None).ok()?.misses))
+            })
+            .collect::<Vec<_>>())
+    })
+    .await
+    .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&misses)).into_response()
+}
+
+async fn record(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<seer_ci_api::RecordJson>, ApiError> {
+    let request: RecordRequestJson = body(bytes)?;
+    check_version(request.format_version)?;
+    let s = state.clone();
+    let recorded = guarded(&state, &key, &headers, Scope::Ci, move |p, _| {
+        let recorded = ops::record_document(&p.db, request, Path::new("request body"))?;
+        s.metrics.run_stored(&p.key, recorded.status.as_str());
+        Ok(recorded)
+    })
+    .await?;
+    Ok(Json(recorded.to_json()))
+}
+
+/// The core's request for a selection or prediction sent by a client.
+fn select_request(p: &Project, r: SelectRequestJson) -> Result<SelectRequest, ApiError> {
+    let (mut config, config_problem) = match &r.config {
+        None => (SelectConfig::default(), None),
+        Some(text) => match SelectConfig::parse(text, seer_ci_core::select::CONFIG_PATH) {
+            Ok((c, _)) => (c, None),
+            Err(e) => (SelectConfig::default(), Some(e.to_string())),
+        },
+    };
+    config.always.extend(r.always);
+    let time = r.now.unwrap_or_else(chrono_now);
+    let changes = match (r.change_error, r.changes) {
+        (Some(why), _) => Err(why),
+        (None, None) => Ok(None),
+        (None, Some(c)) => {
+            let cs = changes_from_json(c, &r.commit, time).and_then(|cs| with_lines(cs, &r.lines));
+            Ok(Some(cs.map_err(|e| ApiError::bad_request(format!("request body: changes: {e}")))?))
+        }
+    };
+    let ancestors = r
+        .ancestors
+        .into_iter()
+        .enumerate()
+        .map(|(distance, AncestorJson { sha, same })| NearCommit { sha, distance, same })
+        .collect();
+    let target = match (r.recall, r.time_budget_s, r.fraction) {
+        (Some(x), _, _) => Target::Recall(x),
+        (_, Some(s), _) => Target::TimeBudget(s),
+        (_, _, Some(f)) => Target::Fraction(f),
+        _ => Target::Model,
+    };
+    let shard = match r.shard {
+        Some(s) if s.count >= 1 && (1..=s.count).contains(&s.index) => Some(Shard { index: s.index, count: s.count }),
+        Some(s) => return Err(ApiError::bad_request(format!("shard {} is not one of 1..={}", s.index, s.count))),
+        None => None,
+    };
+    Ok(SelectRequest {
+        change: ChangeSource::Given(GivenChange { commit: r.commit, changes, ancestors }),
+        repo: p.db.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        models: p.models.clone(),
+        workspace_cache: p.db.with_file_name("workspace.json"),
+        config,
+        config_problem,
+        target,
+        shard,
+        observe: r.observe,
+        keep: r.keep,
+        reasons_for: r.reasons_for.map_or(usize::MAX, |n| n as usize),
+        now: time,
+    })
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn select(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<SelectAnswerJson>, ApiError> {
+    let request: SelectRequestJson = body(bytes)?;
+    check_version(request.format_version)?;
+    let s = state.clone();
+    guarded(&state, &key, &headers, Scope::Ci, move |p, _| {
+        let request = select_request(&p, request)?;
+        let selection = {
+            let mut warm = p.warm.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            seer_ci_core::select::select_warm(&p.db, &request, &mut warm)
+        };
+        s.metrics.selection(&p.key, selection.mode.as_str());
+        Ok(Json(SelectAnswerJson::from(&selection)))
+    })
+    .await
+}
+
+async fn predict(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<seer_ci_api::PredictJson>, ApiError> {
+    let request: SelectRequestJson = body(bytes)?;
+    check_version(request.format_version)?;
+    guarded(&state, &key, &headers, Scope::Read, move |p, _| {
+        let limit = request.reasons_for.map_or(usize::MAX, |n| n as usize);
+        let request = select_request(&p, request)?;
+        let predicted =
+            seer_ci_core::select::predict(&p.db, &request).map_err(|e| ApiError::from(ops::Error::Predict(e)))?;
+        Ok(Json(predicted.to_json(limit)))
+    })
+    .await
+}
+
+async fn coverage(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<seer_ci_api::CoverageRecordJson>, ApiError> {
+    let upload: CoverageUploadJson = body(bytes)?;
+    check_version(upload.format_version)?;
+    guarded(&state, &key, &headers, Scope::Ci, move |p, _| {
+        let dir =
+            tempfile::tempdir().map_err(|e| ApiError::internal(format!("cannot make a temporary directory: {e}")))?;
+        let files = write_named(dir.path(), &upload.files)?;
+        let request = ops::CoverageRecordRequest {
+            commit: upload.commit,
+            test: None,
+            root: upload.strip_prefix.map_or_else(|| dir.path().to_path_buf(), Into::into),
+            files,
+        };
+        let recorded = ops::record_coverage(&p.db, &request)?;
+        Ok(Json(recorded.to_json()))
+    })
+    .await
+}
+
+/// Writes each uploaded file into `dir` under a safe name (its index and the last part of its
+/// name, so that messages still name it).
+fn write_named(dir: &Path, files: &[seer_ci_api::server::NamedTextJson]) -> Result<Vec<std::path::PathBuf>, ApiError> {
+    let mut paths = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        let tail: String = f
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+            .take(100)
+            .collect();
+        let path = dir.join(format!("{i}-{tail}"));
+        std::fs::write(&path, &f.text).map_err(|e| ApiError::internal(format!("cannot write an upload: {e}")))?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+async fn profiles(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<seer_ci_api::ProfileRecordJson>, ApiError> {
+    let upload: ProfileUploadJson = body(bytes)?;
+    check_version(upload.format_version)?;
+    guarded(&state, &key, &headers, Scope::Ci, move |p, _| {
+        let dir =
+            tempfile::tempdir().map_err(|e| ApiError::internal(format!("cannot make a temporary directory: {e}")))?;
+        let files = write_named(dir.path(), &upload.runs)?;
+        let request = ops::ProfileRecordRequest {
+            bench: upload.bench.clone(),
+            commit: upload.commit.clone(),
+            time: upload.time,
+            run_id: None,
+            run_ids: upload.runs.iter().map(|r| r.name.clone()).collect(),
+            read: Default::default(),
+            replace: upload.replace,
+            files,
+        };
+        let recorded = ops::record_profiles(&p.db, &request)?;
+        Ok(Json(ops::profiles_json(&upload.bench, &upload.commit, &recorded)))
+    })
+    .await
+}
+
+/// Trains `p` when its store has runs the live model was not trained on (or always, unless
+/// `only_if_new`); `None` when there was nothing new.
+pub fn train_project(
+    state: &AppState,
+    p: &Project,
+    target_recall: Option<f64>,
+    only_if_new: bool,
+) -> Result<Option<TrainedJson>, ApiError> {
+    let _one = state.training.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if only_if_new {
+        let newest = Store::open_existing(&p.db)?.runs(1)?.into_iter().next().map(|r| r.run_id);
+        let trained_on = seer_ci_core::model::latest(&p.models)
+            .and_then(|f| seer_ci_core::model::ModelFile::load(&f).ok())
+            .map(|m| m.training.last_run);
+        if newest.is_none() || newest == trained_on {
+            return Ok(None);
+        }
+    }
+    let request = ops::TrainRequest {
+        target_recall: target_recall.unwrap_or(state.target_recall),
+        features: None,
+        destination: ops::ModelDestination::Directory(p.models.clone()),
+        now: chrono_now(),
+    };
+    let trained = ops::train(&p.db, &request)?;
+    let f = &trained.file;
+    Ok(Some(TrainedJson {
+        format_version: FORMAT_VERSION,
+        model: trained.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        kind: f.validation.kind.clone(),
+        runs: f.training.runs as u64,
+        validation_failing: f.validation.failing as u64,
+        recall: f.validation.recall,
+        selected_time_share: f.validation.time_share,
+        warnings: trained.warnings,
+    }))
+}
+
+async fn train(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<TrainedJson>, ApiError> {
+    let request: TrainRequestJson = body(bytes)?;
+    check_version(request.format_version)?;
+    let s = state.clone();
+    guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
+        let trained = train_project(&s, &p, request.target_recall, false)?;
+        Ok(Json(trained.expect("training was asked for")))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+async fn runs(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    Query(q): Query<Limit>,
+    headers: HeaderMap,
+) -> Result<Json<RunsJson>, ApiError> {
+    guarded(&state, &key, &headers, Scope::Read, move |p, _| {
+        let store = Store::open_existing(&p.db)?;
+        let runs = store.runs(q.limit.unwrap_or(20))?.iter().map(Into::into).collect();
+        Ok(Json(RunsJson { format_version: FORMAT_VERSION, runs }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct TestQuery {
+    test: String,
+    limit: Option<usize>,
+}
+
+async fn history(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    Query(q): Query<TestQuery>,
+    headers: HeaderMap,
+) -> Result<Json<HistoryJson>, ApiError> {
+    guarded(&state, &key, &headers, Scope::Read, move |p, _| {
+        let store = Store::open_existing(&p.db)?;
+        let entries = store
+            .history(&q.test, q.limit.unwrap_or(20))?
+            .ok_or_else(|| ApiError::not_found(format!("no test {:?} in project {}", q.test, p.key)))?;
+        let results = entries.iter().map(Into::into).collect();
+        Ok(Json(HistoryJson { format_version: FORMAT_VERSION, test_id: q.test, results }))
+    })
+    .await
+}
+
+async fn stats(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Json<seer_ci_api::StatsJson>, ApiError> {
+    guarded(&state, &key, &headers, Scope::Read, move |p, _| {
+        let (mut doc, _) = ops::stats(&p.db, SelectConfig::default().gate())?;
+        doc.store = p.key.clone();
+        Ok(Json(doc))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Window {
+    window: Option<usize>,
+}
+
+async fn flaky(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    Query(q): Query<Window>,
+    headers: HeaderMap,
+) -> Result<Json<FlakyListJson>, ApiError> {
+    guarded(&state, &key, &headers, Scope::Read, move |p, _| {
+        let store = Store::open_existing(&p.db)?;
+        let replay = store.replay()?;
+        let options = seer_ci_core::select::FlakyOptions {
+            window: q.window.unwrap_or(seer_ci_core::select::FlakyOptions::default().window).max(2),
+            ..Default::default()
+        };
+        let found = seer_ci_core::select::detect_flaky(&replay, options);
+        let names: std::collections::HashMap<i64, String> =
+            store.test_rows()?.into_iter().map(|t| (t.id, t.name)).collect();
+        let quarantined: Vec<QuarantinedJson> = store
+            .quarantined()?
+            .into_iter()
+            .map(|(t, since, reason)| QuarantinedJson {
+                id: names.get(&t).cloned().unwrap_or_default(),
+                since: format_time(since),
+                reason,
+            })
+            .collect();
+        let flaky = found.iter().map(|f| f.to_json(quarantined.iter().any(|q| q.id == f.id))).collect();
+        Ok(Json(FlakyListJson { format_version: FORMAT_VERSION, window: options.window, flaky, quarantined }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct QuarantineRequest {
+    test: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn quarantine(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<seer_ci_api::QuarantineChangeJson>, ApiError> {
+    let request: QuarantineRequest = body(bytes)?;
+    guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
+        let mut store = Store::open_existing(&p.db)?;
+        let test =
+            store.test_id(&request.test)?.ok_or_else(|| ApiError::not_found(format!("no test {:?}", request.test)))?;
+        let new = store.quarantine(test, chrono_now(), request.reason.as_deref())?;
+        let status = if new { "quarantined" } else { "already quarantined" };
+        Ok(Json(seer_ci_api::QuarantineChangeJson {
+            format_version: FORMAT_VERSION,
+            id: request.test,
+            status: status.into(),
+        }))
+    })
+    .await
+}
+
+async fn release(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<seer_ci_api::QuarantineChangeJson>, ApiError> {
+    let request: QuarantineRequest = body(bytes)?;
+    guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
+        let mut store = Store::open_existing(&p.db)?;
+        let test =
+            store.test_id(&request.test)?.ok_or_else(|| ApiError::not_found(format!("no test {:?}", request.test)))?;
+        let status = if store.release(test)? { "released" } else { "not quarantined" };
+        Ok(Json(seer_ci_api::QuarantineChangeJson {
+            format_version: FORMAT_VERSION,
+            id: request.test,
+            status: status.into(),
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    /// Days back from now.
+    days: Option<u32>,
+    top: Option<usize>,
+}
+
+async fn report(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    Query(q): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Result<Html<String>, ApiError> {
+    guarded(&state, &key, &headers, Scope::Read, move |p, _| {
+        let now = chrono_now();
+        let (to, days) = (now + 1, q.days.unwrap_or(7).max(1));
+        let from = to - i64::from(days) * 86_400;
+        let mut store = Store::open_existing(&p.db)?;
+        let _ = ops::refresh_after_write(&mut store);
+        let options = seer_ci_core::report::ReportOptions {
+            from,
+            to,
+            models: p.models.clone(),
+            repo: None,
+            top: q.top.unwrap_or(10).max(1),
+            generated_at: now,
+        };
+        let data = seer_ci_core::report::ReportData::collect(&store, &options).map_err(ops::Error::from)?;
+        let command = format!("GET /v1/projects/{}/report?days={days}", p.key);
+        Ok(Html(seer_ci_core::report::render_html(&data, &command)))
+    })
+    .await
+}
+
+fn token_json(t: &Token) -> TokenJson {
+    TokenJson {
+        id: t.id,
+        name: t.name.clone(),
+        scopes: t.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+        created_at: format_time(t.created_at),
+        revoked_at: t.revoked_at.map(format_time),
+    }
+}
+
+async fn tokens(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Json<TokenListJson>, ApiError> {
+    guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
+        let tokens = Store::open_existing(&p.db)?.tokens()?.iter().map(token_json).collect();
+        Ok(Json(TokenListJson { format_version: FORMAT_VERSION, tokens }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    name: String,
+    scopes: Vec<String>,
+}
+
+async fn create_token(
+    State(state): State<Arc<AppState>>,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<TokenCreatedJson>, ApiError> {
+    let request: NewToken = body(bytes)?;
+    let scopes = request
+        .scopes
+        .iter()
+        .map(|s| {
+            Scope::parse(s)
+                .ok_or_else(|| ApiError::bad_request(format!("request body: scope {s:?} is not ci, read or admin")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
+        let secret = new_secret().map_err(|e| ApiError::internal(format!("cannot make a secret: {e}")))?;
+        let mut store = Store::open_existing(&p.db)?;
+        let now = chrono_now();
+        let id = store.create_token(&request.name, &scopes, &token_hash(&secret), now)?;
+        let token = Token { id, name: request.name, scopes, created_at: now, revoked_at: None };
+        Ok(Json(TokenCreatedJson { format_version: FORMAT_VERSION, token: token_json(&token), secret }))
+    })
+    .await
+}
+
+async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    UrlPath((key, which)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
+        let mut store = Store::open_existing(&p.db)?;
+        if store.revoke_token(&which, chrono_now())? {
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Err(ApiError::not_found(format!("no live token {which:?}")))
+        }
+    })
+    .await
+}
