@@ -926,8 +926,20 @@ mod tests {
         }
         let mut commands = Vec::new();
         for line in joined.lines() {
+            // Environment assignments may come before the command (`SEER_TOKEN=… seer train`).
+            let assignments = |before: &str| {
+                let words: Vec<&str> = before.split_whitespace().collect();
+                !words.is_empty()
+                    && words.iter().all(|w| {
+                        w.split_once('=').is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                    })
+            };
             let Some(at) = line.find("seer ").filter(|&at| {
-                line[..at].trim_start().is_empty() || line[..at].ends_with("&& ") || line[..at].ends_with("then ")
+                let before = &line[..at];
+                before.trim_start().is_empty()
+                    || before.ends_with("&& ")
+                    || before.ends_with("then ")
+                    || assignments(before)
             }) else {
                 continue;
             };
@@ -955,10 +967,16 @@ mod tests {
                 &["select", "record", "train", "coverage"][..],
             ),
             (
+                "github-actions-serverless.yml",
+                include_str!("../scripts/ci/github-actions-serverless.yml"),
+                &["select", "record", "train", "coverage"][..],
+            ),
+            (
                 "gitlab-ci.yml",
                 include_str!("../scripts/ci/gitlab-ci.yml"),
                 &["select", "record", "train", "coverage"][..],
             ),
+            ("buildkite.yml", include_str!("../scripts/ci/buildkite.yml"), &["select", "record", "train"][..]),
             ("weekly-report.yml", include_str!("../scripts/ci/weekly-report.yml"), &["profile", "report"][..]),
         ] {
             let commands = seer_commands(recipe);

@@ -29,7 +29,6 @@ use seer_ci_core::store::RecordStatus;
 
 use crate::args::{CoverageRecordArgs, PredictArgs, ProfileRecordArgs, RecordArgs, ReportArgs, SelectArgs, TrainArgs};
 use crate::ci;
-use crate::escape::shown;
 use crate::print;
 
 /// The longest `select` waits for the server before running every test (`SEER_SELECT_TIMEOUT`,
@@ -338,18 +337,31 @@ pub fn train(client: &Client, args: TrainArgs, out: &mut impl Write) -> Result<(
     Ok(())
 }
 
-/// `seer report --server`: the page the server renders.
+/// `seer report --server`: the page, summary or document the server renders.
 pub fn report(client: &Client, args: ReportArgs, out: &mut impl Write) -> Result<()> {
-    let Some(path) = args.out else {
+    if args.out.is_none() && args.markdown.is_none() && !args.json {
         return Err(crate::UsageError(
-            "with --server, the report is the server's page: say where it goes with --out FILE.html".into(),
+            "say where the report goes: --out FILE.html, --markdown FILE.md, or --json".into(),
         )
         .into());
-    };
+    }
+    if args.from.is_some() || args.to.is_some() {
+        return Err(crate::UsageError("with --server, the window is --since (days back from now)".into()).into());
+    }
     let days = args.since.map_or(7, |d| (d.as_secs() / 86_400).max(1));
-    let html = client.get_text(&format!("report?days={days}&top={}", args.top.max(1))).context("no report")?;
-    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
-    writeln!(out, "wrote {}", shown(&path.display().to_string()))?;
+    let get = |format: &str| {
+        client.get_text(&format!("report?days={days}&top={}&format={format}", args.top.max(1))).context("no report")
+    };
+    for (path, format) in [(&args.out, "html"), (&args.markdown, "md")] {
+        if let Some(path) = path {
+            let text = get(format)?;
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    if args.json {
+        out.write_all(get("json")?.as_bytes())?;
+        writeln!(out)?;
+    }
     Ok(())
 }
 
@@ -358,7 +370,13 @@ fn texts(files: &[std::path::PathBuf]) -> Result<Vec<NamedTextJson>> {
     files
         .iter()
         .map(|p| {
-            let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            let mut bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            if bytes.starts_with(&[0x1f, 0x8b]) {
+                let mut plain = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut plain)
+                    .with_context(|| format!("{}: not a whole gzip file", p.display()))?;
+                bytes = plain;
+            }
             let text = String::from_utf8(bytes).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: not UTF-8 text at byte {} (send plain text to a server)",

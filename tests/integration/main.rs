@@ -18,6 +18,7 @@ mod model;
 mod profile;
 mod queries;
 mod readme;
+mod recipes;
 mod record;
 mod report;
 mod runners;

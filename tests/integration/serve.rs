@@ -12,14 +12,14 @@ use seer_ci_api::exit_codes;
 use crate::util::{Env, SEER, big_junit, commit_edit, git, ids, record_file_driven_history, trust_small_models};
 
 /// A running server; killed when dropped.
-struct Server {
+pub struct Server {
     child: Child,
-    url: String,
+    pub url: String,
     addr: String,
 }
 
 impl Server {
-    fn start(data: &Path, listen: &str, extra: &[&str]) -> Server {
+    pub fn start(data: &Path, listen: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(SEER)
             .args(["serve", "--data", data.to_str().unwrap(), "--listen", listen])
             .args(extra)
@@ -53,17 +53,17 @@ impl Drop for Server {
 }
 
 /// A data directory with project `demo` and a token of each scope set (and one revoked).
-struct Project {
-    data: PathBuf,
-    db: PathBuf,
-    ci: String,
-    read: String,
-    admin: String,
-    all: String,
-    revoked: String,
+pub struct Project {
+    pub data: PathBuf,
+    pub db: PathBuf,
+    pub ci: String,
+    pub read: String,
+    pub admin: String,
+    pub all: String,
+    pub revoked: String,
 }
 
-fn token(db: &Path, name: &str, scopes: &str) -> String {
+pub fn token(db: &Path, name: &str, scopes: &str) -> String {
     let out = Command::new(SEER)
         .args(["--db", db.to_str().unwrap(), "token", "create", "--name", name, "--scope", scopes, "--json"])
         .output()
@@ -73,7 +73,7 @@ fn token(db: &Path, name: &str, scopes: &str) -> String {
     doc["secret"].as_str().unwrap().to_string()
 }
 
-fn project(dir: &Path) -> Project {
+pub fn project(dir: &Path) -> Project {
     let data = dir.join("data");
     let db = data.join("demo").join("seer.db");
     let revoked = token(&db, "old", "ci,read,admin");
@@ -443,4 +443,33 @@ fn select_fails_open_when_the_server_is_down_slow_or_refuses_the_token() {
         // A list cannot say "everything": the documented exit code does.
         env.fails(&["select", "--repo", &repo_s], exit_codes::RUN_ALL);
     }
+}
+
+#[test]
+fn sigterm_lets_the_uploads_in_flight_finish_then_the_server_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let mut server = Server::start(&p.data, "127.0.0.1:0", &[]);
+    let env = client(&server, &p.ci);
+    let report = env.write("big.xml", big_junit(50_000, 40));
+    let wal = p.db.with_file_name("seer.db-wal");
+    let out = std::thread::scope(|scope| {
+        let upload = scope.spawn(|| env.run(&["record", "--no-git", "--commit", "c1", "--run-id", "r1", &report]));
+        // SIGTERM while the run is being written.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while std::fs::metadata(&wal).map_or(0, |m| m.len()) < 512 << 10 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let pid = server.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let exited = server.child.wait().unwrap();
+        assert!(exited.success(), "the server exits cleanly after draining: {exited}");
+        upload.join().unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("retrying"), "the upload in flight was answered, not cut: {stderr}");
+    let runs = runs_of(&p.db);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["counts"]["tests"], 50_000);
 }

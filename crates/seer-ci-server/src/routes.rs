@@ -97,7 +97,13 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
         )
         .into_response(),
     };
-    state.metrics.request(&route, response.status().as_u16(), started.elapsed());
+    let took = started.elapsed();
+    state.metrics.request(&route, response.status().as_u16(), took);
+    let mut response = response;
+    // The server's own time, for clients and benchmarks (W3C Server-Timing).
+    if let Ok(value) = header::HeaderValue::from_str(&format!("app;dur={:.3}", took.as_secs_f64() * 1000.0)) {
+        response.headers_mut().insert("server-timing", value);
+    }
     response
 }
 
@@ -592,6 +598,8 @@ struct ReportQuery {
     /// Days back from now.
     days: Option<u32>,
     top: Option<usize>,
+    /// `html` (the default), `md` or `json`.
+    format: Option<String>,
 }
 
 async fn report(
@@ -599,8 +607,12 @@ async fn report(
     UrlPath(key): UrlPath<String>,
     Query(q): Query<ReportQuery>,
     headers: HeaderMap,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Response, ApiError> {
     guarded(&state, &key, &headers, Scope::Read, move |p, _| {
+        let format = q.format.unwrap_or_else(|| "html".into());
+        if !["html", "md", "json"].contains(&format.as_str()) {
+            return Err(ApiError::bad_request(format!("format {format:?} is not html, md or json")));
+        }
         let now = chrono_now();
         let (to, days) = (now + 1, q.days.unwrap_or(7).max(1));
         let from = to - i64::from(days) * 86_400;
@@ -616,7 +628,15 @@ async fn report(
         };
         let data = seer_ci_core::report::ReportData::collect(&store, &options).map_err(ops::Error::from)?;
         let command = format!("GET /v1/projects/{}/report?days={days}", p.key);
-        Ok(Html(seer_ci_core::report::render_html(&data, &command)))
+        Ok(match format.as_str() {
+            "md" => (
+                [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+                seer_ci_core::report::render_markdown(&data, &command),
+            )
+                .into_response(),
+            "json" => Json(data.to_json()).into_response(),
+            _ => Html(seer_ci_core::report::render_html(&data, &command)).into_response(),
+        })
     })
     .await
 }
