@@ -195,8 +195,8 @@ def load_bench(args, seer, data, log, results):
                 tests = [{"id": t, "outcome": "fail" if rng.random() < 0.02 else "pass",
                           "duration_s": round(rng.random(), 3)} for t in rng.sample(pool, n)]
                 run_id = f"job{j}-{k}"
-                run = {"run_id": run_id, "commit": f"c{j}-{k}", "time": 1_700_000_000 + j * 100_000 + k,
-                       "branch": "main", "tests": tests, "changes": change}
+                # No time: the server stamps it as it stores it, as for `seer record --server`.
+                run = {"run_id": run_id, "commit": f"c{j}-{k}", "branch": "main", "tests": tests, "changes": change}
                 with lock:
                     attempted.append(run_id)
                 doc, rtotal, rsrv = post_retrying("/v1/projects/load/runs", {"format_version": 1, "run": run})

@@ -207,9 +207,14 @@ pub fn record(client: &Client, args: RecordArgs, out: &mut impl Write) -> Result
         repo,
     };
     let mut collected = collect(&opts).context("run not recorded")?;
+    let mut run: seer_ci_api::RunJson = (&collected.run).into();
+    if args.time.is_none() {
+        // The server stamps it as it stores it, never behind the runs stored before.
+        run.time = None;
+    }
     let request = RecordRequestJson {
         format_version: FORMAT_VERSION,
-        run: (&collected.run).into(),
+        run,
         replace: args.replace,
         warnings: collected.warnings.clone(),
         repeated: collected.repeated as u64,

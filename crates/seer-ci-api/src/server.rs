@@ -25,7 +25,8 @@ pub struct ErrorJson {
 }
 
 /// `POST /v1/projects/{project}/runs`: a run as `seer record` collected it (the reports parsed
-/// and the change read from git by the client).
+/// and the change read from git by the client). A run without a `time` is stamped by the server
+/// as it stores it, never earlier than the newest run stored before it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordRequestJson {
     pub format_version: u32,
@@ -113,9 +114,11 @@ pub struct SelectRequestJson {
 pub struct TestRefJson {
     pub store_id: i64,
     pub id: String,
-    #[serde(default)]
-    pub suite: Option<String>,
-    #[serde(default)]
+    /// The suite (nextest binary id, JUnit classname, Go package) is the first `suite_len` bytes
+    /// of `id` (sent as a length: an answer names up to every known test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite_len: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
 }
 
@@ -139,7 +142,8 @@ pub struct SelectAnswerJson {
     pub model: Option<String>,
     pub threshold: Option<f64>,
     pub selected: Vec<ChosenJson>,
-    pub skipped: Vec<ChosenJson>,
+    /// Known tests left out (their names only: the client needs nothing else of them).
+    pub skipped: Vec<TestRefJson>,
     pub quarantined: Vec<TestRefJson>,
     pub shard: Option<ShardJson>,
     pub estimated_s: f64,

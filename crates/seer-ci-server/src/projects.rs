@@ -67,7 +67,8 @@ impl Projects {
             key: key.to_string(),
             models: seer_ci_core::model::models_dir(&db),
             db,
-            warm: Mutex::new(Warm::default()),
+            // Uploads bring the state up to date after each run: a selection never waits for one.
+            warm: Mutex::new(Warm::waiting(std::time::Duration::ZERO)),
         });
         Some(self.known.write().expect("projects lock").entry(key.to_string()).or_insert(project).clone())
     }

@@ -14,8 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use seer_ci_api::server::{
-    AncestorJson, CoverageUploadJson, HealthJson, ProfileUploadJson, RecordRequestJson, SelectAnswerJson,
-    SelectRequestJson, TokenCreatedJson, TokenJson, TokenListJson, TrainRequestJson, TrainedJson,
+    AncestorJson, CoverageUploadJson, HealthJson, ProfileUploadJson, RecordRequestJson, SelectRequestJson,
+    TokenCreatedJson, TokenJson, TokenListJson, TrainRequestJson, TrainedJson,
 };
 use seer_ci_api::{FORMAT_VERSION, FlakyListJson, HistoryJson, QuarantinedJson, RunsJson, exit_codes};
 use seer_ci_core::collect::git::NearCommit;
@@ -291,7 +291,7 @@ async fn select(
     UrlPath(key): UrlPath<String>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
-) -> Result<Json<SelectAnswerJson>, ApiError> {
+) -> Result<Response, ApiError> {
     let request: SelectRequestJson = body(bytes)?;
     check_version(request.format_version)?;
     let s = state.clone();
@@ -302,7 +302,10 @@ async fn select(
             seer_ci_core::select::select_warm(&p.db, &request, &mut warm)
         };
         s.metrics.selection(&p.key, selection.mode.as_str());
-        Ok(Json(SelectAnswerJson::from(&selection)))
+        // Written here, on the blocking pool, from the selection itself (`SelectAnswerJson`'s shape).
+        let body = serde_json::to_vec(&selection.answer())
+            .map_err(|e| ApiError::internal(format!("cannot write the answer: {e}")))?;
+        Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
     })
     .await
 }

@@ -259,23 +259,42 @@ impl CoFailure {
     }
 }
 
-/// What the change features read of a test, prepared once per test.
-pub struct TestName<'a> {
-    pub index: u32,
-    pub name: &'a str,
-    pub file: Option<&'a str>,
+/// What the change features read of a test's name, worked out once per test (and kept by a warm
+/// selection state between selections).
+#[derive(Debug, Clone, Default)]
+pub struct NameParts {
     /// The [`tokens`] of its name.
     pub tokens: HashSet<String>,
     /// For a Rust test (a nextest binary id for its suite), the files its code lives in.
     pub rust_files: Option<Vec<String>>,
 }
 
+impl NameParts {
+    /// `suite` is the prefix of `name` its report gave as its group (JUnit classname, nextest
+    /// binary id), if any.
+    pub fn new(name: &str, suite: Option<&str>) -> NameParts {
+        NameParts { tokens: tokens(name).collect(), rust_files: suite.and_then(|s| rust_test_files(s, name)) }
+    }
+}
+
+/// What the change features read of a test.
+pub struct TestName<'a> {
+    pub index: u32,
+    pub name: &'a str,
+    pub file: Option<&'a str>,
+    pub parts: std::borrow::Cow<'a, NameParts>,
+}
+
 impl<'a> TestName<'a> {
     /// `suite` is the prefix of `name` its report gave as its group (JUnit classname, nextest
     /// binary id), if any.
     pub fn new(index: u32, name: &'a str, suite: Option<&str>, file: Option<&'a str>) -> Self {
-        let rust_files = suite.and_then(|s| rust_test_files(s, name));
-        TestName { index, name, file, tokens: tokens(name).collect(), rust_files }
+        TestName { index, name, file, parts: std::borrow::Cow::Owned(NameParts::new(name, suite)) }
+    }
+
+    /// With its parts worked out before.
+    pub fn with_parts(index: u32, name: &'a str, file: Option<&'a str>, parts: &'a NameParts) -> Self {
+        TestName { index, name, file, parts: std::borrow::Cow::Borrowed(parts) }
     }
 }
 
@@ -394,7 +413,8 @@ impl<'a> ChangeContext<'a> {
 
     /// The change features of one test in this run, into `out`.
     pub fn features(&self, past: &CoFailure, test: &TestName<'_>, out: &mut [f64]) {
-        let TestName { index, name, file, tokens: name_tokens, rust_files } = test;
+        let TestName { index, name, file, parts } = test;
+        let (name_tokens, rust_files) = (&parts.tokens, &parts.rust_files);
         out[..6].copy_from_slice(&self.run_row);
         let (file_rate, file_n) = past.max_rate(self.files.iter().map(|f| f.path.as_str()), *index);
         let (sym_rate, sym_n) = past.max_rate(self.symbol_keys.iter().map(String::as_str), *index);

@@ -6,8 +6,8 @@ mod history;
 mod online;
 
 pub use change::{
-    BUILD_FILE_PATTERNS, CHANGE_FEATURES, ChangeContext, CoFailure, Evidence, TestName, change_features, change_keys,
-    is_build_file, matches_pattern, path_matches, tokens,
+    BUILD_FILE_PATTERNS, CHANGE_FEATURES, ChangeContext, CoFailure, Evidence, NameParts, TestName, change_features,
+    change_keys, is_build_file, matches_pattern, path_matches, tokens,
 };
 pub use history::{FEATURES, FeatureTable, history_features};
 pub use online::{TestState, history_row, mean_duration, observe, recent_failures};

@@ -61,16 +61,22 @@ impl Recorded {
 }
 
 /// Records a run a client collected and sent (`seer serve`): the same checks as `seer import`'s
-/// run documents, then one transaction, then the selection state brought up to date. `source`
-/// names the upload in messages.
+/// run documents, then one transaction, then the selection state brought up to date. A run sent
+/// without a time is stamped now, and never earlier than the newest stored run (see
+/// `Store::record_at_end`). `source` names the upload in messages.
 pub fn record_document(db: &Path, request: RecordRequestJson, source: &Path) -> Result<Recorded, Error> {
     let bad = |why: String| Error::Input(crate::collect::InputError::invalid(source, None, why));
     if request.run.run_id.trim().is_empty() || request.run.commit.trim().is_empty() {
         return Err(bad("run_id and commit must not be empty".into()));
     }
+    let timed = request.run.time.is_some();
     let (run, folded) = run_from_json(request.run).map_err(|e| bad(e.to_string()))?;
     let mut store = Store::open(db)?;
-    let status = store.record_many(std::slice::from_ref(&run), request.replace, |_| {})?[0];
+    let status = if timed {
+        store.record_many(std::slice::from_ref(&run), request.replace, |_| {})?[0]
+    } else {
+        store.record_at_end(&run, request.replace)?
+    };
     let mut warnings = request.warnings;
     warnings.extend(refresh_after_write(&mut store));
     let repeated = request.repeated as usize + folded;

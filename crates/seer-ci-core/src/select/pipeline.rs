@@ -23,7 +23,7 @@ use super::warm::{CandidatesKey, Warm, WarmCandidates, WarmModel};
 use super::workspace;
 use crate::collect::git::{ChangeSet, NearCommit, short};
 use crate::collect::{chain, read_changes, read_worktree_changes};
-use crate::features::{ChangeContext, CoFailure, TestState, change_keys, matches_pattern};
+use crate::features::{ChangeContext, CoFailure, NameParts, TestState, change_keys, matches_pattern};
 use crate::model::{ModelFile, ModelSource, latest, live};
 use crate::store::{NewSelection, ReplayFile, Store, StoreError};
 
@@ -244,7 +244,7 @@ fn select_in(store: &mut Store, request: &SelectRequest, warm: &mut Warm) -> Sel
     let mut selection = selection;
     if let (true, Some(kept)) = (request.keep, kept) {
         // Waiting again for a lock that was just found held would only add to the answer's time.
-        let wait = if store.lock_was_busy() { Duration::ZERO } else { WRITE_WAIT };
+        let wait = if store.lock_was_busy() { Duration::ZERO } else { warm.write_wait.unwrap_or(WRITE_WAIT) };
         if let Err(e) = store.save_selection(&kept, wait) {
             if let Err(q) = store.queue_selection(&kept) {
                 selection
@@ -391,12 +391,16 @@ fn live_model(
 /// process holds the write lock, or the new runs hold more results than `select` takes in itself
 /// (the writer that stored them does it). Then it goes on with the state as it is, and returns
 /// the tests that failed in the runs not taken in: they run. An error when there is no state.
-fn bring_state_up_to_date(store: &mut Store, notes: &mut Vec<String>) -> Result<HashSet<i64>, StoreError> {
+fn bring_state_up_to_date(
+    store: &mut Store,
+    wait: Duration,
+    notes: &mut Vec<String>,
+) -> Result<HashSet<i64>, StoreError> {
     let Ok(Some(meta)) = store.state_meta() else {
         refresh(store, WRITE_WAIT)?;
         return Ok(HashSet::new());
     };
-    let why = match refresh_at_most(store, WRITE_WAIT, SELECT_REFRESH_MAX_RESULTS) {
+    let why = match refresh_at_most(store, wait, SELECT_REFRESH_MAX_RESULTS) {
         Ok(Refreshed { deferred: None, .. }) => return Ok(HashSet::new()),
         Ok(Refreshed { deferred: Some(results), .. }) => {
             format!("{results} results are not taken in yet, more than select takes in itself")
@@ -434,8 +438,9 @@ fn read_change(request: &SelectRequest) -> Result<(String, Option<ChangeSet>), U
 fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut Warm>) -> Result<Scoring, FailOpen> {
     let mut notes = Vec::new();
     let bare = |reason| FailOpen { reason: Box::new(reason), every: vec![] };
-    let failed_unseen = bring_state_up_to_date(store, &mut notes).map_err(|e| bare(Unusable::State(e)))?;
-    let (candidates, quarantined) =
+    let wait = warm.as_ref().and_then(|w| w.write_wait).unwrap_or(WRITE_WAIT);
+    let failed_unseen = bring_state_up_to_date(store, wait, &mut notes).map_err(|e| bare(Unusable::State(e)))?;
+    let (candidates, quarantined, parts) =
         read_candidates(store, request, warm.as_deref_mut()).map_err(|e| bare(Unusable::Store(e)))?;
     let fallback_s = fallback_duration(candidates.iter().map(|c| &c.state));
     let fail = |reason| FailOpen { reason: Box::new(reason), every: every(&candidates, fallback_s) };
@@ -473,7 +478,7 @@ fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut War
         (Some(cs), true) => coverage_rule(store, request, cs, &mut notes),
         _ => None,
     };
-    let scored = score(candidates, &model, changed.as_deref(), &past, fallback_s);
+    let scored = score(candidates, parts.as_deref().map(Vec::as_slice), &model, changed.as_deref(), &past, fallback_s);
     Ok(Scoring {
         scored,
         quarantined,
@@ -494,23 +499,32 @@ fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut War
 
 /// The tests that ran in the latest runs, with their counters: the candidates, and apart from
 /// them the quarantined ones.
-fn read_candidates(
-    store: &Store,
-    request: &SelectRequest,
-    warm: Option<&mut Warm>,
-) -> Result<(Vec<Candidate>, Vec<TestRef>), StoreError> {
+/// The candidates, the quarantined tests, and (from a warm state) each candidate's name parts.
+type Candidates = (Vec<Candidate>, Vec<TestRef>, Option<Arc<Vec<NameParts>>>);
+
+fn read_candidates(store: &Store, request: &SelectRequest, warm: Option<&mut Warm>) -> Result<Candidates, StoreError> {
     let latest_runs: Vec<i64> =
         store.latest_runs_with_results(request.config.candidate_runs)?.iter().map(|k| k.id).collect();
     let mut quarantine_ids: Vec<i64> = store.quarantined()?.into_iter().map(|(t, _, _)| t).collect();
-    let Some(warm) = warm else { return read_candidates_of(store, &latest_runs, &quarantine_ids) };
+    let Some(warm) = warm else {
+        let (candidates, quarantined) = read_candidates_of(store, &latest_runs, &quarantine_ids)?;
+        return Ok((candidates, quarantined, None));
+    };
     quarantine_ids.sort_unstable();
     let key = CandidatesKey { state: store.state_meta()?, latest_runs, quarantined: quarantine_ids };
     if let Some(w) = warm.candidates.as_ref().filter(|w| w.key == key) {
-        return Ok((w.candidates.clone(), w.quarantined.clone()));
+        return Ok((w.candidates.clone(), w.quarantined.clone(), Some(w.parts.clone())));
     }
     let (candidates, quarantined) = read_candidates_of(store, &key.latest_runs, &key.quarantined)?;
-    warm.candidates = Some(WarmCandidates { key, candidates: candidates.clone(), quarantined: quarantined.clone() });
-    Ok((candidates, quarantined))
+    let parts: Arc<Vec<NameParts>> =
+        Arc::new(candidates.iter().map(|c| NameParts::new(&c.test.id, c.test.suite.as_deref())).collect());
+    warm.candidates = Some(WarmCandidates {
+        key,
+        candidates: candidates.clone(),
+        quarantined: quarantined.clone(),
+        parts: parts.clone(),
+    });
+    Ok((candidates, quarantined, Some(parts)))
 }
 
 fn read_candidates_of(

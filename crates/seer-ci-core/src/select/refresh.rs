@@ -342,7 +342,7 @@ mod tests {
             cofail.failed.into_iter().map(|(k, t, f)| (k, t as u32, f)),
             candidates.iter().map(|c| (c.test.store_id as u32, (c.state.change_runs, c.state.change_failures))),
         );
-        let served = feature_rows(&candidates, Some(&next), &past);
+        let served = feature_rows(&candidates, None, Some(&next), &past);
         // Training: the whole history in bulk, with the change as one more run.
         let mut replay = store.replay().unwrap();
         replay.runs.push(ReplayRun {

@@ -7,7 +7,8 @@ use ndarray::Array2;
 use super::selection::TestRef;
 use crate::features::TestState;
 use crate::features::{
-    CHANGE_FEATURES, ChangeContext, CoFailure, FEATURES, TestName, history_row, mean_duration, recent_failures,
+    CHANGE_FEATURES, ChangeContext, CoFailure, FEATURES, NameParts, TestName, history_row, mean_duration,
+    recent_failures,
 };
 use crate::model::ModelFile;
 use crate::store::ReplayFile;
@@ -49,7 +50,12 @@ fn change_word(n: u32) -> &'static str {
 
 /// Every feature (history, then change) of each candidate as a test of one more run whose
 /// change is `changed`; the change columns are 0 when it is unknown, as in training.
-pub fn feature_rows(candidates: &[Candidate], changed: Option<&[ReplayFile]>, past: &CoFailure) -> Array2<f64> {
+pub fn feature_rows(
+    candidates: &[Candidate],
+    parts: Option<&[NameParts]>,
+    changed: Option<&[ReplayFile]>,
+    past: &CoFailure,
+) -> Array2<f64> {
     let mut x = Array2::<f64>::zeros((candidates.len(), FEATURES.len() + CHANGE_FEATURES.len()));
     let context = changed.map(ChangeContext::new);
     for (i, c) in candidates.iter().enumerate() {
@@ -58,8 +64,11 @@ pub fn feature_rows(candidates: &[Candidate], changed: Option<&[ReplayFile]>, pa
             row[j] = v;
         }
         if let Some(context) = &context {
-            let name =
-                TestName::new(c.test.store_id as u32, &c.test.id, c.test.suite.as_deref(), c.test.file.as_deref());
+            let (index, file) = (c.test.store_id as u32, c.test.file.as_deref());
+            let name = match parts.and_then(|p| p.get(i)) {
+                Some(p) => TestName::with_parts(index, &c.test.id, file, p),
+                None => TestName::new(index, &c.test.id, c.test.suite.as_deref(), file),
+            };
             let change = row.as_slice_mut().expect("rows are contiguous");
             context.features(past, &name, &mut change[FEATURES.len()..]);
         }
@@ -73,12 +82,13 @@ pub fn feature_rows(candidates: &[Candidate], changed: Option<&[ReplayFile]>, pa
 /// that need them.
 pub fn score(
     candidates: Vec<Candidate>,
+    parts: Option<&[NameParts]>,
     model: &ModelFile,
     changed: Option<&[ReplayFile]>,
     past: &CoFailure,
     fallback_s: f64,
 ) -> Vec<Scored> {
-    let x = feature_rows(&candidates, changed, past);
+    let x = feature_rows(&candidates, parts, changed, past);
     let own_column =
         FEATURES.len() + CHANGE_FEATURES.iter().position(|(n, _)| *n == "own_file_changed").expect("feature");
     let own: Vec<bool> = x.column(own_column).iter().map(|v| *v > 0.5).collect();

@@ -9,12 +9,17 @@ use std::sync::Arc;
 
 use super::score::Candidate;
 use super::selection::TestRef;
+use crate::features::NameParts;
 use crate::model::{ModelFile, ModelSource};
 use crate::store::{StateMeta, Store};
 
 /// The warm state of one store; `Default` is cold.
 #[derive(Default)]
 pub struct Warm {
+    /// How long a selection waits for another writer's lock (to take new runs into the state,
+    /// to keep its selection); `None` is `select`'s own bound. A server, whose writers bring the
+    /// state up to date after each run, asks for zero: a selection never waits for an upload.
+    pub write_wait: Option<std::time::Duration>,
     pub(super) store: Option<Store>,
     pub(super) candidates: Option<WarmCandidates>,
     pub(super) model: Option<WarmModel>,
@@ -42,6 +47,8 @@ pub(super) struct WarmCandidates {
     pub key: CandidatesKey,
     pub candidates: Vec<Candidate>,
     pub quarantined: Vec<TestRef>,
+    /// Each candidate's name parts, in the candidates' order.
+    pub parts: Arc<Vec<NameParts>>,
 }
 
 /// The live model as loaded, and the file it came from (`None`: the bundled model).
@@ -53,9 +60,14 @@ pub(super) struct WarmModel {
 }
 
 impl Warm {
-    /// Forgets everything (after an error, so that the next selection starts cold).
+    /// A cold state whose selections wait at most `wait` for another writer.
+    pub fn waiting(wait: std::time::Duration) -> Warm {
+        Warm { write_wait: Some(wait), ..Warm::default() }
+    }
+
+    /// Forgets everything but the settings (after a panic, so that the next selection starts cold).
     pub fn clear(&mut self) {
-        *self = Warm::default();
+        *self = Warm { write_wait: self.write_wait, ..Warm::default() };
     }
 
     /// Whether candidates are held (for tests and metrics).

@@ -119,6 +119,21 @@ impl Store {
         Ok(statuses)
     }
 
+    /// Records one run at the end of the history: its time is raised, inside the transaction, to
+    /// the newest stored run's if that is later. `seer serve` records so the runs whose time the
+    /// client did not give: concurrent uploads queue for the write lock in another order than
+    /// they were stamped, and a run stored behind the selection state would make the next
+    /// refresh rebuild it from the whole history. The time is not part of a run's content, so a
+    /// retry is still recognised.
+    pub fn record_at_end(&mut self, run: &CollectedRun, replace: bool) -> Result<RecordStatus, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let newest = super::test_state::newest_run(&tx)?.map(|k| k.time);
+        let info = RunInfo { time: run.info.time.max(newest.unwrap_or(i64::MIN)), ..run.info.clone() };
+        let status = Writer::new(&tx, false).run(&info, &run.results, run.changes.as_ref(), replace)?;
+        tx.commit()?;
+        Ok(status)
+    }
+
     /// Records one run while its reports are still being read, using both of a CI machine's
     /// cores: `read` parses them on another thread into the result set it is given, which hands
     /// every result on as it comes, and this thread writes them, all in the one transaction that
