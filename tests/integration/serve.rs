@@ -473,3 +473,54 @@ fn sigterm_lets_the_uploads_in_flight_finish_then_the_server_exits() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["counts"]["tests"], 50_000);
 }
+
+#[test]
+fn projects_keep_their_own_history_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let other_db = p.data.join("other").join("seer.db");
+    let other = token(&other_db, "ci", "ci,read");
+    let server = Server::start(&p.data, "127.0.0.1:0", &[]);
+    let run = br#"{"format_version":1,"run":{"run_id":"r1","commit":"c1","time":1700000000,"tests":[{"id":"t::a","outcome":"pass"}]}}"#;
+    // A token of one project is unknown to another.
+    let (status, _) = send(&server.url, "POST", "/v1/projects/other/runs", Some(&p.all), Some(run));
+    assert_eq!(status, 401);
+    let (status, text) = send(&server.url, "POST", "/v1/projects/demo/runs", Some(&p.all), Some(run));
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = send(&server.url, "GET", "/v1/projects/other/runs", Some(&other), None);
+    assert_eq!(status, 200, "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 0, "the other project's history is its own");
+    // The same run id in the other project is another run.
+    let (status, text) = send(&server.url, "POST", "/v1/projects/other/runs", Some(&other), Some(run));
+    assert_eq!(
+        (status, serde_json::from_str::<serde_json::Value>(&text).unwrap()["status"].clone()),
+        (200, "inserted".into())
+    );
+    assert_eq!(runs_of(&p.db).len(), 1);
+    assert_eq!(runs_of(&other_db).len(), 1);
+    let (_, health) = send(&server.url, "GET", "/healthz", None, None);
+    assert!(health.contains("\"demo\"") && health.contains("\"other\""), "{health}");
+}
+
+#[test]
+fn the_server_trains_a_project_on_its_schedule_once_it_has_new_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    // A history recorded straight into the project's store.
+    let mut local = Env::new();
+    local.db = p.db.clone();
+    record_file_driven_history(&local, 30);
+    let models = p.db.with_file_name("models");
+    assert!(!models.exists());
+    let _server = Server::start(&p.data, "127.0.0.1:0", &["--train-every", "1s"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let count = || std::fs::read_dir(&models).map_or(0, |d| d.count());
+    while count() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(count(), 1, "the schedule trained the project");
+    // Nothing new: the next ticks train nothing.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(count(), 1, "no new runs, no new model");
+}
