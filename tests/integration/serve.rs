@@ -501,6 +501,11 @@ fn projects_keep_their_own_history_and_tokens() {
     assert_eq!(runs_of(&other_db).len(), 1);
     let (_, health) = send(&server.url, "GET", "/healthz", None, None);
     assert!(health.contains("\"demo\"") && health.contains("\"other\""), "{health}");
+    // Revoked while the server runs: refused from the next request on.
+    let out = Command::new(SEER).args(["--db", other_db.to_str().unwrap(), "token", "revoke", "ci"]).output().unwrap();
+    assert!(out.status.success());
+    let (status, _) = send(&server.url, "GET", "/v1/projects/other/runs", Some(&other), None);
+    assert_eq!(status, 401, "a revoked token is refused at once");
 }
 
 #[test]

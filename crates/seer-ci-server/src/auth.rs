@@ -66,10 +66,20 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 /// a token without the scope is 403, naming the scope it lacks.
 pub fn authorize(headers: &HeaderMap, project: &Project, scope: Scope) -> Result<Token, ApiError> {
     let secret = bearer(headers)?;
-    let store = Store::open_existing(&project.db)?;
-    let token = store
-        .token_by_hash(&token_hash(secret))?
-        .ok_or_else(|| ApiError::unauthorized("unknown or revoked token for this project"))?;
+    let found = {
+        let mut held = project.auth.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let store = match held.take() {
+            Some(store) => store,
+            None => Store::open_existing(&project.db)?,
+        };
+        let found = store.token_by_hash(&token_hash(secret));
+        // A connection that failed is not kept: the next lookup opens the store again.
+        if found.is_ok() {
+            *held = Some(store);
+        }
+        found?
+    };
+    let token = found.ok_or_else(|| ApiError::unauthorized("unknown or revoked token for this project"))?;
     if !token.scopes.contains(&scope) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

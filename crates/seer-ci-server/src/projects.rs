@@ -31,6 +31,8 @@ pub struct Project {
     /// The selection state and live model kept warm between selections (one selection at a
     /// time per project reads and updates it).
     pub warm: Mutex<Warm>,
+    /// A connection kept open for token lookups (opening the store is most of a lookup's time).
+    pub auth: Mutex<Option<seer_ci_core::store::Store>>,
 }
 
 /// Every project, found in the data directory at start and when a request names a new one.
@@ -69,6 +71,7 @@ impl Projects {
             db,
             // Uploads bring the state up to date after each run: a selection never waits for one.
             warm: Mutex::new(Warm::waiting(std::time::Duration::ZERO)),
+            auth: Mutex::new(None),
         });
         Some(self.known.write().expect("projects lock").entry(key.to_string()).or_insert(project).clone())
     }

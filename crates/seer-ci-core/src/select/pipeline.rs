@@ -79,8 +79,9 @@ pub struct SelectRequest {
     pub observe: bool,
     /// Keep the selection in the store for the bookkeeping of misses.
     pub keep: bool,
-    /// How many of the selected (or, for `predict`, the highest-ranked) tests get the evidence
-    /// behind their scores in words (`usize::MAX` for all; runner arguments need none).
+    /// How many of the selected (or, for `predict`, the highest-ranked) tests get their reasons
+    /// and the evidence behind their scores in words (`usize::MAX` for all; runner arguments
+    /// need none, and the others then carry none).
     pub reasons_for: usize,
     /// Unix seconds.
     pub now: i64,
@@ -259,9 +260,10 @@ fn select_in(store: &mut Store, request: &SelectRequest, warm: &mut Warm) -> Sel
         let skipped = std::mem::take(&mut selection.skipped);
         let would_skip: Vec<TestRef> = skipped.iter().map(|t| t.test.clone()).collect();
         let mut every: Vec<Selected> = std::mem::take(&mut selection.selected);
-        every.extend(
-            skipped.into_iter().map(|t| Selected { reasons: vec!["observe mode: every test runs".into()], ..t }),
-        );
+        every.extend(skipped.into_iter().map(|t| {
+            let reasons = if request.reasons_for > 0 { vec!["observe mode: every test runs".into()] } else { vec![] };
+            Selected { reasons, ..t }
+        }));
         let reason = match &gated {
             Some(why) if !request.observe => {
                 format!("{why}; seer would have run {would_run} of {total} tests; every test runs")
@@ -714,30 +716,29 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
             skipped.push(skip(t));
             continue;
         }
-        let mut reasons = Vec::new();
-        match threshold {
-            Some(th) if t.score >= th => {
-                reasons.push(format!("predicted failure score {:.3} ≥ threshold {th:.3}", t.score));
-            }
+        let by_model = match threshold {
+            Some(th) if t.score >= th => Some(format!("predicted failure score {:.3} ≥ threshold {th:.3}", t.score)),
             None if !must(&rules) && t.estimated_s <= budget => {
                 budget -= t.estimated_s;
-                reasons.push(format!(
-                    "rank {} by predicted failure score {:.3}, within the time budget",
-                    rank + 1,
-                    t.score
-                ));
+                Some(format!("rank {} by predicted failure score {:.3}, within the time budget", rank + 1, t.score))
             }
-            _ => {}
-        }
-        reasons.extend(rules.iter().filter(|r| r.runs()).map(Rule::to_string));
-        if reasons.is_empty() && s.gate_holds(target) {
-            reasons.push("the trust gate is closed: the model orders tests but does not skip them yet".into());
-        }
-        if reasons.is_empty() {
+            _ => None,
+        };
+        let by_rule = rules.iter().any(|r| r.runs());
+        let gated = by_model.is_none() && !by_rule && s.gate_holds(target);
+        if by_model.is_none() && !by_rule && !gated {
             skipped.push(skip(t));
             continue;
         }
+        // The words, only for the tests whose reasons are asked for (writing them for 10,000
+        // tests was a good part of a server's answer).
+        let mut reasons = Vec::new();
         if selected.len() < reasons_for {
+            reasons.extend(by_model);
+            reasons.extend(rules.iter().filter(|r| r.runs()).map(Rule::to_string));
+            if gated {
+                reasons.push("the trust gate is closed: the model orders tests but does not skip them yet".into());
+            }
             reasons.extend(s.reasons(&t, context.as_ref()));
         }
         selected.push(Selected { score: t.score, reasons, estimated_s: t.estimated_s, test: t.test });
