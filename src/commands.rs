@@ -10,7 +10,7 @@ use seer_ci_core::collect::RecordOptions;
 use seer_ci_core::collect::time::format_time;
 use seer_ci_core::model::ModelFile;
 use seer_ci_core::ops::{self, Error, ModelDestination};
-use seer_ci_core::select::{ChangeSource, FlakyOptions, Mode, SelectConfig, SelectRequest, Selection, Shard, Target};
+use seer_ci_core::select::{ChangeSource, Mode, SelectConfig, SelectRequest, Selection, Shard, Target};
 use seer_ci_core::store::{self, Store};
 
 use crate::args::{
@@ -66,7 +66,7 @@ fn dispatch_remote(client: &remote::Client, command: Command, out: &mut impl Wri
         Command::Flaky(FlakyCommand::List(args)) => {
             let doc: seer_ci_api::FlakyListJson =
                 client.get(&format!("flaky?window={}", args.window.max(2))).context("no flaky tests listed")?;
-            print::flaky_doc(out, &doc, args.json)
+            print::flaky(out, &doc, args.json)
         }
         Command::Report(args) => remote::report(client, args, out),
         Command::Coverage(CoverageCommand::Record(args)) => remote::coverage_record(client, args, out),
@@ -159,11 +159,12 @@ pub(crate) fn commit_or_default(given: Option<String>, ci: Option<&CiRun>, repo:
     }
 }
 
-fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
+/// What `seer record` collects, from its flags and the CI's variables (also `--server`'s).
+pub(crate) fn record_options(args: RecordArgs) -> Result<RecordOptions> {
     let repo = if args.no_git { None } else { Some(dir_or_cwd(args.repo)?) };
     let ci = ci::current();
     let ci = ci.as_ref();
-    let opts = RecordOptions {
+    Ok(RecordOptions {
         commit: commit_or_default(args.commit, ci, repo.as_deref())?,
         run_id: args.run_id.or_else(|| ci.and_then(|c| c.run_id.clone())).unwrap_or_else(ci::local_run_id),
         base: args.base.or_else(|| ci.and_then(|c| c.base.clone())),
@@ -173,10 +174,15 @@ fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
         reports: args.reports,
         format: args.format,
         repo,
-    };
-    let recorded = ops::record(db, &opts, args.replace).context("run not recorded")?;
+    })
+}
+
+fn record(db: &Path, args: RecordArgs, out: &mut impl Write) -> Result<()> {
+    let (replace, json) = (args.replace, args.json);
+    let opts = record_options(args)?;
+    let recorded = ops::record(db, &opts, replace).context("run not recorded")?;
     warn(recorded.collected.warnings.iter().cloned());
-    print::recorded(out, &recorded, args.json)
+    print::recorded(out, &recorded, json)
 }
 
 fn import(db: &Path, args: ImportArgs, out: &mut impl Write) -> Result<()> {
@@ -335,22 +341,22 @@ fn select_request(db: &Path, settings: RepoSettings, change: ChangeSource, model
     }
 }
 
+/// `--shard K --shards N`, checked (also `--server`'s).
+pub(crate) fn shard_of(args: &SelectArgs) -> Result<Option<Shard>> {
+    match (args.shards, args.shard) {
+        (Some(count), Some(index)) => Ok(Some(
+            Shard::checked(index, count)
+                .ok_or_else(|| UsageError(format!("--shard {index} is not one of 1..={count}")))?,
+        )),
+        _ => Ok(None),
+    }
+}
+
 /// `seer select`: exits 0 whatever happens inside (it fails open), unless its answer cannot be
 /// written at all.
 fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
-    let target = match (args.recall, args.time_budget, args.fraction) {
-        (Some(r), _, _) => Target::Recall(r),
-        (_, Some(d), _) => Target::TimeBudget(d.as_secs_f64()),
-        (_, _, Some(f)) => Target::Fraction(f),
-        _ => Target::Model,
-    };
-    let shard = match (args.shards, args.shard) {
-        (Some(count), Some(index)) if count >= 1 && (1..=count).contains(&index) => Some(Shard { index, count }),
-        (Some(count), Some(index)) => {
-            return Err(UsageError(format!("--shard {index} is not one of 1..={count}")).into());
-        }
-        _ => None,
-    };
+    let target = Target::of(args.recall, args.time_budget.map(|d| d.as_secs_f64()), args.fraction);
+    let shard = shard_of(&args)?;
     let mut settings = repo_settings(args.repo.clone())?;
     settings.config.always.extend(args.always.iter().cloned());
     let ci = ci::current();
@@ -452,40 +458,17 @@ fn predict(db: &Path, args: PredictArgs, out: &mut impl Write) -> Result<()> {
 
 fn flaky(db: &Path, command: FlakyCommand, out: &mut impl Write) -> Result<()> {
     match command {
-        FlakyCommand::List(args) => {
-            let store = open_existing(db)?;
-            let replay = store.replay().map_err(Error::from)?;
-            let options = FlakyOptions { window: args.window.max(2), ..FlakyOptions::default() };
-            let found = seer_ci_core::select::detect_flaky(&replay, options);
-            let names: std::collections::HashMap<i64, String> =
-                store.test_rows().map_err(Error::from)?.into_iter().map(|t| (t.id, t.name)).collect();
-            let quarantined: Vec<(String, i64, Option<String>)> = store
-                .quarantined()
-                .map_err(Error::from)?
-                .into_iter()
-                .map(|(t, since, reason)| (names.get(&t).cloned().unwrap_or_default(), since, reason))
-                .collect();
-            print::flaky(out, &found, &quarantined, options.window, args.json)
-        }
+        FlakyCommand::List(args) => print::flaky(out, &ops::flaky_list(db, args.window)?, args.json),
         FlakyCommand::Quarantine(args) => {
-            let mut store = open_existing(db)?;
-            let test = known_test(&store, db, &args.test_id)?;
             let now = chrono::Utc::now().timestamp();
-            let new = store.quarantine(test, now, args.reason.as_deref()).map_err(Error::from)?;
-            let status = if new { "quarantined" } else { "already quarantined" };
+            let status = ops::change_quarantine(db, &args.test_id, Some(args.reason.as_deref()), now)?;
             print::quarantine_change(out, &args.test_id, status, args.json)
         }
         FlakyCommand::Release(args) => {
-            let mut store = open_existing(db)?;
-            let test = known_test(&store, db, &args.test_id)?;
-            let status = if store.release(test).map_err(Error::from)? { "released" } else { "not quarantined" };
+            let status = ops::change_quarantine(db, &args.test_id, None, 0)?;
             print::quarantine_change(out, &args.test_id, status, args.json)
         }
     }
-}
-
-fn known_test(store: &Store, db: &Path, name: &str) -> Result<i64> {
-    Ok(store.test_id(name).map_err(Error::from)?.ok_or_else(|| not_found(db, format!("test {name:?}")))?)
 }
 
 fn profile(db: &Path, command: ProfileCommand, out: &mut impl Write) -> Result<()> {

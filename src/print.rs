@@ -9,7 +9,7 @@ use comfy_table::{Table, presets};
 use seer_ci_api::{
     BenchHistoryJson, BenchJson, ChangeSummaryJson, CommitRunsJson, ContenderJson, CountsJson, CoverageListJson,
     DiffSideJson, EvalJson, FORMAT_VERSION, FlakyListJson, HistoryJson, ImportJson, ProfileDiffJson, ProfileListJson,
-    ProfileTrendJson, QuarantineChangeJson, QuarantinedJson, RunsJson, SelectionJson, ShowRunJson, StatsJson,
+    ProfileTrendJson, QuarantineChangeJson, RunsJson, SelectionJson, ShowRunJson, StatsJson,
 };
 use seer_ci_core::collect::git::short;
 use seer_ci_core::collect::time::format_time;
@@ -18,7 +18,7 @@ use seer_ci_core::eval::Evaluation;
 use seer_ci_core::ops::Recorded;
 use seer_ci_core::regress::{change_point_json, frame_name};
 use seer_ci_core::report::pct;
-use seer_ci_core::select::{FlakyTest, Predicted, Selection, quarantined_args, runner_args};
+use seer_ci_core::select::{Predicted, Selection, quarantined_args, runner_args};
 
 use crate::args::SelectFormat;
 use crate::escape::shown;
@@ -574,33 +574,8 @@ pub fn predicted_doc(out: &mut impl Write, p: &seer_ci_api::PredictJson, json: b
     Ok(())
 }
 
-/// `seer flaky list`.
-pub fn flaky(
-    out: &mut impl Write,
-    found: &[FlakyTest],
-    quarantined: &[(String, i64, Option<String>)],
-    window: usize,
-    json: bool,
-) -> Result<()> {
-    let is_quarantined = |id: &str| quarantined.iter().any(|(q, _, _)| q == id);
-    let doc = FlakyListJson {
-        format_version: FORMAT_VERSION,
-        window,
-        flaky: found.iter().map(|f| f.to_json(is_quarantined(&f.id))).collect(),
-        quarantined: quarantined
-            .iter()
-            .map(|(id, since, reason)| QuarantinedJson {
-                id: id.clone(),
-                since: format_time(*since),
-                reason: reason.clone(),
-            })
-            .collect(),
-    };
-    flaky_doc(out, &doc, json)
-}
-
 /// `seer flaky list`'s document, printed (also what a server sent).
-pub fn flaky_doc(out: &mut impl Write, doc: &FlakyListJson, json: bool) -> Result<()> {
+pub fn flaky(out: &mut impl Write, doc: &FlakyListJson, json: bool) -> Result<()> {
     if json {
         return write_json(out, doc);
     }
@@ -637,27 +612,17 @@ pub fn flaky_doc(out: &mut impl Write, doc: &FlakyListJson, json: bool) -> Resul
     Ok(())
 }
 
-fn token_json(t: &seer_ci_core::store::Token) -> seer_ci_api::server::TokenJson {
-    seer_ci_api::server::TokenJson {
-        id: t.id,
-        name: t.name.clone(),
-        scopes: t.scopes.iter().map(|s| s.as_str().to_string()).collect(),
-        created_at: format_time(t.created_at),
-        revoked_at: t.revoked_at.map(format_time),
-    }
-}
-
 /// `seer token create`: the secret, once.
 pub fn token_created(out: &mut impl Write, t: &seer_ci_core::store::Token, secret: &str, json: bool) -> Result<()> {
     if json {
         let doc = seer_ci_api::server::TokenCreatedJson {
             format_version: FORMAT_VERSION,
-            token: token_json(t),
+            token: seer_ci_api::server::TokenJson::from(t),
             secret: secret.into(),
         };
         return write_json(out, &doc);
     }
-    writeln!(out, "token {} ({}), scopes {}:", t.id, t.name, token_json(t).scopes.join(","))?;
+    writeln!(out, "token {} ({}), scopes {}:", t.id, t.name, seer_ci_api::server::TokenJson::from(t).scopes.join(","))?;
     writeln!(out, "{secret}")?;
     writeln!(out, "(shown once: only its hash is kept; store it in the CI's secrets as SEER_TOKEN)")?;
     Ok(())
@@ -668,7 +633,7 @@ pub fn tokens(out: &mut impl Write, tokens: &[seer_ci_core::store::Token], json:
     if json {
         let doc = seer_ci_api::server::TokenListJson {
             format_version: FORMAT_VERSION,
-            tokens: tokens.iter().map(token_json).collect(),
+            tokens: tokens.iter().map(Into::into).collect(),
         };
         return write_json(out, &doc);
     }
@@ -678,7 +643,7 @@ pub fn tokens(out: &mut impl Write, tokens: &[seer_ci_core::store::Token], json:
     }
     let mut t = table(&["ID", "NAME", "SCOPES", "CREATED", "REVOKED"]);
     for k in tokens {
-        let j = token_json(k);
+        let j = seer_ci_api::server::TokenJson::from(k);
         t.add_row(row(vec![
             j.id.to_string(),
             j.name,

@@ -22,7 +22,7 @@ use seer_ci_api::server::{
 };
 use seer_ci_api::{ChangesJson, FORMAT_VERSION, ShardJson, exit_codes};
 use seer_ci_core::collect::git::ChangeSet;
-use seer_ci_core::collect::{RecordOptions, chain, collect, lines_json, read_changes, read_worktree_changes};
+use seer_ci_core::collect::{chain, collect, lines_json, read_changes, read_worktree_changes};
 use seer_ci_core::ops::Recorded;
 use seer_ci_core::select::{CONFIG_PATH, Selection, base_path};
 use seer_ci_core::store::RecordStatus;
@@ -92,18 +92,16 @@ impl Client {
         ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into()
     }
 
-    fn answer<R: DeserializeOwned>(
+    /// The text of an answer, or the error it carries (the server's `ErrorJson`, else its first
+    /// 300 characters).
+    fn answer_text(
         url: &str,
         sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<R, RemoteError> {
-        let mut response = sent.map_err(|e| RemoteError::Transport { url: url.to_string(), why: e.to_string() })?;
+    ) -> Result<String, RemoteError> {
+        let transport = |e: ureq::Error| RemoteError::Transport { url: url.to_string(), why: e.to_string() };
+        let mut response = sent.map_err(transport)?;
         let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_string()
-            .map_err(|e| RemoteError::Transport { url: url.to_string(), why: e.to_string() })?;
+        let text = response.body_mut().with_config().limit(1 << 30).read_to_string().map_err(transport)?;
         if status >= 400 {
             let error = serde_json::from_str::<ErrorJson>(&text).unwrap_or(ErrorJson {
                 format_version: FORMAT_VERSION,
@@ -112,7 +110,11 @@ impl Client {
             });
             return Err(RemoteError::Server { status, error });
         }
-        serde_json::from_str(&text).map_err(|e| RemoteError::BadAnswer(e.to_string()))
+        Ok(text)
+    }
+
+    fn parsed<R: DeserializeOwned>(text: &str) -> Result<R, RemoteError> {
+        serde_json::from_str(text).map_err(|e| RemoteError::BadAnswer(e.to_string()))
     }
 
     fn auth(
@@ -134,7 +136,7 @@ impl Client {
         let url = self.url(rest);
         let body = serde_json::to_vec(body).map_err(|e| RemoteError::BadAnswer(e.to_string()))?;
         let request = self.auth(Self::agent(timeout).post(&url)).header("Content-Type", "application/json");
-        Self::answer(&url, request.send(&body[..]))
+        Self::parsed(&Self::answer_text(&url, request.send(&body[..]))?)
     }
 
     /// [`Client::post`], retried with backoff while the failure may pass.
@@ -164,58 +166,28 @@ impl Client {
         if let Some(t) = &self.token {
             request = request.header("Authorization", format!("Bearer {t}"));
         }
-        let mut response =
-            request.call().map_err(|e| RemoteError::Transport { url: url.clone(), why: e.to_string() })?;
-        let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_string()
-            .map_err(|e| RemoteError::Transport { url: url.clone(), why: e.to_string() })?;
-        if status >= 400 {
-            let error = serde_json::from_str::<ErrorJson>(&text).unwrap_or(ErrorJson {
-                format_version: FORMAT_VERSION,
-                error: text.chars().take(300).collect(),
-                exit_code: exit_codes::FAILURE,
-            });
-            return Err(RemoteError::Server { status, error });
-        }
-        Ok(text)
+        Self::answer_text(&url, request.call())
     }
 
     pub fn get<R: DeserializeOwned>(&self, rest: &str) -> Result<R, RemoteError> {
-        let text = self.get_text(rest)?;
-        serde_json::from_str(&text).map_err(|e| RemoteError::BadAnswer(e.to_string()))
+        Self::parsed(&self.get_text(rest)?)
     }
 }
 
 /// `seer record --server`: the run collected here, sent, retried until it lands.
 pub fn record(client: &Client, args: RecordArgs, out: &mut impl Write) -> Result<()> {
-    let repo = if args.no_git { None } else { Some(crate::commands::dir_or_cwd(args.repo)?) };
-    let ci = ci::current();
-    let ci = ci.as_ref();
-    let opts = RecordOptions {
-        commit: crate::commands::commit_or_default(args.commit, ci, repo.as_deref())?,
-        run_id: args.run_id.or_else(|| ci.and_then(|c| c.run_id.clone())).unwrap_or_else(ci::local_run_id),
-        base: args.base.or_else(|| ci.and_then(|c| c.base.clone())),
-        branch: args.branch.or_else(|| ci.and_then(|c| c.branch.clone())),
-        job: args.job.or_else(|| ci.and_then(|c| c.job.clone())),
-        time: args.time,
-        reports: args.reports,
-        format: args.format,
-        repo,
-    };
+    let (time, replace, json) = (args.time, args.replace, args.json);
+    let opts = crate::commands::record_options(args)?;
     let mut collected = collect(&opts).context("run not recorded")?;
     let mut run: seer_ci_api::RunJson = (&collected.run).into();
-    if args.time.is_none() {
+    if time.is_none() {
         // The server stamps it as it stores it, never behind the runs stored before.
         run.time = None;
     }
     let request = RecordRequestJson {
         format_version: FORMAT_VERSION,
         run,
-        replace: args.replace,
+        replace,
         warnings: collected.warnings.clone(),
         repeated: collected.repeated as u64,
     };
@@ -225,7 +197,7 @@ pub fn record(client: &Client, args: RecordArgs, out: &mut impl Write) -> Result
     collected.warnings = answer.warnings;
     collected.run.info.commit = answer.commit;
     crate::commands::warn(collected.warnings.iter().cloned());
-    print::recorded(out, &Recorded { status, collected }, args.json)
+    print::recorded(out, &Recorded { status, collected }, json)
 }
 
 /// What to select or predict for, read from the local checkout.
@@ -285,13 +257,7 @@ pub fn select(client: &Client, args: SelectArgs, out: &mut impl Write) -> Result
     request.recall = args.recall;
     request.time_budget_s = args.time_budget.map(|d| d.as_secs_f64());
     request.fraction = args.fraction;
-    request.shard = match (args.shards, args.shard) {
-        (Some(count), Some(index)) if count >= 1 && (1..=count).contains(&index) => Some(ShardJson { index, count }),
-        (Some(count), Some(index)) => {
-            return Err(crate::UsageError(format!("--shard {index} is not one of 1..={count}")).into());
-        }
-        _ => None,
-    };
+    request.shard = crate::commands::shard_of(&args)?.map(|s| ShardJson { index: s.index, count: s.count });
     request.observe = args.observe;
     request.keep = !args.dry_run && !args.quarantined;
     request.now = args.time;
@@ -408,7 +374,7 @@ pub fn coverage_record(client: &Client, args: CoverageRecordArgs, out: &mut impl
         }
     };
     // The server has no repository: the commit goes as a full sha.
-    let commit = git2_resolve(&root, &args.commit).unwrap_or(args.commit);
+    let commit = seer_ci_core::collect::git::resolve_in(&root, &args.commit).unwrap_or(args.commit);
     let upload = CoverageUploadJson {
         format_version: FORMAT_VERSION,
         commit,
@@ -433,10 +399,6 @@ pub fn coverage_record(client: &Client, args: CoverageRecordArgs, out: &mut impl
 
 fn short(sha: &str) -> &str {
     seer_ci_core::collect::git::short(sha)
-}
-
-fn git2_resolve(dir: &Path, rev: &str) -> Option<String> {
-    seer_ci_core::collect::read_changes(dir, rev, None).ok().map(|(sha, _)| sha)
 }
 
 /// `seer profile record --server`.

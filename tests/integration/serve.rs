@@ -127,33 +127,12 @@ fn recording_and_selecting_through_the_server_equal_doing_it_locally() {
         let time = (1_700_000_000 + k * 60).to_string();
         let commit = shown["commit"].as_str().unwrap();
         let repo = repo.to_str().unwrap();
-        let doc = remote.json(&[
-            "record",
-            "--repo",
-            repo,
-            "--commit",
-            commit,
-            "--run-id",
-            id,
-            "--time",
-            &time,
-            report.to_str().unwrap(),
-        ]);
-        assert_eq!(doc["status"], "inserted");
-        // Again: idempotent by run id.
-        let again = remote.json(&[
-            "record",
-            "--repo",
-            repo,
-            "--commit",
-            commit,
-            "--run-id",
-            id,
-            "--time",
-            &time,
-            report.to_str().unwrap(),
-        ]);
-        assert_eq!(again["status"], "unchanged");
+        let args =
+            ["record", "--repo", repo, "--commit", commit, "--run-id", id, "--time", &time, report.to_str().unwrap()];
+        // Then again: idempotent by run id.
+        for status in ["inserted", "unchanged"] {
+            assert_eq!(remote.json(&args)["status"], status);
+        }
     }
     assert_eq!(runs_of(&p.db), runs_of(&local.db), "the server stored the history the local store holds");
     for k in [0, 7, 29] {

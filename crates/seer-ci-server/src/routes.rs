@@ -17,10 +17,10 @@ use seer_ci_api::server::{
     AncestorJson, CoverageUploadJson, HealthJson, ProfileUploadJson, RecordRequestJson, SelectRequestJson,
     TokenCreatedJson, TokenJson, TokenListJson, TrainRequestJson, TrainedJson,
 };
-use seer_ci_api::{FORMAT_VERSION, FlakyListJson, HistoryJson, QuarantinedJson, RunsJson, exit_codes};
+use seer_ci_api::{FORMAT_VERSION, FlakyListJson, HistoryJson, RunsJson, exit_codes};
 use seer_ci_core::collect::git::NearCommit;
 use seer_ci_core::collect::import::{changes_from_json, with_lines};
-use seer_ci_core::collect::time::format_time;
+use seer_ci_core::collect::time::now;
 use seer_ci_core::ops;
 use seer_ci_core::select::{ChangeSource, GivenChange, SelectConfig, SelectRequest, Shard, Target};
 use seer_ci_core::store::{Scope, Store, Token, new_secret, token_hash};
@@ -75,7 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&project("history"), get(history))
         .route(&project("stats"), get(stats))
         .route(&project("flaky"), get(flaky))
-        .route(&project("quarantine"), post(quarantine).delete(release))
+        .route(&project("quarantine"), post(quarantine).delete(quarantine))
         .route(&project("report"), get(report))
         .route(&project("tokens"), get(tokens).post(create_token))
         .route(&project("tokens/{which}"), delete(revoke_token))
@@ -240,7 +240,7 @@ fn select_request(p: &Project, r: SelectRequestJson) -> Result<SelectRequest, Ap
         },
     };
     config.always.extend(r.always);
-    let time = r.now.unwrap_or_else(chrono_now);
+    let time = r.now.unwrap_or_else(now);
     let changes = match (r.change_error, r.changes) {
         (Some(why), _) => Err(why),
         (None, None) => Ok(None),
@@ -255,15 +255,12 @@ fn select_request(p: &Project, r: SelectRequestJson) -> Result<SelectRequest, Ap
         .enumerate()
         .map(|(distance, AncestorJson { sha, same })| NearCommit { sha, distance, same })
         .collect();
-    let target = match (r.recall, r.time_budget_s, r.fraction) {
-        (Some(x), _, _) => Target::Recall(x),
-        (_, Some(s), _) => Target::TimeBudget(s),
-        (_, _, Some(f)) => Target::Fraction(f),
-        _ => Target::Model,
-    };
+    let target = Target::of(r.recall, r.time_budget_s, r.fraction);
     let shard = match r.shard {
-        Some(s) if s.count >= 1 && (1..=s.count).contains(&s.index) => Some(Shard { index: s.index, count: s.count }),
-        Some(s) => return Err(ApiError::bad_request(format!("shard {} is not one of 1..={}", s.index, s.count))),
+        Some(s) => Some(
+            Shard::checked(s.index, s.count)
+                .ok_or_else(|| ApiError::bad_request(format!("shard {} is not one of 1..={}", s.index, s.count)))?,
+        ),
         None => None,
     };
     Ok(SelectRequest {
@@ -280,10 +277,6 @@ fn select_request(p: &Project, r: SelectRequestJson) -> Result<SelectRequest, Ap
         reasons_for: r.reasons_for.map_or(usize::MAX, |n| n as usize),
         now: time,
     })
-}
-
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 async fn select(
@@ -423,7 +416,7 @@ pub fn train_project(
         target_recall: target_recall.unwrap_or(state.target_recall),
         features: None,
         destination: ops::ModelDestination::Directory(p.models.clone()),
-        now: chrono_now(),
+        now: now(),
     };
     let trained = ops::train(&p.db, &request)?;
     let f = &trained.file;
@@ -522,26 +515,8 @@ async fn flaky(
     headers: HeaderMap,
 ) -> Result<Json<FlakyListJson>, ApiError> {
     guarded(&state, &key, &headers, Scope::Read, move |p, _| {
-        let store = Store::open_existing(&p.db)?;
-        let replay = store.replay()?;
-        let options = seer_ci_core::select::FlakyOptions {
-            window: q.window.unwrap_or(seer_ci_core::select::FlakyOptions::default().window).max(2),
-            ..Default::default()
-        };
-        let found = seer_ci_core::select::detect_flaky(&replay, options);
-        let names: std::collections::HashMap<i64, String> =
-            store.test_rows()?.into_iter().map(|t| (t.id, t.name)).collect();
-        let quarantined: Vec<QuarantinedJson> = store
-            .quarantined()?
-            .into_iter()
-            .map(|(t, since, reason)| QuarantinedJson {
-                id: names.get(&t).cloned().unwrap_or_default(),
-                since: format_time(since),
-                reason,
-            })
-            .collect();
-        let flaky = found.iter().map(|f| f.to_json(quarantined.iter().any(|q| q.id == f.id))).collect();
-        Ok(Json(FlakyListJson { format_version: FORMAT_VERSION, window: options.window, flaky, quarantined }))
+        let window = q.window.unwrap_or(seer_ci_core::select::FlakyOptions::default().window);
+        Ok(Json(ops::flaky_list(&p.db, window)?))
     })
     .await
 }
@@ -553,40 +528,18 @@ struct QuarantineRequest {
     reason: Option<String>,
 }
 
+/// Quarantines (`POST`) or releases (`DELETE`) a test.
 async fn quarantine(
     State(state): State<Arc<AppState>>,
+    method: axum::http::Method,
     UrlPath(key): UrlPath<String>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<seer_ci_api::QuarantineChangeJson>, ApiError> {
     let request: QuarantineRequest = body(bytes)?;
     guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
-        let mut store = Store::open_existing(&p.db)?;
-        let test =
-            store.test_id(&request.test)?.ok_or_else(|| ApiError::not_found(format!("no test {:?}", request.test)))?;
-        let new = store.quarantine(test, chrono_now(), request.reason.as_deref())?;
-        let status = if new { "quarantined" } else { "already quarantined" };
-        Ok(Json(seer_ci_api::QuarantineChangeJson {
-            format_version: FORMAT_VERSION,
-            id: request.test,
-            status: status.into(),
-        }))
-    })
-    .await
-}
-
-async fn release(
-    State(state): State<Arc<AppState>>,
-    UrlPath(key): UrlPath<String>,
-    headers: HeaderMap,
-    bytes: Result<Bytes, BytesRejection>,
-) -> Result<Json<seer_ci_api::QuarantineChangeJson>, ApiError> {
-    let request: QuarantineRequest = body(bytes)?;
-    guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
-        let mut store = Store::open_existing(&p.db)?;
-        let test =
-            store.test_id(&request.test)?.ok_or_else(|| ApiError::not_found(format!("no test {:?}", request.test)))?;
-        let status = if store.release(test)? { "released" } else { "not quarantined" };
+        let change = (method == axum::http::Method::POST).then_some(request.reason.as_deref());
+        let status = ops::change_quarantine(&p.db, &request.test, change, now())?;
         Ok(Json(seer_ci_api::QuarantineChangeJson {
             format_version: FORMAT_VERSION,
             id: request.test,
@@ -616,7 +569,7 @@ async fn report(
         if !["html", "md", "json"].contains(&format.as_str()) {
             return Err(ApiError::bad_request(format!("format {format:?} is not html, md or json")));
         }
-        let now = chrono_now();
+        let now = now();
         let (to, days) = (now + 1, q.days.unwrap_or(7).max(1));
         let from = to - i64::from(days) * 86_400;
         let mut store = Store::open_existing(&p.db)?;
@@ -644,23 +597,13 @@ async fn report(
     .await
 }
 
-fn token_json(t: &Token) -> TokenJson {
-    TokenJson {
-        id: t.id,
-        name: t.name.clone(),
-        scopes: t.scopes.iter().map(|s| s.as_str().to_string()).collect(),
-        created_at: format_time(t.created_at),
-        revoked_at: t.revoked_at.map(format_time),
-    }
-}
-
 async fn tokens(
     State(state): State<Arc<AppState>>,
     UrlPath(key): UrlPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<TokenListJson>, ApiError> {
     guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
-        let tokens = Store::open_existing(&p.db)?.tokens()?.iter().map(token_json).collect();
+        let tokens = Store::open_existing(&p.db)?.tokens()?.iter().map(TokenJson::from).collect();
         Ok(Json(TokenListJson { format_version: FORMAT_VERSION, tokens }))
     })
     .await
@@ -690,10 +633,10 @@ async fn create_token(
     guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
         let secret = new_secret().map_err(|e| ApiError::internal(format!("cannot make a secret: {e}")))?;
         let mut store = Store::open_existing(&p.db)?;
-        let now = chrono_now();
+        let now = now();
         let id = store.create_token(&request.name, &scopes, &token_hash(&secret), now)?;
         let token = Token { id, name: request.name, scopes, created_at: now, revoked_at: None };
-        Ok(Json(TokenCreatedJson { format_version: FORMAT_VERSION, token: token_json(&token), secret }))
+        Ok(Json(TokenCreatedJson { format_version: FORMAT_VERSION, token: TokenJson::from(&token), secret }))
     })
     .await
 }
@@ -705,7 +648,7 @@ async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
         let mut store = Store::open_existing(&p.db)?;
-        if store.revoke_token(&which, chrono_now())? {
+        if store.revoke_token(&which, now())? {
             Ok(StatusCode::NO_CONTENT)
         } else {
             Err(ApiError::not_found(format!("no live token {which:?}")))

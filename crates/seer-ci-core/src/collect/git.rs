@@ -163,6 +163,12 @@ pub fn resolve_commit(repo: &Repository, rev: &str) -> Result<Oid, GitError> {
         .map_err(|source| GitError::UnknownCommit { rev: rev.to_string(), hint, source })
 }
 
+/// `rev` as a full commit sha, when the repository holding `dir` knows it.
+pub fn resolve_in(dir: &Path, rev: &str) -> Option<String> {
+    let repo = Repository::discover(dir).ok()?;
+    resolve_commit(&repo, rev).ok().map(|oid| oid.to_string())
+}
+
 /// What `commit` changed against `base`.
 pub fn changes(repo: &Repository, commit: Oid, base: &Base) -> Result<ChangeSet, GitError> {
     let shallow_hint = shallow_hint(repo);

@@ -1,11 +1,12 @@
 //! Reading the store back: what it holds.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use seer_ci_api::{FORMAT_VERSION, StatsJson};
+use seer_ci_api::{FORMAT_VERSION, FlakyListJson, QuarantinedJson, StatsJson};
 
 use crate::model::models_dir;
-use crate::select::{GateConfig, judge_gate_with_models};
+use crate::select::{FlakyOptions, GateConfig, detect_flaky, judge_gate_with_models};
 
 use super::{Error, refresh_after_write};
 use crate::collect::time::format_time;
@@ -38,6 +39,47 @@ pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>),
         selection: selection_stats_json(&store.selection_stats(None, None)?, &store.misses(None, None, RECENT_MISSES)?),
     };
     Ok((doc, warning))
+}
+
+/// `seer flaky list`: the flaky tests of the latest `window` executions of each test, and the
+/// quarantine.
+pub fn flaky_list(db: &Path, window: usize) -> Result<FlakyListJson, Error> {
+    let store = Store::open_existing(db)?;
+    let replay = store.replay()?;
+    let options = FlakyOptions { window: window.max(2), ..FlakyOptions::default() };
+    let found = detect_flaky(&replay, options);
+    let names: HashMap<i64, String> = store.test_rows()?.into_iter().map(|t| (t.id, t.name)).collect();
+    let quarantined: Vec<QuarantinedJson> = store
+        .quarantined()?
+        .into_iter()
+        .map(|(t, since, reason)| QuarantinedJson {
+            id: names.get(&t).cloned().unwrap_or_default(),
+            since: format_time(since),
+            reason,
+        })
+        .collect();
+    let flaky = found.iter().map(|f| f.to_json(quarantined.iter().any(|q| q.id == f.id))).collect();
+    Ok(FlakyListJson { format_version: FORMAT_VERSION, window: options.window, flaky, quarantined })
+}
+
+/// `seer flaky quarantine` (`reason` given) or `release` (`None`) of the test named `test`: what
+/// changed, as `QuarantineChangeJson`'s status says it.
+pub fn change_quarantine(
+    db: &Path,
+    test: &str,
+    quarantine: Option<Option<&str>>,
+    now: i64,
+) -> Result<&'static str, Error> {
+    let mut store = Store::open_existing(db)?;
+    let id = store
+        .test_id(test)?
+        .ok_or_else(|| Error::NotFound { what: format!("test {test:?}"), store: db.to_path_buf() })?;
+    Ok(match quarantine {
+        Some(reason) if store.quarantine(id, now, reason)? => "quarantined",
+        Some(_) => "already quarantined",
+        None if store.release(id)? => "released",
+        None => "not quarantined",
+    })
 }
 
 /// `seer store backup`: a consistent, checked copy of the store at `db`, safe while others write

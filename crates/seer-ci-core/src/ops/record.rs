@@ -178,10 +178,8 @@ impl CoverageRecorded {
 /// one transaction.
 pub fn record_coverage(db: &Path, request: &CoverageRecordRequest) -> Result<CoverageRecorded, Error> {
     // A revision the repository knows is stored as its full sha, so that `select` finds it.
-    let commit = git2::Repository::discover(&request.root)
-        .ok()
-        .and_then(|repo| crate::collect::git::resolve_commit(&repo, &request.commit).ok())
-        .map_or_else(|| request.commit.clone(), |oid| oid.to_string());
+    let commit =
+        crate::collect::git::resolve_in(&request.root, &request.commit).unwrap_or_else(|| request.commit.clone());
     // One entry per test, in the order tests first appear.
     let mut tests: Vec<TestCoverage> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();

@@ -14,11 +14,31 @@ pub enum Target {
     Fraction(f64),
 }
 
+impl Target {
+    /// What the flags (or a server's request) ask for: a recall, else a time budget in seconds,
+    /// else a share of the time; none of them is the model's calibrated threshold.
+    pub fn of(recall: Option<f64>, time_budget_s: Option<f64>, fraction: Option<f64>) -> Target {
+        match (recall, time_budget_s, fraction) {
+            (Some(r), _, _) => Target::Recall(r),
+            (_, Some(s), _) => Target::TimeBudget(s),
+            (_, _, Some(f)) => Target::Fraction(f),
+            _ => Target::Model,
+        }
+    }
+}
+
 /// One of `count` parallel CI jobs (1-based `index`), each running a duration-balanced part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     pub index: usize,
     pub count: usize,
+}
+
+impl Shard {
+    /// Shard `index` of `count`, when it is one of them (1-based).
+    pub fn checked(index: usize, count: usize) -> Option<Shard> {
+        (count >= 1 && (1..=count).contains(&index)).then_some(Shard { index, count })
+    }
 }
 
 /// Whether the selection is a subset or everything.

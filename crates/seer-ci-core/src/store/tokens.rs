@@ -65,6 +65,30 @@ fn parse_scopes(text: &str) -> Vec<Scope> {
     text.split(',').filter_map(Scope::parse).collect()
 }
 
+/// A token from a row of `id, name, scopes, created_at, revoked_at`.
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Token> {
+    Ok(Token {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        scopes: parse_scopes(&r.get::<_, String>(2)?),
+        created_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+    })
+}
+
+/// A token as `seer token list` and the server's token endpoints show it.
+impl From<&Token> for seer_ci_api::server::TokenJson {
+    fn from(t: &Token) -> seer_ci_api::server::TokenJson {
+        seer_ci_api::server::TokenJson {
+            id: t.id,
+            name: t.name.clone(),
+            scopes: t.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            created_at: crate::collect::time::format_time(t.created_at),
+            revoked_at: t.revoked_at.map(crate::collect::time::format_time),
+        }
+    }
+}
+
 impl Store {
     /// Stores a token whose secret hashes to `hash`; returns its id.
     pub fn create_token(&mut self, name: &str, scopes: &[Scope], hash: &str, now: i64) -> Result<i64, StoreError> {
@@ -82,15 +106,7 @@ impl Store {
     pub fn tokens(&self) -> Result<Vec<Token>, StoreError> {
         let mut stmt =
             self.conn.prepare_cached("SELECT id, name, scopes, created_at, revoked_at FROM tokens ORDER BY id")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Token {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                scopes: parse_scopes(&r.get::<_, String>(2)?),
-                created_at: r.get(3)?,
-                revoked_at: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([], token_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -99,17 +115,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, name, scopes, created_at, revoked_at FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
         )?;
-        Ok(stmt
-            .query_row([hash], |r| {
-                Ok(Token {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    scopes: parse_scopes(&r.get::<_, String>(2)?),
-                    created_at: r.get(3)?,
-                    revoked_at: r.get(4)?,
-                })
-            })
-            .optional()?)
+        Ok(stmt.query_row([hash], token_row).optional()?)
     }
 
     /// Revokes the token `id` (by id, or by name when `id` is not a number); false when there
