@@ -139,6 +139,19 @@ pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// A file's name without directory and extension (`tests/test_version.rs` → `test_version`).
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Whether `word` (word characters only) is one of the maximal runs of word characters of
+/// `name`: found where no word character touches it on either side.
+fn contains_word(name: &str, word: &str) -> bool {
+    name.match_indices(word).any(|(at, _)| {
+        !name[..at].chars().next_back().is_some_and(is_word_char)
+            && !name[at + word.len()..].chars().next().is_some_and(is_word_char)
+    })
+}
+
 fn stem(path: &str) -> &str {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.split_once('.').map_or(name, |(s, _)| s)
@@ -183,6 +196,13 @@ pub struct Evidence {
     pub rate: f64,
 }
 
+/// A changed key the co-failure counts have seen.
+struct SeenKey {
+    key: u32,
+    runs: u32,
+    ln_runs: f64,
+}
+
 impl CoFailure {
     /// The test's overall failure rate, smoothed: the prior of every co-failure rate.
     fn base_rate(&self, test: u32) -> f64 {
@@ -190,16 +210,26 @@ impl CoFailure {
         (fails as f64 + 0.5) / (runs as f64 + 1.0)
     }
 
-    /// The highest rate over `keys` and the count it rests on; the base rate when no key was seen.
-    fn max_rate<'k>(&self, keys: impl Iterator<Item = &'k str>, test: u32) -> (f64, u32) {
-        let base = self.base_rate(test);
+    /// The numbers of the `keys` seen so far, in their order, with the runs that changed each
+    /// and its feature value `ln(1 + runs)`.
+    fn resolve<'k>(&self, keys: impl Iterator<Item = &'k str>) -> Vec<SeenKey> {
         keys.filter_map(|k| self.keys.get(k))
             .map(|&key| {
-                let n = self.changed[key as usize];
-                let f = self.failed.get(&(key, test)).copied().unwrap_or(0);
-                ((f as f64 + PRIOR_WEIGHT * base) / (n as f64 + PRIOR_WEIGHT), n)
+                let runs = self.changed[key as usize];
+                SeenKey { key, runs, ln_runs: f64::from(runs).ln_1p() }
             })
-            .fold((base, 0), |best, r| if r.0 > best.0 { r } else { best })
+            .collect()
+    }
+
+    /// The highest rate over `keys` and the key it comes from; `None` (the base rate) when no
+    /// key was seen.
+    fn max_rate<'k>(&self, keys: &'k [SeenKey], test: u32, base: f64) -> (f64, Option<&'k SeenKey>) {
+        keys.iter()
+            .map(|seen| {
+                let f = self.failed.get(&(seen.key, test)).copied().unwrap_or(0);
+                ((f as f64 + PRIOR_WEIGHT * base) / (seen.runs as f64 + PRIOR_WEIGHT), Some(seen))
+            })
+            .fold((base, None), |best, r| if r.0 > best.0 { r } else { best })
     }
 
     /// Counts kept elsewhere (the store's selection state), for some keys: `keys` are (key, runs
@@ -371,6 +401,7 @@ fn is_path_suffix(path: &str, suffix: &str) -> bool {
 pub struct ChangeContext<'a> {
     files: &'a [ReplayFile],
     paths: HashSet<&'a str>,
+    /// The changed files' names without extensions (made of word characters, 3 or more).
     stems: HashSet<&'a str>,
     tokens: HashSet<String>,
     symbol_keys: Vec<String>,
@@ -394,7 +425,11 @@ impl<'a> ChangeContext<'a> {
         ChangeContext {
             files,
             paths: files.iter().map(|f| f.path.as_str()).collect(),
-            stems: files.iter().map(|f| stem(&f.path)).filter(|s| s.len() >= 3).collect(),
+            stems: files
+                .iter()
+                .map(|f| stem(&f.path))
+                .filter(|s| s.len() >= 3 && s.chars().all(is_word_char))
+                .collect(),
             tokens,
             symbol_keys: files.iter().flat_map(|f| f.symbols.iter().map(move |s| symbol_key(f, s))).collect(),
             run_row,
@@ -413,23 +448,49 @@ impl<'a> ChangeContext<'a> {
 
     /// The change features of one test in this run, into `out`.
     pub fn features(&self, past: &CoFailure, test: &TestName<'_>, out: &mut [f64]) {
+        self.with_past(past).features(test, out);
+    }
+
+    /// This change with its keys looked up in `past` once, for the features of many tests.
+    pub fn with_past<'p>(&'p self, past: &'p CoFailure) -> ResolvedChange<'p> {
+        ResolvedChange {
+            context: self,
+            past,
+            files: past.resolve(self.files.iter().map(|f| f.path.as_str())),
+            symbols: past.resolve(self.symbol_keys.iter().map(String::as_str)),
+        }
+    }
+}
+
+/// A change whose keys are looked up in one history's co-failure counts: what is left per test
+/// is its own counts.
+pub struct ResolvedChange<'p> {
+    context: &'p ChangeContext<'p>,
+    past: &'p CoFailure,
+    files: Vec<SeenKey>,
+    symbols: Vec<SeenKey>,
+}
+
+impl ResolvedChange<'_> {
+    /// The change features of one test in this run, into `out`.
+    pub fn features(&self, test: &TestName<'_>, out: &mut [f64]) {
         let TestName { index, name, file, parts } = test;
+        let context = self.context;
         let (name_tokens, rust_files) = (&parts.tokens, &parts.rust_files);
-        out[..6].copy_from_slice(&self.run_row);
-        let (file_rate, file_n) = past.max_rate(self.files.iter().map(|f| f.path.as_str()), *index);
-        let (sym_rate, sym_n) = past.max_rate(self.symbol_keys.iter().map(String::as_str), *index);
-        let shared = name_tokens.iter().filter(|t| self.tokens.contains(*t)).count();
+        out[..6].copy_from_slice(&context.run_row);
+        let base = self.past.base_rate(*index);
+        let (file_rate, file_key) = self.past.max_rate(&self.files, *index, base);
+        let (sym_rate, sym_key) = self.past.max_rate(&self.symbols, *index, base);
+        let shared = name_tokens.iter().filter(|t| context.tokens.contains(*t)).count();
         let own = match (file, rust_files) {
-            (Some(f), _) => self.paths.contains(f),
-            (None, Some(files)) => self.paths.iter().any(|p| files.iter().any(|f| is_path_suffix(p, f))),
-            (None, None) => {
-                name.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|part| self.stems.contains(part))
-            }
+            (Some(f), _) => context.paths.contains(f),
+            (None, Some(files)) => context.paths.iter().any(|p| files.iter().any(|f| is_path_suffix(p, f))),
+            (None, None) => context.stems.iter().any(|stem| contains_word(name, stem)),
         };
         out[6] = file_rate;
-        out[7] = f64::from(file_n).ln_1p();
+        out[7] = file_key.map_or(0.0, |k| k.ln_runs);
         out[8] = sym_rate;
-        out[9] = f64::from(sym_n).ln_1p();
+        out[9] = sym_key.map_or(0.0, |k| k.ln_runs);
         out[10] = if name_tokens.is_empty() { 0.0 } else { shared as f64 / name_tokens.len() as f64 };
         out[11] = if own { 1.0 } else { 0.0 };
     }
@@ -445,6 +506,7 @@ pub fn change_features(replay: &Replay, rows_of_run: &[std::ops::Range<usize>], 
     for (k, run) in replay.runs.iter().enumerate() {
         let Some(changed) = &run.changed else { continue };
         let context = ChangeContext::new(changed);
+        let resolved = context.with_past(&past);
         for row in rows_of_run[k].clone() {
             let t = test_of_row[row];
             let test = names[t as usize].get_or_insert_with(|| {
@@ -453,7 +515,7 @@ pub fn change_features(replay: &Replay, rows_of_run: &[std::ops::Range<usize>], 
                 let suite = replay.test_suite_lens.get(t as usize).copied().flatten().and_then(|n| name.get(..n));
                 TestName::new(t, name, suite, file)
             });
-            context.features(&past, test, &mut out[row * width..(row + 1) * width]);
+            resolved.features(test, &mut out[row * width..(row + 1) * width]);
         }
         past.observe(
             changed,
@@ -488,6 +550,27 @@ mod tests {
         assert!(matches_pattern("*", ""));
         assert!(!matches_pattern("a*a", "a"), "the two ends may not overlap");
         assert!(!matches_pattern("*b*", "suite::a_works"));
+    }
+
+    #[test]
+    fn a_word_is_found_only_whole() {
+        // The rule it stands for: one of the parts of the name split at non-word characters.
+        let split = |name: &str, word: &str| name.split(|c: char| !is_word_char(c)).any(|p| p == word);
+        for (name, word) in [
+            ("parser::tests::parse_ok", "parser"),
+            ("tests::parser_ok", "parser"),
+            ("a::parser", "parser"),
+            ("parser", "parser"),
+            ("xparser::parser", "parser"),
+            ("xparser::parserx", "parser"),
+            ("été::parser-é", "parser"),
+            ("éparser", "parser"),
+            ("", "parser"),
+        ] {
+            assert_eq!(contains_word(name, word), split(name, word), "{name} / {word}");
+        }
+        assert!(contains_word("xparser::parser", "parser"), "the second occurrence counts");
+        assert!(!contains_word("éparser", "parser"), "letters beyond ASCII are word characters");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! across files), a skipped name that a running test shares is run rather than skipped.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 
@@ -138,7 +139,9 @@ fn speakable(runner: Runner, t: &TestRef) -> bool {
     if breaks(&t.id) || t.suite.as_deref().is_some_and(breaks) || t.file.as_deref().is_some_and(breaks) {
         return false;
     }
-    let class = || t.suite.clone().unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
+    let class = || {
+        t.suite.as_deref().map(str::to_string).unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string())
+    };
     match runner {
         Runner::Nextest | Runner::Jest => true,
         Runner::Cargo => !short_name(t).starts_with('-'),
@@ -210,10 +213,12 @@ pub fn locate_pytest_files(selection: &mut Selection, root: &Path) {
     let mut found: HashMap<String, Option<String>> = HashMap::new();
     let tests = selection.selected.iter_mut().chain(selection.skipped.iter_mut()).map(|s| &mut s.test);
     for t in tests.filter(|t| t.file.is_none()) {
-        let Some(classname) = t.suite.clone().or_else(|| t.id.split_once("::").map(|(c, _)| c.to_string())) else {
+        let Some(classname) =
+            t.suite.as_deref().map(str::to_string).or_else(|| t.id.split_once("::").map(|(c, _)| c.to_string()))
+        else {
             continue;
         };
-        t.file = found.entry(classname).or_insert_with_key(|c| python_file_of(c, root)).clone();
+        t.file = found.entry(classname).or_insert_with_key(|c| python_file_of(c, root)).as_deref().map(Arc::from);
     }
 }
 
@@ -242,7 +247,7 @@ pub fn pytest_node_id(t: &TestRef) -> String {
         (Some(suite), Some(name)) => (suite, name),
         _ => match t.id.split_once("::") {
             Some((c, n)) => (c, n),
-            None => return t.id.clone(),
+            None => return t.id.to_string(),
         },
     };
     let parts: Vec<&str> = classname.split('.').collect();
@@ -322,7 +327,11 @@ fn exclude(runner: Runner, excluded: &[&TestRef], running: &[&TestRef]) -> Vec<S
             let mut by_class: Vec<(String, Vec<String>)> = Vec::new();
             let mut whole = Vec::new();
             for t in excluded {
-                let class = t.suite.clone().unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
+                let class = t
+                    .suite
+                    .as_deref()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
                 match java_method(short_name(t)) {
                     Some(m) => match by_class.iter_mut().find(|(c, _)| *c == class) {
                         Some((_, ms)) if !ms.iter().any(|x| x == m) => ms.push(m.to_string()),
@@ -333,7 +342,8 @@ fn exclude(runner: Runner, excluded: &[&TestRef], running: &[&TestRef]) -> Vec<S
                 }
             }
             // A class with a test that runs is never excluded whole.
-            let running_classes: HashSet<String> = running.iter().filter_map(|t| t.suite.clone()).collect();
+            let running_classes: HashSet<String> =
+                running.iter().filter_map(|t| t.suite.as_deref().map(str::to_string)).collect();
             let mut patterns: Vec<String> =
                 by_class.into_iter().map(|(c, ms)| format!("!{c}#{}", ms.join("+"))).collect();
             whole.sort();
@@ -375,7 +385,8 @@ fn include(runner: Runner, running: &[&TestRef]) -> Vec<String> {
             let mut seen = HashSet::new();
             let names: Vec<String> =
                 running.iter().map(|t| regex_escape(go_top(t))).filter(|n| seen.insert(n.clone())).collect();
-            let mut packages: Vec<String> = running.iter().filter_map(|t| t.suite.clone()).collect();
+            let mut packages: Vec<String> =
+                running.iter().filter_map(|t| t.suite.as_deref().map(str::to_string)).collect();
             packages.sort();
             packages.dedup();
             if names.is_empty() {
@@ -393,7 +404,11 @@ fn include(runner: Runner, running: &[&TestRef]) -> Vec<String> {
         Runner::Maven => {
             let mut by_class: Vec<(String, Vec<String>)> = Vec::new();
             for t in running {
-                let class = t.suite.clone().unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
+                let class = t
+                    .suite
+                    .as_deref()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
                 let method = java_method(short_name(t)).map(str::to_string);
                 match (by_class.iter_mut().find(|(c, _)| *c == class), method) {
                     (Some((_, ms)), Some(m)) if !ms.is_empty() => {
@@ -417,7 +432,11 @@ fn include(runner: Runner, running: &[&TestRef]) -> Vec<String> {
             let mut seen = HashSet::new();
             let mut args = Vec::new();
             for t in running {
-                let class = t.suite.clone().unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
+                let class = t
+                    .suite
+                    .as_deref()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| t.id.split("::").next().unwrap_or(&t.id).to_string());
                 let pattern = match java_method(short_name(t)) {
                     Some(m) => format!("{class}.{m}"),
                     None => class,
@@ -441,7 +460,7 @@ mod tests {
     use crate::select::selection::{Mode, Selected, Shard};
 
     fn t(id: &str, suite: Option<&str>) -> TestRef {
-        TestRef { store_id: 0, id: id.into(), suite: suite.map(str::to_string), file: None }
+        TestRef { store_id: 0, id: id.into(), suite: suite.map(Arc::from), file: None }
     }
 
     fn selection(run: Vec<TestRef>, skip: Vec<TestRef>) -> Selection {
@@ -638,13 +657,13 @@ mod tests {
             let s = selection(selected.clone(), skipped.clone());
             for runner in [Runner::Cargo, Runner::Pytest] {
                 let (args, warning) = runner_args(&s, runner);
-                let ran: Vec<&str> = runs(runner, &args, &universe).iter().map(|t| t.id.as_str()).collect();
+                let ran: Vec<&str> = runs(runner, &args, &universe).iter().map(|t| &*t.id).collect();
                 for t in selected.iter().chain(&unseen) {
-                    proptest::prop_assert!(ran.contains(&t.id.as_str()), "{runner:?} {args:?} left out {:?}", t.id);
+                    proptest::prop_assert!(ran.contains(&&*t.id), "{runner:?} {args:?} left out {:?}", t.id);
                 }
                 for t in &skipped {
                     let said = speakable(runner, t);
-                    proptest::prop_assert_eq!(ran.contains(&t.id.as_str()), !said, "{:?} {:?}: {:?}", runner, args, t.id);
+                    proptest::prop_assert_eq!(ran.contains(&&*t.id), !said, "{:?} {:?}: {:?}", runner, args, t.id);
                     if !said {
                         let w = warning.clone().unwrap_or_default();
                         proptest::prop_assert!(w.contains(&format!("{:?}", t.id)) || w.contains('…'), "{w}");

@@ -1,5 +1,7 @@
 //! Selections, predictions and flaky tests as the API's documents.
 
+use std::sync::Arc;
+
 use seer_ci_api::{
     FORMAT_VERSION, FlakyJson, GateJson, PredictJson, PredictionJson, SelectedJson, SelectionJson, ShardJson,
 };
@@ -11,7 +13,7 @@ use crate::collect::time::format_time;
 
 impl From<&Selection> for SelectionJson {
     fn from(s: &Selection) -> SelectionJson {
-        let ids = |tests: &[TestRef]| tests.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+        let ids = |tests: &[TestRef]| tests.iter().map(|t| t.id.to_string()).collect::<Vec<_>>();
         SelectionJson {
             format_version: FORMAT_VERSION,
             mode: s.mode.as_str().into(),
@@ -22,13 +24,13 @@ impl From<&Selection> for SelectionJson {
                 .selected
                 .iter()
                 .map(|t| SelectedJson {
-                    id: t.test.id.clone(),
+                    id: t.test.id.to_string(),
                     score: t.score,
                     reasons: t.reasons.clone(),
                     estimated_s: t.estimated_s,
                 })
                 .collect(),
-            skipped: s.skipped.iter().map(|t| t.test.id.clone()).collect(),
+            skipped: s.skipped.iter().map(|t| t.test.id.to_string()).collect(),
             quarantined: ids(&s.quarantined),
             shard: s.shard.map(|sh| ShardJson { index: sh.index, count: sh.count }),
             estimated_s: s.estimated_s,
@@ -73,7 +75,7 @@ impl Predicted {
             predictions: shown
                 .iter()
                 .map(|x| PredictionJson {
-                    id: x.test.id.clone(),
+                    id: x.test.id.to_string(),
                     probability: x.probability,
                     score: x.score,
                     reasons: x.reasons.clone(),
@@ -110,14 +112,19 @@ fn suite_len(t: &TestRef) -> Option<usize> {
 
 impl From<&TestRef> for TestRefJson {
     fn from(t: &TestRef) -> TestRefJson {
-        TestRefJson { store_id: t.store_id, id: t.id.clone(), suite_len: suite_len(t), file: t.file.clone() }
+        TestRefJson {
+            store_id: t.store_id,
+            id: t.id.to_string(),
+            suite_len: suite_len(t),
+            file: t.file.as_deref().map(str::to_string),
+        }
     }
 }
 
 impl From<TestRefJson> for TestRef {
     fn from(t: TestRefJson) -> TestRef {
-        let suite = t.suite_len.and_then(|n| t.id.get(..n)).map(str::to_string);
-        TestRef { store_id: t.store_id, id: t.id, suite, file: t.file }
+        let suite = t.suite_len.and_then(|n| t.id.get(..n)).map(Arc::from);
+        TestRef { store_id: t.store_id, id: t.id.into(), suite, file: t.file.map(Arc::from) }
     }
 }
 

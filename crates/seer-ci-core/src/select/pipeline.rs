@@ -17,13 +17,13 @@ use super::coverage::{self, CoverageRule};
 use super::fail_open::Unusable;
 use super::gate::{Gate, judge as judge_gate};
 use super::refresh::{Refreshed, refresh, refresh_at_most};
-use super::score::{Candidate, Scored, evidence, fallback_duration, score};
+use super::score::{Candidate, Prepared, Scored, evidence, fallback_duration, score};
 use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, seconds};
 use super::warm::{CandidatesKey, Warm, WarmCandidates, WarmModel};
 use super::workspace;
 use crate::collect::git::{ChangeSet, NearCommit, short};
 use crate::collect::{chain, read_changes, read_worktree_changes};
-use crate::features::{ChangeContext, CoFailure, NameParts, TestState, change_keys, matches_pattern};
+use crate::features::{ChangeContext, CoFailure, TestState, change_keys, matches_pattern};
 use crate::model::{ModelFile, ModelSource, latest, live};
 use crate::store::{NewSelection, ReplayFile, Store, StoreError};
 
@@ -190,13 +190,12 @@ fn select_unguarded(db: &Path, request: &SelectRequest, warm: &mut Warm) -> Sele
 fn select_in(store: &mut Store, request: &SelectRequest, warm: &mut Warm) -> Selection {
     let (selection, kept, gated) = match prepare(store, request, Some(warm)) {
         Ok(s) => {
-            let mut s = s;
             // Coverage that accounts for the whole change is this project's own evidence: it may
             // skip from the first day. Otherwise, while the trust gate is closed, the model's
             // selection is only observed.
             let coverage_decides = s.coverage.as_ref().is_some_and(|c| c.incomplete.is_none());
             let gated = (s.gate_holds(request.target) && !coverage_decides).then(|| s.gate.why.clone());
-            let mut selection = choose(&mut s, request.target, &request.config.always, request.reasons_for);
+            let mut selection = choose(&s, request.target, &request.config.always, request.reasons_for);
             selection.notes.splice(0..0, s.notes.iter().cloned());
             selection.gate = Some(s.gate.clone());
             let kept = NewSelection {
@@ -442,7 +441,7 @@ fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut War
     let bare = |reason| FailOpen { reason: Box::new(reason), every: vec![] };
     let wait = warm.as_ref().and_then(|w| w.write_wait).unwrap_or(WRITE_WAIT);
     let failed_unseen = bring_state_up_to_date(store, wait, &mut notes).map_err(|e| bare(Unusable::State(e)))?;
-    let (candidates, quarantined, parts) =
+    let (candidates, quarantined, prepared) =
         read_candidates(store, request, warm.as_deref_mut()).map_err(|e| bare(Unusable::Store(e)))?;
     let fallback_s = fallback_duration(candidates.iter().map(|c| &c.state));
     let fail = |reason| FailOpen { reason: Box::new(reason), every: every(&candidates, fallback_s) };
@@ -480,7 +479,7 @@ fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut War
         (Some(cs), true) => coverage_rule(store, request, cs, &mut notes),
         _ => None,
     };
-    let scored = score(candidates, parts.as_deref().map(Vec::as_slice), &model, changed.as_deref(), &past, fallback_s);
+    let scored = score(candidates, prepared.as_deref(), &model, changed.as_deref(), &past, fallback_s);
     Ok(Scoring {
         scored,
         quarantined,
@@ -501,8 +500,9 @@ fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut War
 
 /// The tests that ran in the latest runs, with their counters: the candidates, and apart from
 /// them the quarantined ones.
-/// The candidates, the quarantined tests, and (from a warm state) each candidate's name parts.
-type Candidates = (Vec<Candidate>, Vec<TestRef>, Option<Arc<Vec<NameParts>>>);
+/// The candidates, the quarantined tests, and (from a warm state) what their features read of
+/// them that does not depend on the change.
+type Candidates = (Vec<Candidate>, Vec<TestRef>, Option<Arc<Prepared>>);
 
 fn read_candidates(store: &Store, request: &SelectRequest, warm: Option<&mut Warm>) -> Result<Candidates, StoreError> {
     let latest_runs: Vec<i64> =
@@ -515,18 +515,17 @@ fn read_candidates(store: &Store, request: &SelectRequest, warm: Option<&mut War
     quarantine_ids.sort_unstable();
     let key = CandidatesKey { state: store.state_meta()?, latest_runs, quarantined: quarantine_ids };
     if let Some(w) = warm.candidates.as_ref().filter(|w| w.key == key) {
-        return Ok((w.candidates.clone(), w.quarantined.clone(), Some(w.parts.clone())));
+        return Ok((w.candidates.clone(), w.quarantined.clone(), Some(w.prepared.clone())));
     }
     let (candidates, quarantined) = read_candidates_of(store, &key.latest_runs, &key.quarantined)?;
-    let parts: Arc<Vec<NameParts>> =
-        Arc::new(candidates.iter().map(|c| NameParts::new(&c.test.id, c.test.suite.as_deref())).collect());
+    let prepared = Arc::new(Prepared::of(&candidates));
     warm.candidates = Some(WarmCandidates {
         key,
         candidates: candidates.clone(),
         quarantined: quarantined.clone(),
-        parts: parts.clone(),
+        prepared: prepared.clone(),
     });
-    Ok((candidates, quarantined, Some(parts)))
+    Ok((candidates, quarantined, Some(prepared)))
 }
 
 fn read_candidates_of(
@@ -540,7 +539,12 @@ fn read_candidates_of(
         if state.execs == 0 {
             continue;
         }
-        let test = TestRef { store_id: row.id, suite: row.suite().map(str::to_string), file: row.file, id: row.name };
+        let test = TestRef {
+            store_id: row.id,
+            suite: row.suite().map(Arc::from),
+            file: row.file.map(Arc::from),
+            id: row.name.into(),
+        };
         if quarantine.contains(&row.id) {
             quarantined.push(test);
         } else {
@@ -673,11 +677,17 @@ fn unreachable_tests(
         .collect()
 }
 
+/// The tests' indices, highest score first (ties in their given order). The tests stay where
+/// they are: moving 10,000 whole `Scored` while sorting was a sixth of a server's selection time.
+fn by_score(scored: &[Scored]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scored.len()).collect();
+    order.sort_unstable_by(|&a, &b| scored[b].score.total_cmp(&scored[a].score).then(a.cmp(&b)));
+    order
+}
+
 /// The subset for `target`: the model's choice plus the tests that always run.
-fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize) -> Selection {
-    let mut order: Vec<Scored> = std::mem::take(&mut s.scored);
-    order.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let s: &Scoring = s;
+fn choose(s: &Scoring, target: Target, always: &[String], reasons_for: usize) -> Selection {
+    let order: Vec<&Scored> = by_score(&s.scored).into_iter().map(|i| &s.scored[i]).collect();
     let context = s.context();
     let threshold = match target {
         Target::Model => Some(s.model.threshold),
@@ -708,7 +718,8 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
         .map(|(t, _)| t.estimated_s)
         .sum::<f64>();
     let (mut selected, mut skipped) = (Vec::new(), Vec::new());
-    let skip = |t: Scored| Selected { score: t.score, estimated_s: t.estimated_s, reasons: vec![], test: t.test };
+    let skip =
+        |t: &Scored| Selected { score: t.score, estimated_s: t.estimated_s, reasons: vec![], test: t.test.clone() };
     let mut skips = SkipCounts::default();
     for (rank, (t, (rules, cause))) in order.into_iter().zip(judged).enumerate() {
         if let Some(cause) = cause {
@@ -739,9 +750,9 @@ fn choose(s: &mut Scoring, target: Target, always: &[String], reasons_for: usize
             if gated {
                 reasons.push("the trust gate is closed: the model orders tests but does not skip them yet".into());
             }
-            reasons.extend(s.reasons(&t, context.as_ref()));
+            reasons.extend(s.reasons(t, context.as_ref()));
         }
-        selected.push(Selected { score: t.score, reasons, estimated_s: t.estimated_s, test: t.test });
+        selected.push(Selected { score: t.score, reasons, estimated_s: t.estimated_s, test: t.test.clone() });
     }
     keep_one(&mut selected, &mut skipped);
     Selection {
@@ -860,7 +871,7 @@ impl Scoring {
             rules.push(Rule::Always);
         }
         if let Some(cov) = &self.coverage {
-            if let Some(line) = cov.ran.get(&t.test.id) {
+            if let Some(line) = cov.ran.get(&*t.test.id) {
                 rules.push(Rule::RanChangedLine { line, commit: &cov.commit });
             } else if cov.skips(&t.test.id) {
                 rules.push(Rule::RanNoChangedLine { commit: &cov.commit });

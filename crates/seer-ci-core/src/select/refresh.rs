@@ -329,9 +329,9 @@ mod tests {
             .map(|r| Candidate {
                 test: TestRef {
                     store_id: r.id,
-                    id: r.name.clone(),
-                    suite: r.suite().map(str::to_string),
-                    file: r.file.clone(),
+                    id: r.name.as_str().into(),
+                    suite: r.suite().map(Into::into),
+                    file: r.file.as_deref().map(Into::into),
                 },
                 state: states[&r.id],
             })

@@ -48,29 +48,49 @@ fn change_word(n: u32) -> &'static str {
     if n == 1 { "change" } else { "changes" }
 }
 
+/// What a candidate's features read of it that does not depend on the change: its name parts
+/// and its history row. A warm selection state keeps them between selections, in the
+/// candidates' order.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub parts: Vec<NameParts>,
+    pub history: Vec<[f64; FEATURES.len()]>,
+}
+
+impl Prepared {
+    pub fn of(candidates: &[Candidate]) -> Prepared {
+        Prepared {
+            parts: candidates.iter().map(|c| NameParts::new(&c.test.id, c.test.suite.as_deref())).collect(),
+            history: candidates.iter().map(|c| history_row(&c.state)).collect(),
+        }
+    }
+}
+
 /// Every feature (history, then change) of each candidate as a test of one more run whose
 /// change is `changed`; the change columns are 0 when it is unknown, as in training.
 pub fn feature_rows(
     candidates: &[Candidate],
-    parts: Option<&[NameParts]>,
+    prepared: Option<&Prepared>,
     changed: Option<&[ReplayFile]>,
     past: &CoFailure,
 ) -> Array2<f64> {
     let mut x = Array2::<f64>::zeros((candidates.len(), FEATURES.len() + CHANGE_FEATURES.len()));
     let context = changed.map(ChangeContext::new);
+    let resolved = context.as_ref().map(|c| c.with_past(past));
     for (i, c) in candidates.iter().enumerate() {
-        let mut row = x.row_mut(i);
-        for (j, v) in history_row(&c.state).into_iter().enumerate() {
-            row[j] = v;
+        let row = x.row_mut(i).into_slice().expect("rows are contiguous");
+        let (history, change) = row.split_at_mut(FEATURES.len());
+        match prepared.and_then(|p| p.history.get(i)) {
+            Some(h) => history.copy_from_slice(h),
+            None => history.copy_from_slice(&history_row(&c.state)),
         }
-        if let Some(context) = &context {
+        if let Some(resolved) = &resolved {
             let (index, file) = (c.test.store_id as u32, c.test.file.as_deref());
-            let name = match parts.and_then(|p| p.get(i)) {
+            let name = match prepared.and_then(|p| p.parts.get(i)) {
                 Some(p) => TestName::with_parts(index, &c.test.id, file, p),
                 None => TestName::new(index, &c.test.id, c.test.suite.as_deref(), file),
             };
-            let change = row.as_slice_mut().expect("rows are contiguous");
-            context.features(past, &name, &mut change[FEATURES.len()..]);
+            resolved.features(&name, change);
         }
     }
     x
@@ -82,13 +102,13 @@ pub fn feature_rows(
 /// that need them.
 pub fn score(
     candidates: Vec<Candidate>,
-    parts: Option<&[NameParts]>,
+    prepared: Option<&Prepared>,
     model: &ModelFile,
     changed: Option<&[ReplayFile]>,
     past: &CoFailure,
     fallback_s: f64,
 ) -> Vec<Scored> {
-    let x = feature_rows(&candidates, parts, changed, past);
+    let x = feature_rows(&candidates, prepared, changed, past);
     let own_column =
         FEATURES.len() + CHANGE_FEATURES.iter().position(|(n, _)| *n == "own_file_changed").expect("feature");
     let own: Vec<bool> = x.column(own_column).iter().map(|v| *v > 0.5).collect();

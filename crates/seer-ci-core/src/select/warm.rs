@@ -7,9 +7,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::score::Candidate;
+use super::score::{Candidate, Prepared};
 use super::selection::TestRef;
-use crate::features::NameParts;
 use crate::model::{ModelFile, ModelSource};
 use crate::store::{StateMeta, Store};
 
@@ -47,8 +46,8 @@ pub(super) struct WarmCandidates {
     pub key: CandidatesKey,
     pub candidates: Vec<Candidate>,
     pub quarantined: Vec<TestRef>,
-    /// Each candidate's name parts, in the candidates' order.
-    pub parts: Arc<Vec<NameParts>>,
+    /// What the candidates' features read of them apart from the change, in their order.
+    pub prepared: Arc<Prepared>,
 }
 
 /// The live model as loaded, and the file it came from (`None`: the bundled model).
