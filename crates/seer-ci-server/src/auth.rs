@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use seer_ci_api::exit_codes;
-use seer_ci_core::store::{Scope, Store, Token, token_hash};
+use seer_ci_core::backend;
+use seer_ci_core::store::{Scope, Token, token_hash};
 
 use crate::error::ApiError;
 use crate::projects::Project;
@@ -70,7 +71,7 @@ pub fn authorize(headers: &HeaderMap, project: &Project, scope: Scope) -> Result
         let mut held = project.auth.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let store = match held.take() {
             Some(store) => store,
-            None => Store::open_existing(&project.db)?,
+            None => backend::open_existing(&project.db)?,
         };
         let found = store.token_by_hash(&token_hash(secret));
         // A connection that failed is not kept: the next lookup opens the store again.

@@ -32,7 +32,7 @@ pub struct Project {
     /// time per project reads and updates it).
     pub warm: Mutex<Warm>,
     /// A connection kept open for token lookups (opening the store is most of a lookup's time).
-    pub auth: Mutex<Option<seer_ci_core::store::Store>>,
+    pub auth: Mutex<Option<Box<dyn seer_ci_core::backend::History>>>,
 }
 
 /// Every project, found in the data directory at start and when a request names a new one.

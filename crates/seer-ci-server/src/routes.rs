@@ -19,6 +19,7 @@ use seer_ci_api::server::{
     TokenCreatedJson, TokenJson, TokenListJson, TrainRequestJson, TrainedJson,
 };
 use seer_ci_api::{FORMAT_VERSION, FlakyListJson, HistoryJson, RunsJson, exit_codes};
+use seer_ci_core::backend;
 use seer_ci_core::collect::git::NearCommit;
 use seer_ci_core::collect::import::{changes_from_json, with_lines};
 use seer_ci_core::collect::time::now;
@@ -206,7 +207,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let projects = state.projects.all();
     let check = blocking(move || {
         for p in &projects {
-            Store::open_existing(&p.db).map_err(|e| {
+            backend::open_existing(&p.db).map_err(|e| {
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     exit_codes::STORE_UNUSABLE,
@@ -234,7 +235,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         Ok(projects
             .iter()
             .filter_map(|p| {
-                let store = Store::open_existing(&p.db).ok()?;
+                let store = backend::open_existing(&p.db).ok()?;
                 Some((p.key.clone(), store.selection_stats(None, None).ok()?.misses))
             })
             .collect::<Vec<_>>())
@@ -436,7 +437,7 @@ pub fn train_project(
 ) -> Result<Option<TrainedJson>, ApiError> {
     let _one = state.training.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if only_if_new {
-        let newest = Store::open_existing(&p.db)?.runs(1)?.into_iter().next().map(|r| r.run_id);
+        let newest = backend::open_existing(&p.db)?.runs(1)?.into_iter().next().map(|r| r.run_id);
         let trained_on = seer_ci_core::model::latest(&p.models)
             .and_then(|f| seer_ci_core::model::ModelFile::load(&f).ok())
             .map(|m| m.training.last_run);
@@ -492,7 +493,7 @@ async fn runs(
     headers: HeaderMap,
 ) -> Result<Json<RunsJson>, ApiError> {
     guarded(&state, &key, &headers, Scope::Read, move |p, _| {
-        let store = Store::open_existing(&p.db)?;
+        let store = backend::open_existing(&p.db)?;
         let runs = store.runs(q.limit.unwrap_or(20))?.iter().map(Into::into).collect();
         Ok(Json(RunsJson { format_version: FORMAT_VERSION, runs }))
     })
@@ -512,7 +513,7 @@ async fn history(
     headers: HeaderMap,
 ) -> Result<Json<HistoryJson>, ApiError> {
     guarded(&state, &key, &headers, Scope::Read, move |p, _| {
-        let store = Store::open_existing(&p.db)?;
+        let store = backend::open_existing(&p.db)?;
         let entries = store
             .history(&q.test, q.limit.unwrap_or(20))?
             .ok_or_else(|| ApiError::not_found(format!("no test {:?} in project {}", q.test, p.key)))?;
@@ -635,7 +636,7 @@ async fn tokens(
     headers: HeaderMap,
 ) -> Result<Json<TokenListJson>, ApiError> {
     guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
-        let tokens = Store::open_existing(&p.db)?.tokens()?.iter().map(TokenJson::from).collect();
+        let tokens = backend::open_existing(&p.db)?.tokens()?.iter().map(TokenJson::from).collect();
         Ok(Json(TokenListJson { format_version: FORMAT_VERSION, tokens }))
     })
     .await
@@ -664,7 +665,7 @@ async fn create_token(
         .collect::<Result<Vec<_>, _>>()?;
     guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
         let secret = new_secret().map_err(|e| ApiError::internal(format!("cannot make a secret: {e}")))?;
-        let mut store = Store::open_existing(&p.db)?;
+        let mut store = backend::open_existing(&p.db)?;
         let now = now();
         let id = store.create_token(&request.name, &scopes, &token_hash(&secret), now)?;
         let token = Token { id, name: request.name, scopes, created_at: now, revoked_at: None };
@@ -679,7 +680,7 @@ async fn revoke_token(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     guarded(&state, &key, &headers, Scope::Admin, move |p, _| {
-        let mut store = Store::open_existing(&p.db)?;
+        let mut store = backend::open_existing(&p.db)?;
         if store.revoke_token(&which, now())? {
             Ok(StatusCode::NO_CONTENT)
         } else {

@@ -5,7 +5,7 @@
 use super::History;
 use crate::collect::git::{ChangeKind, ChangeSet, CommitInfo, FileChange};
 use crate::collect::{CollectedRun, Outcome, RunInfo, TestResult};
-use crate::store::{RecordStatus, Scope, StoreError, token_hash};
+use crate::store::{NewSelection, RecordStatus, Scope, StoreError, token_hash};
 
 /// Runs every check, each on a fresh history.
 pub fn check_all(open: &mut dyn FnMut() -> Box<dyn History>) {
@@ -14,6 +14,10 @@ pub fn check_all(open: &mut dyn FnMut() -> Box<dyn History>) {
     other_content_needs_replace(open());
     the_state_is_a_prefix_of_the_history(open(), open());
     tokens_are_found_by_hash_until_revoked(open());
+    a_run_recorded_at_the_end_is_never_behind_the_newest(open());
+    reads_agree_with_the_history_order(open());
+    quarantine_and_release_say_what_changed(open());
+    a_kept_selection_is_measured_against_its_commits_run(open());
 }
 
 fn result(id: &str, outcome: Outcome, duration_s: f64) -> TestResult {
@@ -156,4 +160,87 @@ pub fn tokens_are_found_by_hash_until_revoked(mut h: Box<dyn History>) {
     assert!(h.revoke_token(&id.to_string(), 20).unwrap());
     assert_eq!(h.token_by_hash(&token_hash("seer_secret")).unwrap(), None);
     assert_eq!(h.tokens().unwrap().len(), 1, "a revoked token is still listed");
+}
+
+/// A run stored at the end takes the newest stored run's time when its own is earlier, and a
+/// retry of it is still the same content.
+pub fn a_run_recorded_at_the_end_is_never_behind_the_newest(mut h: Box<dyn History>) {
+    h.record_runs(&[run("r1", 500, None)], false).unwrap();
+    let late = run("r0", 100, Some("a"));
+    assert_eq!(h.record_at_end(&late, false).unwrap(), RecordStatus::Inserted);
+    assert_eq!(h.record_at_end(&late, false).unwrap(), RecordStatus::Unchanged, "a retry is a no-op");
+    assert_eq!(h.run_ids().unwrap(), ["r1", "r0"], "stored after the newest run");
+    let newest = h.runs(1).unwrap();
+    assert_eq!((newest[0].run_id.as_str(), newest[0].time), ("r0", 500));
+    let other = run("r0", 100, Some("b"));
+    assert!(matches!(h.record_at_end(&other, false), Err(StoreError::RunConflict { .. })));
+}
+
+/// Run lists, replays and a test's history read the same history order; unknown names are `None`.
+pub fn reads_agree_with_the_history_order(mut h: Box<dyn History>) {
+    h.record_runs(&[run("r2", 200, Some("a")), run("r1", 100, None), run("r3", 300, None)], false).unwrap();
+    assert_eq!(h.run_count().unwrap(), 3);
+    assert!(h.has_run("r2").unwrap() && !h.has_run("r9").unwrap());
+    let newest_first: Vec<String> = h.runs(10).unwrap().into_iter().map(|r| r.run_id).collect();
+    assert_eq!(newest_first, ["r3", "r2", "r1"]);
+    let replay = h.replay().unwrap();
+    let order: Vec<&str> = replay.runs.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(order, ["r1", "r2", "r3"], "a replay is oldest first");
+    assert_eq!(replay.runs[1].results.len(), 3);
+    let a = h.test_id("a").unwrap().expect("test a is known");
+    assert_eq!(h.test_id("zz").unwrap(), None);
+    let rows = h.test_rows().unwrap();
+    assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert!(rows.iter().any(|r| r.id == a));
+    let history = h.history("a", 2).unwrap().expect("a has a history");
+    let seen: Vec<(&str, Outcome)> = history.iter().map(|e| (e.run_id.as_str(), e.outcome)).collect();
+    assert_eq!(seen, [("r3", Outcome::Pass), ("r2", Outcome::Fail)], "newest first, at most the limit");
+    assert!(h.history("zz", 2).unwrap().is_none());
+    let latest: Vec<i64> = h.latest_runs_with_results(2).unwrap().iter().map(|k| k.time).collect();
+    assert_eq!(latest, [300, 200]);
+    assert_eq!(h.failed_in_latest_run_of("cr2").unwrap(), [a]);
+}
+
+/// Quarantining and releasing report whether anything changed.
+pub fn quarantine_and_release_say_what_changed(mut h: Box<dyn History>) {
+    h.record_runs(&[run("r1", 100, Some("a"))], false).unwrap();
+    let a = h.test_id("a").unwrap().unwrap();
+    assert!(h.quarantine(a, 150, Some("flaky")).unwrap());
+    assert!(!h.quarantine(a, 160, None).unwrap(), "already quarantined");
+    assert_eq!(h.quarantined().unwrap(), [(a, 150, Some("flaky".to_string()))]);
+    assert!(h.release(a).unwrap());
+    assert!(!h.release(a).unwrap(), "not quarantined any more");
+    assert!(h.quarantined().unwrap().is_empty());
+}
+
+/// A kept selection is measured against the next run of its commit: a failing test it skipped
+/// is a miss.
+pub fn a_kept_selection_is_measured_against_its_commits_run(mut h: Box<dyn History>) {
+    h.record_runs(&[run("r1", 100, None)], false).unwrap();
+    h.refresh_state().unwrap();
+    assert!(!h.has_selections().unwrap());
+    let id = |h: &dyn History, t: &str| h.test_id(t).unwrap().unwrap();
+    let kept = NewSelection {
+        commit: "cr2".into(),
+        base: None,
+        created_at: 150,
+        subset: true,
+        observe: false,
+        reason: None,
+        model: Some("m".into()),
+        threshold: Some(0.5),
+        shard: None,
+        estimated_s: 0.5,
+        total_s: 1.5,
+        selected: vec![id(h.as_ref(), "a")],
+        skipped: vec![id(h.as_ref(), "b"), id(h.as_ref(), "c")],
+    };
+    h.keep_selection(&kept, std::time::Duration::from_secs(5)).unwrap();
+    assert!(h.has_selections().unwrap());
+    h.record_runs(&[run("r2", 200, Some("b"))], false).unwrap();
+    h.refresh_state().unwrap();
+    let stats = h.selection_stats(None, None).unwrap();
+    assert_eq!((stats.selections, stats.subsets, stats.failing, stats.caught), (1, 1, 1, 0));
+    assert_eq!(stats.misses, 1, "the skipped failing test is a miss: {stats:?}");
+    assert_eq!(h.recent_judgements(10, "other").unwrap(), (0, 1));
 }

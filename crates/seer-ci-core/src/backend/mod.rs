@@ -21,8 +21,17 @@ mod sqlite;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
+use hashbrown::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
 use crate::collect::{CollectedRun, TestResult};
-use crate::store::{RecordStatus, Scope, StoreError, Token};
+use crate::features::TestState;
+use crate::select::Refreshed;
+use crate::store::{
+    CoFailRows, CoverageAt, HistoryEntry, NewSelection, RecordStatus, Replay, RunKey, RunSummary, Scope,
+    SelectionStats, StateMeta, Store, StoreError, TestRow, Token,
+};
 
 /// A test's selection counters as the state holds them (packed by their owner, `features`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,16 +48,61 @@ pub struct StateSnapshot {
     pub tests: Vec<TestCounters>,
 }
 
-/// A history of CI runs, the selection state derived from it, and the server's tokens.
+/// Opens the store at `location`, creating it when there is none.
+pub fn open(location: &Path) -> Result<Box<dyn History>, StoreError> {
+    Ok(Box::new(Store::open(location)?))
+}
+
+/// Opens the store at `location`; an error when there is none (nothing is created).
+pub fn open_existing(location: &Path) -> Result<Box<dyn History>, StoreError> {
+    Ok(Box::new(Store::open_existing(location)?))
+}
+
+/// A history of CI runs, the selection state derived from it, what a selection reads of both,
+/// and the server's tokens.
 pub trait History: Send {
     /// Stores `runs` in one transaction (see the module's guarantees).
     fn record_runs(&mut self, runs: &[CollectedRun], replace: bool) -> Result<Vec<RecordStatus>, StoreError>;
+
+    /// Stores one run at the end of the history: its time is raised, inside the writing
+    /// transaction, to the newest stored run's if that is later (for runs the server stamps:
+    /// concurrent uploads reach the writer in another order than they were stamped). The time
+    /// is not part of the content, so a retry is still `Unchanged`.
+    fn record_at_end(&mut self, run: &CollectedRun, replace: bool) -> Result<RecordStatus, StoreError>;
+
+    /// Whether any selection was kept.
+    fn has_selections(&self) -> Result<bool, StoreError>;
 
     /// Every stored run id in history order (time, then the order runs were stored in).
     fn run_ids(&self) -> Result<Vec<String>, StoreError>;
 
     /// One stored run's results, in the order they were recorded; `None` for an unknown id.
     fn run_results(&self, run_id: &str) -> Result<Option<Vec<TestResult>>, StoreError>;
+
+    /// The newest `limit` runs, newest first, with their counts.
+    fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, StoreError>;
+
+    /// A test's newest `limit` results, newest first; `None` for an unknown test.
+    fn history(&self, test: &str, limit: usize) -> Result<Option<Vec<HistoryEntry>>, StoreError>;
+
+    /// What the kept selections caught and missed, of the runs in `[from, to)` (all when `None`).
+    fn selection_stats(&self, from: Option<i64>, to: Option<i64>) -> Result<SelectionStats, StoreError>;
+
+    /// Every run with its results, in history order: what training, evaluation and flaky
+    /// detection read.
+    fn replay(&self) -> Result<Replay, StoreError>;
+
+    /// Every test known, by id.
+    fn test_rows(&self) -> Result<Vec<TestRow>, StoreError>;
+
+    /// A test's id by name.
+    fn test_id(&self, name: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Quarantines `test` from `since`; `false` when it already was.
+    fn quarantine(&mut self, test: i64, since: i64, reason: Option<&str>) -> Result<bool, StoreError>;
+
+    /// Releases `test` from quarantine; `false` when it was not quarantined.
+    fn release(&mut self, test: i64) -> Result<bool, StoreError>;
 
     /// Takes every stored run into the selection state.
     fn refresh_state(&mut self) -> Result<(), StoreError>;
@@ -60,4 +114,52 @@ pub trait History: Send {
     fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, StoreError>;
     fn tokens(&self) -> Result<Vec<Token>, StoreError>;
     fn revoke_token(&mut self, which: &str, now: i64) -> Result<bool, StoreError>;
+
+    // What a selection reads and keeps (`select::pipeline`).
+
+    /// Takes new runs into the selection state unless that means waiting longer than `wait` for
+    /// another writer, or taking in more than `max_results` results (then `deferred`).
+    fn refresh_state_at_most(&mut self, wait: Duration, max_results: u64) -> Result<Refreshed, StoreError>;
+
+    /// Where the selection state stands, `None` when there is none.
+    fn state_meta(&self) -> Result<Option<StateMeta>, StoreError>;
+
+    /// The tests that failed (or errored) in runs after `key` in history order.
+    fn failed_after(&self, key: RunKey) -> Result<Vec<i64>, StoreError>;
+
+    /// The newest `n` runs that hold results, newest first.
+    fn latest_runs_with_results(&self, n: usize) -> Result<Vec<RunKey>, StoreError>;
+
+    /// The tests whose latest execution was in one of `runs`, with their counters.
+    fn tests_last_run_in(&self, runs: &[i64]) -> Result<Vec<(TestRow, TestState)>, StoreError>;
+
+    /// Quarantined tests: (test, since, reason), by test.
+    fn quarantined(&self) -> Result<Vec<(i64, i64, Option<String>)>, StoreError>;
+
+    /// Whether a run with this id is stored.
+    fn has_run(&self, run_id: &str) -> Result<bool, StoreError>;
+
+    /// How many runs are stored.
+    fn run_count(&self) -> Result<u64, StoreError>;
+
+    /// Caught and missed failing tests of the subset selections in the newest `window` runs,
+    /// leaving out those made by `exclude_model`.
+    fn recent_judgements(&self, window: usize, exclude_model: &str) -> Result<(u64, u64), StoreError>;
+
+    /// The tests that failed in the newest run (with results) of `commit`.
+    fn failed_in_latest_run_of(&self, commit: &str) -> Result<Vec<i64>, StoreError>;
+
+    /// The co-failure counts of `keys` (changed paths and `path::function`s).
+    fn cofail_rows(&self, keys: &[String]) -> Result<CoFailRows, StoreError>;
+
+    /// The commits with recorded coverage.
+    fn coverage_commit_set(&self) -> Result<HashSet<String>, StoreError>;
+
+    /// The coverage recorded at `commit` of `paths`.
+    fn coverage_at(&self, commit: &str, paths: &[&str]) -> Result<CoverageAt, StoreError>;
+
+    /// Keeps a selection for bookkeeping, waiting at most `wait` for another writer; a backend
+    /// that cannot write it now may queue it to be folded in by the next refresh. The error is
+    /// a sentence for the selection's notes.
+    fn keep_selection(&mut self, selection: &NewSelection, wait: Duration) -> Result<(), String>;
 }

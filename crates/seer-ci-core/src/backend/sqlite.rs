@@ -2,10 +2,17 @@
 
 use std::time::Duration;
 
+use hashbrown::HashSet;
+
 use super::{History, StateSnapshot, TestCounters};
+use crate::collect::chain;
 use crate::collect::{CollectedRun, TestResult};
 use crate::features::TestState;
-use crate::store::{RecordStatus, RunKey, Scope, StateCodec, Store, StoreError, Token};
+use crate::select::Refreshed;
+use crate::store::{
+    CoFailRows, CoverageAt, HistoryEntry, NewSelection, RecordStatus, Replay, RunKey, RunSummary, Scope,
+    SelectionStats, StateCodec, StateMeta, Store, StoreError, TestRow, Token,
+};
 
 /// How long a refresh through the interface waits for another writer.
 const REFRESH_WAIT: Duration = Duration::from_secs(30);
@@ -15,12 +22,52 @@ impl History for Store {
         self.record_many(runs, replace, |_| {})
     }
 
+    fn record_at_end(&mut self, run: &CollectedRun, replace: bool) -> Result<RecordStatus, StoreError> {
+        Store::record_at_end(self, run, replace)
+    }
+
+    fn has_selections(&self) -> Result<bool, StoreError> {
+        Store::has_selections(self)
+    }
+
     fn run_ids(&self) -> Result<Vec<String>, StoreError> {
         self.run_ids_in_order()
     }
 
     fn run_results(&self, run_id: &str) -> Result<Option<Vec<TestResult>>, StoreError> {
         Ok(self.run(run_id)?.map(|r| r.results))
+    }
+
+    fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, StoreError> {
+        Store::runs(self, limit)
+    }
+
+    fn history(&self, test: &str, limit: usize) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
+        Store::history(self, test, limit)
+    }
+
+    fn selection_stats(&self, from: Option<i64>, to: Option<i64>) -> Result<SelectionStats, StoreError> {
+        Store::selection_stats(self, from, to)
+    }
+
+    fn replay(&self) -> Result<Replay, StoreError> {
+        Store::replay(self)
+    }
+
+    fn test_rows(&self) -> Result<Vec<TestRow>, StoreError> {
+        Store::test_rows(self)
+    }
+
+    fn test_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Store::test_id(self, name)
+    }
+
+    fn quarantine(&mut self, test: i64, since: i64, reason: Option<&str>) -> Result<bool, StoreError> {
+        Store::quarantine(self, test, since, reason)
+    }
+
+    fn release(&mut self, test: i64) -> Result<bool, StoreError> {
+        Store::release(self, test)
     }
 
     fn refresh_state(&mut self) -> Result<(), StoreError> {
@@ -58,6 +105,70 @@ impl History for Store {
 
     fn revoke_token(&mut self, which: &str, now: i64) -> Result<bool, StoreError> {
         Store::revoke_token(self, which, now)
+    }
+
+    fn refresh_state_at_most(&mut self, wait: Duration, max_results: u64) -> Result<Refreshed, StoreError> {
+        crate::select::refresh_at_most(self, wait, max_results)
+    }
+
+    fn state_meta(&self) -> Result<Option<StateMeta>, StoreError> {
+        Store::state_meta(self)
+    }
+
+    fn failed_after(&self, key: RunKey) -> Result<Vec<i64>, StoreError> {
+        Store::failed_after(self, key)
+    }
+
+    fn latest_runs_with_results(&self, n: usize) -> Result<Vec<RunKey>, StoreError> {
+        Store::latest_runs_with_results(self, n)
+    }
+
+    fn tests_last_run_in(&self, runs: &[i64]) -> Result<Vec<(TestRow, TestState)>, StoreError> {
+        Store::tests_last_run_in::<TestState>(self, runs)
+    }
+
+    fn quarantined(&self) -> Result<Vec<(i64, i64, Option<String>)>, StoreError> {
+        Store::quarantined(self)
+    }
+
+    fn has_run(&self, run_id: &str) -> Result<bool, StoreError> {
+        Store::has_run(self, run_id)
+    }
+
+    fn run_count(&self) -> Result<u64, StoreError> {
+        Store::run_count(self)
+    }
+
+    fn recent_judgements(&self, window: usize, exclude_model: &str) -> Result<(u64, u64), StoreError> {
+        Store::recent_judgements(self, window, exclude_model)
+    }
+
+    fn failed_in_latest_run_of(&self, commit: &str) -> Result<Vec<i64>, StoreError> {
+        Store::failed_in_latest_run_of(self, commit)
+    }
+
+    fn cofail_rows(&self, keys: &[String]) -> Result<CoFailRows, StoreError> {
+        Store::cofail_rows(self, keys)
+    }
+
+    fn coverage_commit_set(&self) -> Result<HashSet<String>, StoreError> {
+        Store::coverage_commit_set(self)
+    }
+
+    fn coverage_at(&self, commit: &str, paths: &[&str]) -> Result<CoverageAt, StoreError> {
+        Store::coverage_at(self, commit, paths)
+    }
+
+    /// SQLite has one writer at a time: when the lock is busy (or was just found busy, so that
+    /// a selection does not wait twice), the selection goes to the store's pending queue, which
+    /// the next refresh folds in.
+    fn keep_selection(&mut self, selection: &NewSelection, wait: Duration) -> Result<(), String> {
+        let wait = if self.lock_was_busy() { Duration::ZERO } else { wait };
+        let Err(e) = self.save_selection(selection, wait) else { return Ok(()) };
+        match self.queue_selection(selection) {
+            Ok(_) => Ok(()),
+            Err(q) => Err(format!("the selection was not kept for bookkeeping: {}; nor queued: {q}", chain(&e))),
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>),
 /// `seer flaky list`: the flaky tests of the latest `window` executions of each test, and the
 /// quarantine.
 pub fn flaky_list(db: &Path, window: usize) -> Result<FlakyListJson, Error> {
-    let store = Store::open_existing(db)?;
+    let store = crate::backend::open_existing(db)?;
     let replay = store.replay()?;
     let options = FlakyOptions { window: window.max(2), ..FlakyOptions::default() };
     let found = detect_flaky(&replay, options);
@@ -70,7 +70,7 @@ pub fn change_quarantine(
     quarantine: Option<Option<&str>>,
     now: i64,
 ) -> Result<&'static str, Error> {
-    let mut store = Store::open_existing(db)?;
+    let mut store = crate::backend::open_existing(db)?;
     let id = store
         .test_id(test)?
         .ok_or_else(|| Error::NotFound { what: format!("test {test:?}"), store: db.to_path_buf() })?;

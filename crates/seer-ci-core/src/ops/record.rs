@@ -71,14 +71,14 @@ pub fn record_document(db: &Path, request: RecordRequestJson, source: &Path) -> 
     }
     let timed = request.run.time.is_some();
     let (run, folded) = run_from_json(request.run).map_err(|e| bad(e.to_string()))?;
-    let mut store = Store::open(db)?;
+    let mut store = crate::backend::open(db)?;
     let status = if timed {
-        store.record_many(std::slice::from_ref(&run), request.replace, |_| {})?[0]
+        store.record_runs(std::slice::from_ref(&run), request.replace)?[0]
     } else {
         store.record_at_end(&run, request.replace)?
     };
     let mut warnings = request.warnings;
-    warnings.extend(refresh_after_write(&mut store));
+    warnings.extend(refresh_after_write(store.as_mut()));
     let repeated = request.repeated as usize + folded;
     Ok(Recorded { status, collected: Collected { run, repeated, warnings } })
 }
@@ -127,13 +127,13 @@ pub fn import(db: &Path, request: &ImportRequest, mut progress: impl FnMut(usize
 /// Brings the selection state up to date after a write, when `select` uses it (a store that
 /// never had a selection state keeps none). A failure costs nothing stored: it is returned as
 /// a warning, and `select` refreshes it later.
-pub fn refresh_after_write(store: &mut Store) -> Option<String> {
+pub fn refresh_after_write(store: &mut dyn crate::backend::History) -> Option<String> {
     match store.state_meta() {
         Ok(Some(_)) => {}
         Ok(None) if store.has_selections().unwrap_or(false) => {}
         _ => return None,
     }
-    let e = crate::select::refresh(store, REFRESH_WAIT).err()?;
+    let e = store.refresh_state_at_most(REFRESH_WAIT, u64::MAX).err()?;
     Some(format!("the selection state was not brought up to date (seer select will): {}", chain(&e)))
 }
 

@@ -42,7 +42,7 @@ pub struct TrainedModel {
 /// `seer train`: fits the candidates on the older runs, validates them on the newest, saves the
 /// cheapest at the target recall, and builds the selection state while the history is read.
 pub fn train(db: &Path, request: &TrainRequest) -> Result<TrainedModel, Error> {
-    let mut store = Store::open_existing(db)?;
+    let mut store = crate::backend::open_existing(db)?;
     let replay = store.replay()?;
     let features = request.features.unwrap_or(if replay.has_changes() { FeatureSet::All } else { FeatureSet::History });
     let table = all_features(&replay).map_err(Error::Features)?;
@@ -55,7 +55,7 @@ pub fn train(db: &Path, request: &TrainRequest) -> Result<TrainedModel, Error> {
     let window = training_window(&replay, &trained);
     let file = ModelFile::new(trained, request.target_recall, window, request.now);
     let mut warnings: Vec<String> = file.validation.thin_evidence().into_iter().collect();
-    if let Err(e) = crate::select::refresh(&mut store, REFRESH_WAIT) {
+    if let Err(e) = store.refresh_state_at_most(REFRESH_WAIT, u64::MAX) {
         warnings.push(format!("the selection state was not built (seer select will): {}", crate::collect::chain(&e)));
     }
     let path = match &request.destination {

@@ -19,6 +19,7 @@
 use std::fmt;
 use std::path::Path;
 
+use crate::backend::History;
 use crate::model::{COLD_START_NAME, ModelFile, TrainOptions, latest};
 use crate::store::{Store, StoreError};
 
@@ -73,7 +74,7 @@ pub struct GateConfig {
 /// Judges the gate for `model` (the live project model, `None` when the bundled one is live),
 /// from the store's bookkeeping. `failing_results` is the count the caller already has.
 pub fn judge(
-    store: &Store,
+    store: &dyn History,
     model: Option<&ModelFile>,
     config: GateConfig,
     failing_results: u64,

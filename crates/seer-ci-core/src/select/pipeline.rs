@@ -16,16 +16,17 @@ use super::config::SelectConfig;
 use super::coverage::{self, CoverageRule};
 use super::fail_open::Unusable;
 use super::gate::{Gate, judge as judge_gate};
-use super::refresh::{Refreshed, refresh, refresh_at_most};
+use super::refresh::Refreshed;
 use super::score::{Candidate, Prepared, Scored, evidence, fallback_duration, score};
 use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, seconds};
 use super::warm::{CandidatesKey, Warm, WarmCandidates, WarmModel};
 use super::workspace;
+use crate::backend::{self, History};
 use crate::collect::git::{ChangeSet, NearCommit, short};
 use crate::collect::{chain, read_changes, read_worktree_changes};
-use crate::features::{ChangeContext, CoFailure, TestState, change_keys, matches_pattern};
+use crate::features::{ChangeContext, CoFailure, change_keys, matches_pattern};
 use crate::model::{ModelFile, ModelSource, latest, live};
-use crate::store::{NewSelection, ReplayFile, Store, StoreError};
+use crate::store::{NewSelection, ReplayFile, StoreError};
 
 /// How long `seer select` waits for another writer's lock, each time it writes (the refresh, the
 /// bookkeeping), before going on without it: it answers from the state as it is, and queues its
@@ -175,19 +176,19 @@ pub fn select_warm(db: &Path, request: &SelectRequest, warm: &mut Warm) -> Selec
 }
 
 fn select_unguarded(db: &Path, request: &SelectRequest, warm: &mut Warm) -> Selection {
-    let mut store = match warm.store.take().filter(|s| s.path() == db) {
-        Some(store) => store,
-        None => match Store::open_existing(db) {
+    let mut store = match warm.store.take().filter(|(at, _)| at == db) {
+        Some((_, store)) => store,
+        None => match backend::open_existing(db) {
             Ok(store) => store,
             Err(e) => return Selection::all(Unusable::NoStore(e).to_string(), vec![]),
         },
     };
-    let selection = select_in(&mut store, request, warm);
-    warm.store = Some(store);
+    let selection = select_in(store.as_mut(), request, warm);
+    warm.store = Some((db.to_path_buf(), store));
     selection
 }
 
-fn select_in(store: &mut Store, request: &SelectRequest, warm: &mut Warm) -> Selection {
+fn select_in(store: &mut dyn History, request: &SelectRequest, warm: &mut Warm) -> Selection {
     let (selection, kept, gated) = match prepare(store, request, Some(warm)) {
         Ok(s) => {
             // Coverage that accounts for the whole change is this project's own evidence: it may
@@ -243,14 +244,8 @@ fn select_in(store: &mut Store, request: &SelectRequest, warm: &mut Warm) -> Sel
     };
     let mut selection = selection;
     if let (true, Some(kept)) = (request.keep, kept) {
-        // Waiting again for a lock that was just found held would only add to the answer's time.
-        let wait = if store.lock_was_busy() { Duration::ZERO } else { warm.write_wait.unwrap_or(WRITE_WAIT) };
-        if let Err(e) = store.save_selection(&kept, wait) {
-            if let Err(q) = store.queue_selection(&kept) {
-                selection
-                    .notes
-                    .push(format!("the selection was not kept for bookkeeping: {}; nor queued: {q}", chain(&e)));
-            }
+        if let Err(why) = store.keep_selection(&kept, warm.write_wait.unwrap_or(WRITE_WAIT)) {
+            selection.notes.push(why);
         }
     }
     if (request.observe || gated.is_some()) && selection.mode == Mode::Subset {
@@ -325,8 +320,8 @@ pub struct Predicted {
 
 /// Ranks the known tests by how likely the change of `request` is to break them.
 pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable> {
-    let mut store = Store::open_existing(db).map_err(Unusable::NoStore)?;
-    let s = prepare(&mut store, request, None).map_err(|f| *f.reason)?;
+    let mut store = backend::open_existing(db).map_err(Unusable::NoStore)?;
+    let s = prepare(store.as_mut(), request, None).map_err(|f| *f.reason)?;
     let mut order: Vec<&Scored> = s.scored.iter().collect();
     order.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.test.id.cmp(&b.test.id)));
     let context = s.context();
@@ -351,7 +346,7 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable
 /// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
 /// model) trained on this store's runs.
 fn live_model(
-    store: &Store,
+    store: &dyn History,
     request: &SelectRequest,
     warm: Option<&mut Warm>,
 ) -> Result<(Arc<ModelFile>, String, bool), Unusable> {
@@ -393,15 +388,15 @@ fn live_model(
 /// (the writer that stored them does it). Then it goes on with the state as it is, and returns
 /// the tests that failed in the runs not taken in: they run. An error when there is no state.
 fn bring_state_up_to_date(
-    store: &mut Store,
+    store: &mut dyn History,
     wait: Duration,
     notes: &mut Vec<String>,
 ) -> Result<HashSet<i64>, StoreError> {
     let Ok(Some(meta)) = store.state_meta() else {
-        refresh(store, WRITE_WAIT)?;
+        store.refresh_state_at_most(WRITE_WAIT, u64::MAX)?;
         return Ok(HashSet::new());
     };
-    let why = match refresh_at_most(store, wait, SELECT_REFRESH_MAX_RESULTS) {
+    let why = match store.refresh_state_at_most(wait, SELECT_REFRESH_MAX_RESULTS) {
         Ok(Refreshed { deferred: None, .. }) => return Ok(HashSet::new()),
         Ok(Refreshed { deferred: Some(results), .. }) => {
             format!("{results} results are not taken in yet, more than select takes in itself")
@@ -436,7 +431,7 @@ fn read_change(request: &SelectRequest) -> Result<(String, Option<ChangeSet>), U
     }
 }
 
-fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut Warm>) -> Result<Scoring, FailOpen> {
+fn prepare(store: &mut dyn History, request: &SelectRequest, mut warm: Option<&mut Warm>) -> Result<Scoring, FailOpen> {
     let mut notes = Vec::new();
     let bare = |reason| FailOpen { reason: Box::new(reason), every: vec![] };
     let wait = warm.as_ref().and_then(|w| w.write_wait).unwrap_or(WRITE_WAIT);
@@ -504,7 +499,11 @@ fn prepare(store: &mut Store, request: &SelectRequest, mut warm: Option<&mut War
 /// them that does not depend on the change.
 type Candidates = (Vec<Candidate>, Vec<TestRef>, Option<Arc<Prepared>>);
 
-fn read_candidates(store: &Store, request: &SelectRequest, warm: Option<&mut Warm>) -> Result<Candidates, StoreError> {
+fn read_candidates(
+    store: &dyn History,
+    request: &SelectRequest,
+    warm: Option<&mut Warm>,
+) -> Result<Candidates, StoreError> {
     let latest_runs: Vec<i64> =
         store.latest_runs_with_results(request.config.candidate_runs)?.iter().map(|k| k.id).collect();
     let mut quarantine_ids: Vec<i64> = store.quarantined()?.into_iter().map(|(t, _, _)| t).collect();
@@ -529,13 +528,13 @@ fn read_candidates(store: &Store, request: &SelectRequest, warm: Option<&mut War
 }
 
 fn read_candidates_of(
-    store: &Store,
+    store: &dyn History,
     latest_runs: &[i64],
     quarantine: &[i64],
 ) -> Result<(Vec<Candidate>, Vec<TestRef>), StoreError> {
     let quarantine: HashSet<i64> = quarantine.iter().copied().collect();
     let (mut candidates, mut quarantined) = (Vec::new(), Vec::new());
-    for (row, state) in store.tests_last_run_in::<TestState>(latest_runs)? {
+    for (row, state) in store.tests_last_run_in(latest_runs)? {
         if state.execs == 0 {
             continue;
         }
@@ -572,7 +571,7 @@ fn check_change(
 }
 
 /// Co-failure counts of the changed files and functions, from the store's counts of those keys.
-fn past_failures(store: &Store, files: &[ReplayFile], candidates: &[Candidate]) -> Result<CoFailure, StoreError> {
+fn past_failures(store: &dyn History, files: &[ReplayFile], candidates: &[Candidate]) -> Result<CoFailure, StoreError> {
     let rows = store.cofail_rows(&change_keys(files))?;
     let test_runs = candidates.iter().map(|c| (c.test.store_id as u32, (c.state.change_runs, c.state.change_failures)));
     Ok(CoFailure::from_counts(rows.keys, rows.failed.into_iter().map(|(k, t, f)| (k, t as u32, f)), test_runs))
@@ -581,7 +580,7 @@ fn past_failures(store: &Store, files: &[ReplayFile], candidates: &[Candidate]) 
 /// What the coverage recorded nearest before the change's base says of it (see `coverage`);
 /// `None`, with a note when it matters, when there is none to use.
 fn coverage_rule(
-    store: &Store,
+    store: &dyn History,
     request: &SelectRequest,
     cs: &ChangeSet,
     notes: &mut Vec<String>,

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use super::score::{Candidate, Prepared};
 use super::selection::TestRef;
+use crate::backend::History;
 use crate::model::{ModelFile, ModelSource};
-use crate::store::{StateMeta, Store};
+use crate::store::StateMeta;
 
 /// The warm state of one store; `Default` is cold.
 #[derive(Default)]
@@ -19,7 +20,8 @@ pub struct Warm {
     /// to keep its selection); `None` is `select`'s own bound. A server, whose writers bring the
     /// state up to date after each run, asks for zero: a selection never waits for an upload.
     pub write_wait: Option<std::time::Duration>,
-    pub(super) store: Option<Store>,
+    /// The open store, and where it was opened from.
+    pub(super) store: Option<(PathBuf, Box<dyn History>)>,
     pub(super) candidates: Option<WarmCandidates>,
     pub(super) model: Option<WarmModel>,
 }
@@ -27,7 +29,7 @@ pub struct Warm {
 impl std::fmt::Debug for Warm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Warm")
-            .field("store", &self.store.as_ref().map(|s| s.path().to_path_buf()))
+            .field("store", &self.store.as_ref().map(|(at, _)| at))
             .field("candidates", &self.candidates.as_ref().map(|c| c.candidates.len()))
             .field("model", &self.model.as_ref().map(|m| m.name.clone()))
             .finish()
