@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use seer_ci_core::backend::{self, History};
 use seer_ci_core::collect::RecordOptions;
 use seer_ci_core::collect::time::format_time;
 use seer_ci_core::model::ModelFile;
 use seer_ci_core::ops::{self, Error, ModelDestination};
 use seer_ci_core::select::{ChangeSource, Mode, SelectConfig, SelectRequest, Selection, Shard, Target};
-use seer_ci_core::store::{self, Store};
+use seer_ci_core::store;
 
 use crate::args::{
     Cli, Command, CoverageCommand, CoverageRecordArgs, DoctorArgs, EvalArgs, FlakyCommand, HistoryArgs, ImportArgs,
@@ -137,8 +138,8 @@ pub(crate) fn dir_or_cwd(dir: Option<PathBuf>) -> Result<PathBuf> {
     }
 }
 
-fn open_existing(db: &Path) -> Result<Store> {
-    Ok(Store::open_existing(db).map_err(Error::from)?)
+fn open_existing(db: &Path) -> Result<Box<dyn History>> {
+    Ok(backend::open_existing(db).map_err(Error::from)?)
 }
 
 /// Prints warnings on stderr.
@@ -484,7 +485,8 @@ fn profile(db: &Path, command: ProfileCommand, out: &mut impl Write) -> Result<(
                     return Err(not_found(db, format!("profiles of bench {bench:?}")).into());
                 }
                 Some(bench) => {
-                    let history = seer_ci_core::profile::history(&store, bench, Some(&repo)).map_err(Error::from)?;
+                    let history =
+                        seer_ci_core::profile::history(store.as_ref(), bench, Some(&repo)).map_err(Error::from)?;
                     vec![(bench.clone(), history)]
                 }
                 None => vec![],
@@ -636,7 +638,7 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
         );
     }
     let mut store = open_existing(db)?;
-    warn(ops::refresh_after_write(&mut store));
+    warn(ops::refresh_after_write(store.as_mut()));
     let options = seer_ci_core::report::ReportOptions {
         from,
         to,
@@ -645,7 +647,7 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
         top: args.top.max(1),
         generated_at: now,
     };
-    let data = seer_ci_core::report::ReportData::collect(&store, &options).map_err(Error::from)?;
+    let data = seer_ci_core::report::ReportData::collect(store.as_ref(), &options).map_err(Error::from)?;
     let command = format!("seer report --from {} --to {}", format_time(from), format_time(to));
     if let Some(path) = &args.out {
         // Each flame graph also goes beside the page, full size and interactive, and the page links it.
@@ -702,7 +704,7 @@ fn token(db: &Path, command: TokenCommand, out: &mut impl Write) -> Result<()> {
         TokenCommand::Create(args) => {
             let scopes: Vec<store::Scope> = args.scope.iter().filter_map(|s| store::Scope::parse(s)).collect();
             let secret = store::new_secret().context("cannot make a secret")?;
-            let mut st = Store::open(db).map_err(Error::from)?;
+            let mut st = backend::open(db).map_err(Error::from)?;
             let id = st.create_token(&args.name, &scopes, &store::token_hash(&secret), now).map_err(Error::from)?;
             let token = store::Token { id, name: args.name, scopes, created_at: now, revoked_at: None };
             print::token_created(out, &token, &secret, args.json)

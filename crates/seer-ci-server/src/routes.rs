@@ -25,7 +25,7 @@ use seer_ci_core::collect::import::{changes_from_json, with_lines};
 use seer_ci_core::collect::time::now;
 use seer_ci_core::ops;
 use seer_ci_core::select::{ChangeSource, GivenChange, SelectConfig, SelectRequest, Shard, Target};
-use seer_ci_core::store::{Scope, Store, Token, new_secret, token_hash};
+use seer_ci_core::store::{Scope, Token, new_secret, token_hash};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -605,8 +605,8 @@ async fn report(
         let now = now();
         let (to, days) = (now + 1, q.days.unwrap_or(7).max(1));
         let from = to - i64::from(days) * 86_400;
-        let mut store = Store::open_existing(&p.db)?;
-        let _ = ops::refresh_after_write(&mut store);
+        let mut store = backend::open_existing(&p.db)?;
+        let _ = ops::refresh_after_write(store.as_mut());
         let options = seer_ci_core::report::ReportOptions {
             from,
             to,
@@ -615,7 +615,7 @@ async fn report(
             top: q.top.unwrap_or(10).max(1),
             generated_at: now,
         };
-        let data = seer_ci_core::report::ReportData::collect(&store, &options).map_err(ops::Error::from)?;
+        let data = seer_ci_core::report::ReportData::collect(store.as_ref(), &options).map_err(ops::Error::from)?;
         let command = format!("GET /v1/projects/{}/report?days={days}", p.key);
         Ok(match format.as_str() {
             "md" => (

@@ -18,6 +18,9 @@ pub fn check_all(open: &mut dyn FnMut() -> Box<dyn History>) {
     reads_agree_with_the_history_order(open());
     quarantine_and_release_say_what_changed(open());
     a_kept_selection_is_measured_against_its_commits_run(open());
+    coverage_is_read_back_as_recorded(open());
+    profiles_are_stored_once_and_merged(open());
+    window_counts_cover_the_runs_in_it(open());
 }
 
 fn result(id: &str, outcome: Outcome, duration_s: f64) -> TestResult {
@@ -243,4 +246,61 @@ pub fn a_kept_selection_is_measured_against_its_commits_run(mut h: Box<dyn Histo
     assert_eq!((stats.selections, stats.subsets, stats.failing, stats.caught), (1, 1, 1, 0));
     assert_eq!(stats.misses, 1, "the skipped failing test is a miss: {stats:?}");
     assert_eq!(h.recent_judgements(10, "other").unwrap(), (0, 1));
+}
+
+/// Per-test coverage of a commit is read back file by file, and commits without any are absent.
+pub fn coverage_is_read_back_as_recorded(mut h: Box<dyn History>) {
+    use crate::collect::lcov::{FileLines, TestCoverage};
+    let cov = |test: &str, hit: &[u32]| TestCoverage {
+        test: test.into(),
+        files: [("src/a.rs".to_string(), FileLines { executable: vec![1, 2, 3, 4], hit: hit.to_vec() })].into(),
+    };
+    let recorded = h.record_coverage("c1", &[cov("t::x", &[1, 2]), cov("t::y", &[4])]).unwrap();
+    assert_eq!(recorded.tests, 2);
+    let commits = h.coverage_commits().unwrap();
+    assert_eq!(commits.iter().map(|c| (c.commit.as_str(), c.tests)).collect::<Vec<_>>(), [("c1", 2)]);
+    assert!(h.coverage_commit_set().unwrap().contains("c1"));
+    let at = h.coverage_at("c1", &["src/a.rs"]).unwrap();
+    assert_eq!(at.tests.len(), 2);
+    assert_eq!(at.executable["src/a.rs"], [1, 2, 3, 4]);
+    let mut hits = at.hits["src/a.rs"].clone();
+    hits.sort();
+    assert_eq!(hits, [("t::x".to_string(), vec![1, 2]), ("t::y".to_string(), vec![4])]);
+    assert!(h.coverage_at("c2", &["src/a.rs"]).unwrap().tests.is_empty(), "no coverage at another commit");
+}
+
+/// A profile is stored once per (bench, run); the same again is a no-op; merged stacks add up.
+pub fn profiles_are_stored_once_and_merged(mut h: Box<dyn History>) {
+    use crate::store::NewProfile;
+    let profile = |run: &str, n: u64| NewProfile {
+        bench: "b".into(),
+        run_id: run.into(),
+        commit: "c1".into(),
+        time: Some(100),
+        source: "perf".into(),
+        stacks: vec![(vec!["main".into(), "work".into()], n), (vec!["main".into()], 1)],
+        sample_count: n + 1,
+    };
+    assert_eq!(h.record_profiles(&[profile("p1", 3), profile("p2", 5)], false).unwrap(), [RecordStatus::Inserted; 2]);
+    assert_eq!(h.record_profiles(&[profile("p1", 3)], false).unwrap(), [RecordStatus::Unchanged]);
+    assert_eq!(h.benches().unwrap(), [("b".to_string(), 2, 1)]);
+    let runs = h.profile_runs("b").unwrap();
+    assert_eq!(runs.iter().map(|r| (r.run_id.as_str(), r.samples)).collect::<Vec<_>>(), [("p1", 4), ("p2", 6)]);
+    let mut merged = h.merged_stacks(&runs.iter().map(|r| r.id).collect::<Vec<_>>()).unwrap();
+    merged.sort();
+    assert_eq!(merged, [(vec!["main".to_string()], 2), (vec!["main".to_string(), "work".to_string()], 8)]);
+    let frames = h.frame_samples(&[runs[0].id]).unwrap();
+    assert_eq!(frames.iter().map(|f| f.total_samples).max(), Some(4), "main holds every sample of p1");
+}
+
+/// Counts over a time window take the runs in `[from, to)` only.
+pub fn window_counts_cover_the_runs_in_it(mut h: Box<dyn History>) {
+    h.record_runs(&[run("r1", 100, Some("a")), run("r2", 200, None), run("r3", 300, Some("a"))], false).unwrap();
+    assert_eq!(h.runs_between(100, 300).unwrap(), (2, 1), "r1 and r2; r1 failed");
+    assert_eq!(h.runs_between(0, 1000).unwrap(), (3, 2));
+    let failing = h.most_failing(0, 1000, 5).unwrap();
+    assert_eq!(failing.len(), 1, "only a failed: {failing:?}");
+    let stats = h.stats().unwrap();
+    assert_eq!((stats.runs, stats.tests, stats.first_run, stats.last_run), (3, 3, Some(100), Some(300)));
+    assert!(!h.location().is_empty());
 }

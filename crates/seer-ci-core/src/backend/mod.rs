@@ -25,12 +25,16 @@ use hashbrown::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
+use hashbrown::HashMap;
+
+use crate::collect::lcov::TestCoverage;
 use crate::collect::{CollectedRun, TestResult};
 use crate::features::TestState;
 use crate::select::Refreshed;
 use crate::store::{
-    CoFailRows, CoverageAt, HistoryEntry, NewSelection, RecordStatus, Replay, RunKey, RunSummary, Scope,
-    SelectionStats, StateMeta, Store, StoreError, TestRow, Token,
+    CoFailRows, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements, Miss,
+    NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, RunKey, RunSummary, Scope, SelectionStats, SlowTest,
+    StateMeta, Store, StoreError, StoreStats, StoredRun, TestCount, TestRow, Token,
 };
 
 /// A test's selection counters as the state holds them (packed by their owner, `features`).
@@ -75,6 +79,9 @@ pub trait History: Send {
 
     /// Every stored run id in history order (time, then the order runs were stored in).
     fn run_ids(&self) -> Result<Vec<String>, StoreError>;
+
+    /// One stored run with everything stored for it; `None` for an unknown id.
+    fn run(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError>;
 
     /// One stored run's results, in the order they were recorded; `None` for an unknown id.
     fn run_results(&self, run_id: &str) -> Result<Option<Vec<TestResult>>, StoreError>;
@@ -152,6 +159,9 @@ pub trait History: Send {
     /// The co-failure counts of `keys` (changed paths and `path::function`s).
     fn cofail_rows(&self, keys: &[String]) -> Result<CoFailRows, StoreError>;
 
+    /// Each commit with recorded coverage, with what was recorded.
+    fn coverage_commits(&self) -> Result<Vec<CoverageCommit>, StoreError>;
+
     /// The commits with recorded coverage.
     fn coverage_commit_set(&self) -> Result<HashSet<String>, StoreError>;
 
@@ -162,4 +172,56 @@ pub trait History: Send {
     /// that cannot write it now may queue it to be folded in by the next refresh. The error is
     /// a sentence for the selection's notes.
     fn keep_selection(&mut self, selection: &NewSelection, wait: Duration) -> Result<(), String>;
+
+    // What `seer stats` and the weekly report read.
+
+    /// Where the store is, for messages and reports (a path or a URL without its password).
+    fn location(&self) -> String;
+
+    fn schema_version(&self) -> Result<i64, StoreError>;
+
+    /// Counts over the whole store.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// The newest `limit` misses (failing tests a kept selection skipped) of runs in `[from, to)`.
+    fn misses(&self, from: Option<i64>, to: Option<i64>, limit: usize) -> Result<Vec<Miss>, StoreError>;
+
+    /// Runs, and runs with a failing test, in `[from, to)`.
+    fn runs_between(&self, from: i64, to: i64) -> Result<(u64, u64), StoreError>;
+
+    /// What the selections of runs in `[from, to)` caught and missed.
+    fn judgements(&self, from: i64, to: i64) -> Result<Judgements, StoreError>;
+
+    /// Each day of `[from, to)`: runs, failures, time.
+    fn days(&self, from: i64, to: i64) -> Result<Vec<Day>, StoreError>;
+
+    fn most_failing(&self, from: i64, to: i64, limit: usize) -> Result<Vec<TestCount>, StoreError>;
+    fn most_retried(&self, from: i64, to: i64, limit: usize) -> Result<Vec<TestCount>, StoreError>;
+    fn slowest(&self, from: i64, to: i64, limit: usize) -> Result<Vec<SlowTest>, StoreError>;
+
+    // Coverage and profiles.
+
+    /// Stores the per-test coverage of `commit` in one transaction.
+    fn record_coverage(&mut self, commit: &str, tests: &[TestCoverage]) -> Result<CoverageRecorded, StoreError>;
+
+    /// Stores profiles in one transaction, idempotent by (bench, commit, run) as runs are by id.
+    fn record_profiles(&mut self, profiles: &[NewProfile], replace: bool) -> Result<Vec<RecordStatus>, StoreError>;
+
+    /// Each bench with its profiles and commits.
+    fn benches(&self) -> Result<Vec<(String, u64, u64)>, StoreError>;
+
+    /// A bench's profiles, in the order they were stored.
+    fn profile_runs(&self, bench: &str) -> Result<Vec<ProfileRun>, StoreError>;
+
+    /// The self and total samples of every frame of `profiles`.
+    fn frame_samples(&self, profiles: &[i64]) -> Result<Vec<FrameSamples>, StoreError>;
+
+    /// The names of frames by id.
+    fn frame_names(&self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError>;
+
+    /// The stacks of `profiles` merged (frame ids, root first) with their samples.
+    fn merged_stack_ids(&self, profiles: &[i64]) -> Result<Vec<(Vec<i64>, u64)>, StoreError>;
+
+    /// The stacks of `profiles` merged, by frame name.
+    fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError>;
 }

@@ -2,16 +2,18 @@
 
 use std::time::Duration;
 
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 
 use super::{History, StateSnapshot, TestCounters};
 use crate::collect::chain;
+use crate::collect::lcov::TestCoverage;
 use crate::collect::{CollectedRun, TestResult};
 use crate::features::TestState;
 use crate::select::Refreshed;
 use crate::store::{
-    CoFailRows, CoverageAt, HistoryEntry, NewSelection, RecordStatus, Replay, RunKey, RunSummary, Scope,
-    SelectionStats, StateCodec, StateMeta, Store, StoreError, TestRow, Token,
+    CoFailRows, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements, Miss,
+    NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, RunKey, RunSummary, Scope, SelectionStats, SlowTest,
+    StateCodec, StateMeta, Store, StoreError, StoreStats, StoredRun, TestCount, TestRow, Token,
 };
 
 /// How long a refresh through the interface waits for another writer.
@@ -32,6 +34,10 @@ impl History for Store {
 
     fn run_ids(&self) -> Result<Vec<String>, StoreError> {
         self.run_ids_in_order()
+    }
+
+    fn run(&self, run_id: &str) -> Result<Option<StoredRun>, StoreError> {
+        Store::run(self, run_id)
     }
 
     fn run_results(&self, run_id: &str) -> Result<Option<Vec<TestResult>>, StoreError> {
@@ -151,6 +157,10 @@ impl History for Store {
         Store::cofail_rows(self, keys)
     }
 
+    fn coverage_commits(&self) -> Result<Vec<CoverageCommit>, StoreError> {
+        Store::coverage_commits(self)
+    }
+
     fn coverage_commit_set(&self) -> Result<HashSet<String>, StoreError> {
         Store::coverage_commit_set(self)
     }
@@ -169,6 +179,78 @@ impl History for Store {
             Ok(_) => Ok(()),
             Err(q) => Err(format!("the selection was not kept for bookkeeping: {}; nor queued: {q}", chain(&e))),
         }
+    }
+
+    fn location(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn schema_version(&self) -> Result<i64, StoreError> {
+        Store::schema_version(self)
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        Store::stats(self)
+    }
+
+    fn misses(&self, from: Option<i64>, to: Option<i64>, limit: usize) -> Result<Vec<Miss>, StoreError> {
+        Store::misses(self, from, to, limit)
+    }
+
+    fn runs_between(&self, from: i64, to: i64) -> Result<(u64, u64), StoreError> {
+        Store::runs_between(self, from, to)
+    }
+
+    fn judgements(&self, from: i64, to: i64) -> Result<Judgements, StoreError> {
+        Store::judgements(self, from, to)
+    }
+
+    fn days(&self, from: i64, to: i64) -> Result<Vec<Day>, StoreError> {
+        Store::days(self, from, to)
+    }
+
+    fn most_failing(&self, from: i64, to: i64, limit: usize) -> Result<Vec<TestCount>, StoreError> {
+        Store::most_failing(self, from, to, limit)
+    }
+
+    fn most_retried(&self, from: i64, to: i64, limit: usize) -> Result<Vec<TestCount>, StoreError> {
+        Store::most_retried(self, from, to, limit)
+    }
+
+    fn slowest(&self, from: i64, to: i64, limit: usize) -> Result<Vec<SlowTest>, StoreError> {
+        Store::slowest(self, from, to, limit)
+    }
+
+    fn record_coverage(&mut self, commit: &str, tests: &[TestCoverage]) -> Result<CoverageRecorded, StoreError> {
+        Store::record_coverage(self, commit, tests)
+    }
+
+    fn record_profiles(&mut self, profiles: &[NewProfile], replace: bool) -> Result<Vec<RecordStatus>, StoreError> {
+        Store::record_profiles(self, profiles, replace)
+    }
+
+    fn benches(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        Store::benches(self)
+    }
+
+    fn profile_runs(&self, bench: &str) -> Result<Vec<ProfileRun>, StoreError> {
+        Store::profile_runs(self, bench)
+    }
+
+    fn frame_samples(&self, profiles: &[i64]) -> Result<Vec<FrameSamples>, StoreError> {
+        Store::frame_samples(self, profiles)
+    }
+
+    fn frame_names(&self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+        Store::frame_names(self, ids)
+    }
+
+    fn merged_stack_ids(&self, profiles: &[i64]) -> Result<Vec<(Vec<i64>, u64)>, StoreError> {
+        Store::merged_stack_ids(self, profiles)
+    }
+
+    fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError> {
+        Store::merged_stacks(self, profiles)
     }
 }
 

@@ -7,6 +7,7 @@ use hashbrown::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::Error;
+use crate::backend::History;
 use crate::collect::git::short;
 use crate::profile::{
     FlamegraphOptions, ProfileHistory, ReadOptions, differential_svg, flamegraph_svg, history, read_profile,
@@ -15,7 +16,7 @@ use crate::profile::{
 use seer_ci_api::{ProfileRecordJson, ProfileRecordedJson};
 
 use crate::regress::{CompareOptions, Comparison, Trend, TrendFramesOptions, compare, trend_by_frame};
-use crate::store::{NewProfile, ProfileRun, RecordStatus, Store};
+use crate::store::{NewProfile, ProfileRun, RecordStatus};
 
 /// What `seer profile record` reads.
 #[derive(Debug, Clone)]
@@ -80,7 +81,7 @@ pub fn record_profiles(db: &Path, request: &ProfileRecordRequest) -> Result<Vec<
             sample_count: folded.sample_count,
         });
     }
-    let statuses = Store::open(db)?.record_profiles(&profiles, request.replace)?;
+    let statuses = crate::backend::open(db)?.record_profiles(&profiles, request.replace)?;
     Ok(profiles.into_iter().zip(statuses).collect())
 }
 
@@ -97,7 +98,7 @@ pub fn profile_run(
 }
 
 /// The profiles of `bench` at `commit` (a full sha or a unique prefix of one).
-pub fn profile_runs_at(store: &Store, bench: &str, commit: &str) -> Result<Vec<ProfileRun>, Error> {
+pub fn profile_runs_at(store: &dyn History, bench: &str, commit: &str) -> Result<Vec<ProfileRun>, Error> {
     let runs = store.profile_runs(bench)?;
     let mut matching: Vec<ProfileRun> = runs.iter().filter(|r| r.commit == commit).cloned().collect();
     if matching.is_empty() {
@@ -110,7 +111,7 @@ pub fn profile_runs_at(store: &Store, bench: &str, commit: &str) -> Result<Vec<P
     }
     if matching.is_empty() {
         let what = format!("profiles of bench {bench:?} at commit {commit:?}");
-        return Err(Error::NotFound { what, store: store.path().to_path_buf() });
+        return Err(Error::NotFound { what, store: store.location().into() });
     }
     Ok(matching)
 }
@@ -124,8 +125,8 @@ pub struct FlamegraphRequest {
 
 /// `seer profile flamegraph`: the SVG of a bench's runs at a commit, merged; with the runs.
 pub fn flamegraph(db: &Path, request: &FlamegraphRequest) -> Result<(Vec<u8>, Vec<ProfileRun>), Error> {
-    let store = Store::open_existing(db)?;
-    let runs = profile_runs_at(&store, &request.bench, &request.commit)?;
+    let store = crate::backend::open_existing(db)?;
+    let runs = profile_runs_at(store.as_ref(), &request.bench, &request.commit)?;
     let stacks = store.merged_stacks(&runs.iter().map(|r| r.id).collect::<Vec<_>>())?;
     let samples: u64 = runs.iter().map(|r| r.samples).sum();
     let options = FlamegraphOptions {
@@ -157,13 +158,17 @@ pub fn compare_profiles(
     options: CompareOptions,
     with_svg: bool,
 ) -> Result<Compared, Error> {
-    let store = Store::open_existing(db)?;
-    let base_runs = profile_runs_at(&store, bench, base)?;
-    let head_runs = profile_runs_at(&store, bench, head)?;
-    let attributed = stacks(&store, &base_runs, &head_runs)?;
-    let comparison =
-        compare(&run_frames(&store, &base_runs)?, &run_frames(&store, &head_runs)?, Some(&attributed), options)
-            .map_err(|source| Error::Compare { head: head.to_string(), base: base.to_string(), source })?;
+    let store = crate::backend::open_existing(db)?;
+    let base_runs = profile_runs_at(store.as_ref(), bench, base)?;
+    let head_runs = profile_runs_at(store.as_ref(), bench, head)?;
+    let attributed = stacks(store.as_ref(), &base_runs, &head_runs)?;
+    let comparison = compare(
+        &run_frames(store.as_ref(), &base_runs)?,
+        &run_frames(store.as_ref(), &head_runs)?,
+        Some(&attributed),
+        options,
+    )
+    .map_err(|source| Error::Compare { head: head.to_string(), base: base.to_string(), source })?;
     let names = attributed.names_of(comparison.frames());
     let svg = if with_svg {
         let (before, after) = (attributed.named(false), attributed.named(true));
@@ -190,17 +195,17 @@ pub struct Trended {
 /// `seer profile trend`: change points in each function's share over the bench's history
 /// (ordered by the repository at `repo` when it knows the commits).
 pub fn trend(db: &Path, bench: &str, repo: Option<&Path>, options: TrendFramesOptions) -> Result<Trended, Error> {
-    let store = Store::open_existing(db)?;
-    let history = history(&store, bench, repo)?;
+    let store = crate::backend::open_existing(db)?;
+    let history = history(store.as_ref(), bench, repo)?;
     if history.commits.is_empty() {
         return Err(Error::NotFound { what: format!("profiles of bench {bench:?}"), store: db.to_path_buf() });
     }
     let mut groups = Vec::with_capacity(history.commits.len());
     for (_, runs) in &history.commits {
-        groups.push(run_frames(&store, runs)?);
+        groups.push(run_frames(store.as_ref(), runs)?);
     }
     let all: Vec<ProfileRun> = history.commits.iter().flat_map(|(_, runs)| runs.iter().cloned()).collect();
-    let attributed = stacks(&store, &all, &[])?;
+    let attributed = stacks(store.as_ref(), &all, &[])?;
     let trend = trend_by_frame(&groups, Some(&attributed), options);
     let names = attributed.names_of(trend.points.iter().filter_map(|p| p.frame));
     Ok(Trended { history, trend, names })

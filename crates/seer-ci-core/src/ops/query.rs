@@ -18,13 +18,13 @@ const RECENT_MISSES: usize = 10;
 /// `seer stats`: what the store holds, and what the kept selections came to (the selection
 /// state brought up to date first, when it is in use); with the refresh's warning, if any.
 pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>), Error> {
-    let mut store = Store::open_existing(db)?;
-    let warning = refresh_after_write(&mut store);
+    let mut store = crate::backend::open_existing(db)?;
+    let warning = refresh_after_write(store.as_mut());
     let s = store.stats()?;
-    let gate = judge_gate_with_models(&store, &models_dir(db), gate, s.results.fail + s.results.error)?;
+    let gate = judge_gate_with_models(store.as_ref(), &models_dir(db), gate, s.results.fail + s.results.error)?;
     let doc = StatsJson {
         format_version: FORMAT_VERSION,
-        store: store.path().display().to_string(),
+        store: store.location(),
         schema_version: store.schema_version()?,
         runs: s.runs,
         tests: s.tests,

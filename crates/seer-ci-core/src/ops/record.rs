@@ -197,6 +197,6 @@ pub fn record_coverage(db: &Path, request: &CoverageRecordRequest) -> Result<Cov
             }
         }
     }
-    let stored = Store::open(db)?.record_coverage(&commit, &tests)?;
+    let stored = crate::backend::open(db)?.record_coverage(&commit, &tests)?;
     Ok(CoverageRecorded { commit, stored, outside_root })
 }

@@ -8,7 +8,7 @@ use super::record::REFRESH_WAIT;
 use crate::eval::{EvalOptions, Evaluation, Learned, RandomOrder, Ranker, RecentlyFailedFirst, RunAll};
 use crate::features::all_features;
 use crate::model::{FeatureSet, ModelFile, TrainOptions, TrainingWindow};
-use crate::store::{Replay, Store};
+use crate::store::Replay;
 
 /// Where a trained model goes.
 #[derive(Debug, Clone)]
@@ -102,7 +102,7 @@ pub struct EvalRequest {
 /// `seer eval`: the walk-forward replay of seer's models beside run-all, random and
 /// recently-failed-first, on the same runs.
 pub fn evaluate(db: &Path, request: &EvalRequest) -> Result<Evaluation, Error> {
-    let store = Store::open_existing(db)?;
+    let store = crate::backend::open_existing(db)?;
     let replay = store.replay()?;
     let features = all_features(&replay).map_err(Error::Features)?;
     let options = TrainOptions { target_recall: request.target_recall, ..Default::default() };

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use hashbrown::HashMap;
 
+use crate::backend::History;
 use crate::regress::Stacks;
-use crate::store::{ProfileRun, Store, StoreError};
+use crate::store::{ProfileRun, StoreError};
 
 /// One run's samples, by frame: what the detector and the trend read.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,7 +40,7 @@ impl RunFrames {
 }
 
 /// Each run's per-frame samples, in the order of `runs`.
-pub fn run_frames(store: &Store, runs: &[ProfileRun]) -> Result<Vec<RunFrames>, StoreError> {
+pub fn run_frames(store: &dyn History, runs: &[ProfileRun]) -> Result<Vec<RunFrames>, StoreError> {
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let at: HashMap<i64, usize> = ids.iter().enumerate().map(|(k, &id)| (id, k)).collect();
     let mut out: Vec<RunFrames> =
@@ -54,7 +55,7 @@ pub fn run_frames(store: &Store, runs: &[ProfileRun]) -> Result<Vec<RunFrames>, 
 
 /// The merged stacks of two sets of runs, and the names of their frames: what the detector
 /// attributes changes with. For a trend, `head` is empty and `base` is the whole history.
-pub fn stacks(store: &Store, base: &[ProfileRun], head: &[ProfileRun]) -> Result<Stacks, StoreError> {
+pub fn stacks(store: &dyn History, base: &[ProfileRun], head: &[ProfileRun]) -> Result<Stacks, StoreError> {
     let ids = |runs: &[ProfileRun]| runs.iter().map(|r| r.id).collect::<Vec<_>>();
     let base = store.merged_stack_ids(&ids(base))?;
     let head = if head.is_empty() { Vec::new() } else { store.merged_stack_ids(&ids(head))? };
@@ -91,7 +92,7 @@ pub struct ProfileHistory {
 }
 
 /// The profiles of `bench` grouped by commit, in history order (see the module docs).
-pub fn history(store: &Store, bench: &str, repo: Option<&Path>) -> Result<ProfileHistory, StoreError> {
+pub fn history(store: &dyn History, bench: &str, repo: Option<&Path>) -> Result<ProfileHistory, StoreError> {
     let runs = store.profile_runs(bench)?;
     // Commits in the order first recorded.
     let mut commits: Vec<(String, Vec<ProfileRun>)> = Vec::new();

@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
+use crate::backend::History;
 use crate::profile::{FlamegraphOptions, HistoryOrder, differential_svg, flamegraph_svg, history};
 use crate::profile::{ProfileHistory, RunFrames, run_frames, stacks};
 use crate::regress::{CompareOptions, Comparison, Measure, Stacks, TrendFramesOptions, compare, trend_by_frame};
 use crate::select::{FlakyOptions, FlakyTest, detect_flaky};
-use crate::store::{Day, Judgements, Miss, ProfileRun, SelectionStats, SlowTest, Store, StoreError, TestCount};
+use crate::store::{Day, Judgements, Miss, ProfileRun, SelectionStats, SlowTest, StoreError, TestCount};
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -123,7 +124,7 @@ pub struct ReportData {
 /// How many commits a trend plot shows at most (the newest).
 const PLOTTED_COMMITS: usize = 40;
 
-fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchSection, StoreError> {
+fn bench_section(store: &dyn History, bench: &str, o: &ReportOptions) -> Result<BenchSection, StoreError> {
     let h = history(store, bench, o.repo.as_deref())?;
     let in_window: Vec<bool> =
         h.commits.iter().map(|(_, runs)| runs.iter().any(|r| (o.from..o.to).contains(&r.time))).collect();
@@ -181,7 +182,7 @@ fn bench_section(store: &Store, bench: &str, o: &ReportOptions) -> Result<BenchS
 /// The latest commit in the window against the one before the window (or its first): the
 /// detector's answer, the latest flame graph and the differential one.
 fn compare_in_window(
-    store: &Store,
+    store: &dyn History,
     h: &ProfileHistory,
     base: usize,
     last: usize,
@@ -258,7 +259,7 @@ fn trend_series(
 
 impl ReportData {
     /// Gathers the report of `o`'s window from `store`.
-    pub fn collect(store: &Store, o: &ReportOptions) -> Result<ReportData, StoreError> {
+    pub fn collect(store: &dyn History, o: &ReportOptions) -> Result<ReportData, StoreError> {
         let (runs, failing_runs) = store.runs_between(o.from, o.to)?;
         let stats = store.selection_stats(Some(o.from), Some(o.to))?;
         let judged = store.judgements(o.from, o.to)?;
@@ -309,7 +310,7 @@ impl ReportData {
             from: o.from,
             to: o.to,
             generated_at: o.generated_at,
-            store: store.path().display().to_string(),
+            store: store.location(),
             selection,
             most_failing: store.most_failing(o.from, o.to, o.top)?,
             most_retried: store.most_retried(o.from, o.to, o.top)?,

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use crate::backend::History;
 use crate::model::{COLD_START_NAME, ModelFile, TrainOptions, latest};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// What the gate found.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +95,7 @@ pub fn judge(
 /// that report it (`seer stats`, `seer doctor`). A model file that does not load is judged as no
 /// model: `select` reports the file itself.
 pub fn judge_with_models(
-    store: &Store,
+    store: &dyn History,
     models: &Path,
     config: GateConfig,
     failing_results: u64,
