@@ -122,6 +122,17 @@ pub struct TestRefJson {
     pub file: Option<String>,
 }
 
+/// Many tests by name, as columns (an answer names up to every known test): test `i` is
+/// `ids[i]`, its suite the first `suite_lens[i]` bytes of its id when not null, its file
+/// `files[file_of[i] - 1]` when `file_of[i]` is not 0. Each file is named once.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TestListJson {
+    pub ids: Vec<String>,
+    pub suite_lens: Vec<Option<usize>>,
+    pub file_of: Vec<u32>,
+    pub files: Vec<String>,
+}
+
 /// One test of a selection answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChosenJson {
@@ -143,12 +154,12 @@ pub struct SelectAnswerJson {
     pub threshold: Option<f64>,
     pub selected: Vec<ChosenJson>,
     /// Known tests left out (their names only: the client needs nothing else of them).
-    pub skipped: Vec<TestRefJson>,
+    pub skipped: TestListJson,
     pub quarantined: Vec<TestRefJson>,
     pub shard: Option<ShardJson>,
     pub estimated_s: f64,
     pub total_s: f64,
-    pub would_skip: Option<Vec<TestRefJson>>,
+    pub would_skip: Option<TestListJson>,
     pub gate: Option<GateJson>,
     pub notes: Vec<String>,
 }

@@ -196,6 +196,11 @@ pub struct Evidence {
     pub rate: f64,
 }
 
+/// A test's smoothed failure rate over `runs` with a known change.
+fn base_rate_of(runs: u32, fails: u32) -> f64 {
+    (fails as f64 + 0.5) / (runs as f64 + 1.0)
+}
+
 /// A changed key the co-failure counts have seen.
 struct SeenKey {
     key: u32,
@@ -207,7 +212,7 @@ impl CoFailure {
     /// The test's overall failure rate, smoothed: the prior of every co-failure rate.
     fn base_rate(&self, test: u32) -> f64 {
         let (runs, fails) = self.test_runs.get(&test).copied().unwrap_or((0, 0));
-        (fails as f64 + 0.5) / (runs as f64 + 1.0)
+        base_rate_of(runs, fails)
     }
 
     /// The numbers of the `keys` seen so far, in their order, with the runs that changed each
@@ -474,11 +479,20 @@ pub struct ResolvedChange<'p> {
 impl ResolvedChange<'_> {
     /// The change features of one test in this run, into `out`.
     pub fn features(&self, test: &TestName<'_>, out: &mut [f64]) {
+        self.features_with_base(test, self.past.base_rate(test.index), out);
+    }
+
+    /// [`Self::features`] for a test whose runs and failures with a known change are at hand
+    /// (a selection's candidates carry them): the same values, without looking them up.
+    pub fn features_given(&self, test: &TestName<'_>, (runs, failures): (u32, u32), out: &mut [f64]) {
+        self.features_with_base(test, base_rate_of(runs, failures), out);
+    }
+
+    fn features_with_base(&self, test: &TestName<'_>, base: f64, out: &mut [f64]) {
         let TestName { index, name, file, parts } = test;
         let context = self.context;
         let (name_tokens, rust_files) = (&parts.tokens, &parts.rust_files);
         out[..6].copy_from_slice(&context.run_row);
-        let base = self.past.base_rate(*index);
         let (file_rate, file_key) = self.past.max_rate(&self.files, *index, base);
         let (sym_rate, sym_key) = self.past.max_rate(&self.symbols, *index, base);
         let shared = name_tokens.iter().filter(|t| context.tokens.contains(*t)).count();

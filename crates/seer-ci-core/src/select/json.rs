@@ -6,7 +6,7 @@ use seer_ci_api::{
     FORMAT_VERSION, FlakyJson, GateJson, PredictJson, PredictionJson, SelectedJson, SelectionJson, ShardJson,
 };
 
-use seer_ci_api::server::{ChosenJson, SelectAnswerJson, TestRefJson};
+use seer_ci_api::server::{ChosenJson, SelectAnswerJson, TestListJson, TestRefJson};
 
 use super::{FlakyTest, Gate, GateEvidence, Mode, Observed, Predicted, Selected, Selection, Shard, TestRef};
 use crate::collect::time::format_time;
@@ -171,12 +171,12 @@ impl From<&Selection> for SelectAnswerJson {
             model: s.model.clone(),
             threshold: s.threshold,
             selected: s.selected.iter().map(ChosenJson::from).collect(),
-            skipped: s.skipped.iter().map(|t| TestRefJson::from(&t.test)).collect(),
+            skipped: TestListRef::of(s.skipped.iter().map(|t| &t.test)).owned(),
             quarantined: s.quarantined.iter().map(TestRefJson::from).collect(),
             shard: s.shard.map(|sh| ShardJson { index: sh.index, count: sh.count }),
             estimated_s: s.estimated_s,
             total_s: s.total_s,
-            would_skip: s.would_skip.as_ref().map(|w| w.iter().map(TestRefJson::from).collect()),
+            would_skip: s.would_skip.as_ref().map(|w| TestListRef::of(w.iter()).owned()),
             gate: s.gate.as_ref().map(GateJson::from),
             notes: s.notes.clone(),
         }
@@ -193,12 +193,12 @@ pub struct AnswerRef<'a> {
     model: Option<&'a str>,
     threshold: Option<f64>,
     selected: Vec<ChosenRef<'a>>,
-    skipped: Vec<TestRefRef<'a>>,
+    skipped: TestListRef<'a>,
     quarantined: Vec<TestRefRef<'a>>,
     shard: Option<ShardJson>,
     estimated_s: f64,
     total_s: f64,
-    would_skip: Option<Vec<TestRefRef<'a>>>,
+    would_skip: Option<TestListRef<'a>>,
     gate: Option<GateJson>,
     notes: &'a [String],
 }
@@ -211,6 +211,67 @@ struct TestRefRef<'a> {
     suite_len: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
+}
+
+/// [`TestListJson`]'s shape, borrowed.
+#[derive(serde::Serialize)]
+struct TestListRef<'a> {
+    ids: Vec<&'a str>,
+    suite_lens: Vec<Option<usize>>,
+    file_of: Vec<u32>,
+    files: Vec<&'a str>,
+}
+
+impl<'a> TestListRef<'a> {
+    fn of(tests: impl Iterator<Item = &'a TestRef>) -> TestListRef<'a> {
+        let mut list = TestListRef { ids: vec![], suite_lens: vec![], file_of: vec![], files: vec![] };
+        let mut numbers: hashbrown::HashMap<&'a str, u32> = hashbrown::HashMap::new();
+        for t in tests {
+            list.ids.push(&t.id);
+            list.suite_lens.push(suite_len(t));
+            list.file_of.push(match t.file.as_deref() {
+                None => 0,
+                Some(f) => *numbers.entry(f).or_insert_with(|| {
+                    list.files.push(f);
+                    list.files.len() as u32
+                }),
+            });
+        }
+        list
+    }
+
+    fn owned(self) -> TestListJson {
+        TestListJson {
+            ids: self.ids.into_iter().map(str::to_string).collect(),
+            suite_lens: self.suite_lens,
+            file_of: self.file_of,
+            files: self.files.into_iter().map(str::to_string).collect(),
+        }
+    }
+}
+
+/// The tests of a [`TestListJson`]; `None` when its columns do not agree.
+fn test_list(list: TestListJson) -> Option<Vec<TestRef>> {
+    let TestListJson { ids, suite_lens, file_of, files } = list;
+    if suite_lens.len() != ids.len() || file_of.len() != ids.len() {
+        return None;
+    }
+    let files: Vec<Arc<str>> = files.into_iter().map(Arc::from).collect();
+    ids.into_iter()
+        .zip(suite_lens)
+        .zip(file_of)
+        .map(|((id, suite_len), file)| {
+            let suite = match suite_len {
+                Some(n) => Some(Arc::from(id.get(..n)?)),
+                None => None,
+            };
+            let file = match file {
+                0 => None,
+                k => Some(files.get(k as usize - 1)?.clone()),
+            };
+            Some(TestRef { store_id: 0, id: id.into(), suite, file })
+        })
+        .collect()
 }
 
 #[derive(serde::Serialize)]
@@ -239,18 +300,19 @@ impl Selection {
             model: self.model.as_deref(),
             threshold: self.threshold,
             selected: self.selected.iter().map(chosen).collect(),
-            skipped: self.skipped.iter().map(|t| test_ref(&t.test)).collect(),
+            skipped: TestListRef::of(self.skipped.iter().map(|t| &t.test)),
             quarantined: self.quarantined.iter().map(test_ref).collect(),
             shard: self.shard.map(|sh| ShardJson { index: sh.index, count: sh.count }),
             estimated_s: self.estimated_s,
             total_s: self.total_s,
-            would_skip: self.would_skip.as_ref().map(|w| w.iter().map(test_ref).collect()),
+            would_skip: self.would_skip.as_ref().map(|w| TestListRef::of(w.iter())),
             gate: self.gate.as_ref().map(GateJson::from),
             notes: &self.notes,
         }
     }
 
-    /// The selection a server sent; `None` when its mode is not one this seer knows.
+    /// The selection a server sent; `None` when its mode is not one this seer knows, or its
+    /// test lists do not hold together.
     pub fn from_answer(a: SelectAnswerJson) -> Option<Selection> {
         let mode = match a.mode.as_str() {
             "subset" => Mode::Subset,
@@ -264,16 +326,18 @@ impl Selection {
             threshold: a.threshold,
             selected: a.selected.into_iter().map(Selected::from).collect(),
             // Only their names come: a skipped test's score and estimate are the server's business.
-            skipped: a
-                .skipped
+            skipped: test_list(a.skipped)?
                 .into_iter()
-                .map(|t| Selected { test: t.into(), score: 0.0, reasons: vec![], estimated_s: 0.0 })
+                .map(|test| Selected { test, score: 0.0, reasons: vec![], estimated_s: 0.0 })
                 .collect(),
             quarantined: a.quarantined.into_iter().map(TestRef::from).collect(),
             shard: a.shard.map(|s| Shard { index: s.index, count: s.count }),
             estimated_s: a.estimated_s,
             total_s: a.total_s,
-            would_skip: a.would_skip.map(|w| w.into_iter().map(TestRef::from).collect()),
+            would_skip: match a.would_skip {
+                Some(w) => Some(test_list(w)?),
+                None => None,
+            },
             gate: a.gate.map(Gate::from),
             notes: a.notes,
         })
@@ -306,5 +370,35 @@ mod tests {
         let back: SelectAnswerJson = serde_json::from_value(borrowed).unwrap();
         let again = Selection::from_answer(back).expect("a known mode");
         assert_eq!(serde_json::to_value(again.answer()).unwrap(), owned, "it reads back as it was");
+    }
+
+    #[test]
+    fn a_test_list_names_each_file_once_and_reads_back_whole() {
+        let t = |id: &str, suite: Option<&str>, file: Option<&str>| TestRef {
+            store_id: 0,
+            id: id.into(),
+            suite: suite.map(Into::into),
+            file: file.map(Into::into),
+        };
+        let tests = vec![
+            t("s::a", Some("s"), Some("a.rs")),
+            t("s::b", Some("s"), Some("b.rs")),
+            t("s::c", Some("s"), Some("a.rs")),
+            t("d", None, None),
+            t("é::e", Some("é"), Some("a.rs")),
+        ];
+        let list = TestListRef::of(tests.iter()).owned();
+        assert_eq!(list.files, ["a.rs", "b.rs"]);
+        assert_eq!(list.file_of, [1, 2, 1, 0, 1]);
+        assert_eq!(list.suite_lens, [Some(1), Some(1), Some(1), None, Some(2)]);
+        assert_eq!(test_list(list.clone()), Some(tests));
+        let broken = [
+            TestListJson { file_of: vec![1, 2, 3, 0, 1], ..list.clone() },
+            TestListJson { suite_lens: vec![Some(1), Some(1), Some(1), None, Some(1)], ..list.clone() },
+            TestListJson { ids: list.ids[..4].to_vec(), ..list.clone() },
+        ];
+        for b in broken {
+            assert_eq!(test_list(b.clone()), None, "{b:?}");
+        }
     }
 }

@@ -90,7 +90,8 @@ pub fn feature_rows(
                 Some(p) => TestName::with_parts(index, &c.test.id, file, p),
                 None => TestName::new(index, &c.test.id, c.test.suite.as_deref(), file),
             };
-            resolved.features(&name, change);
+            // `past` holds every candidate's runs and failures as its prior; they are its own.
+            resolved.features_given(&name, (c.state.change_runs, c.state.change_failures), change);
         }
     }
     x
