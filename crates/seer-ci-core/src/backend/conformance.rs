@@ -21,6 +21,7 @@ pub fn check_all(open: &mut dyn FnMut() -> Box<dyn History>) {
     coverage_is_read_back_as_recorded(open());
     profiles_are_stored_once_and_merged(open());
     window_counts_cover_the_runs_in_it(open());
+    the_state_generation_changes_only_when_the_state_is_redone(open());
 }
 
 fn result(id: &str, outcome: Outcome, duration_s: f64) -> TestResult {
@@ -303,4 +304,27 @@ pub fn window_counts_cover_the_runs_in_it(mut h: Box<dyn History>) {
     let stats = h.stats().unwrap();
     assert_eq!((stats.runs, stats.tests, stats.first_run, stats.last_run), (3, 3, Some(100), Some(300)));
     assert!(!h.location().is_empty());
+}
+
+/// The state's generation stays while the state only grows, and changes when it is redone (a
+/// replaced run, a run stored behind it): what a reader keeping counters relies on.
+pub fn the_state_generation_changes_only_when_the_state_is_redone(mut h: Box<dyn History>) {
+    let meta = |h: &dyn History| h.state_meta().unwrap().expect("a state");
+    h.record_runs(&[run("r1", 100, Some("a")), run("r2", 200, None)], false).unwrap();
+    h.refresh_state().unwrap();
+    let first = meta(h.as_ref());
+    h.record_runs(&[run("r3", 300, None)], false).unwrap();
+    h.refresh_state().unwrap();
+    let grown = meta(h.as_ref());
+    assert_eq!((grown.runs, grown.generation), (3, first.generation), "taking in runs keeps the generation");
+    h.record_runs(&[run("r1", 100, Some("b"))], true).unwrap();
+    h.refresh_state().unwrap();
+    let replaced = meta(h.as_ref());
+    assert_eq!((replaced.runs, replaced.last), (grown.runs, grown.last), "the same runs and last run");
+    assert_ne!(replaced.generation, grown.generation, "a replaced run redoes the state");
+    h.record_runs(&[run("r0", 50, None)], false).unwrap();
+    h.refresh_state().unwrap();
+    let behind = meta(h.as_ref());
+    assert_eq!(behind.runs, 4);
+    assert_ne!(behind.generation, replaced.generation, "a run stored behind the state redoes it");
 }

@@ -517,7 +517,19 @@ fn read_candidates(
         return Ok((w.candidates.clone(), w.quarantined.clone(), Some(w.prepared.clone())));
     }
     let (candidates, quarantined) = read_candidates_of(store, &key.latest_runs, &key.quarantined)?;
-    let prepared = Arc::new(Prepared::of(&candidates));
+    // New counters, mostly of the same tests: their name parts are kept.
+    let prepared = Arc::new(match &warm.candidates {
+        Some(old) => {
+            let known = old.prepared.parts_by_test(&old.candidates);
+            Prepared::of(&candidates, |t| {
+                known
+                    .get(&t.store_id)
+                    .filter(|(was, _)| was.id == t.id && was.suite == t.suite)
+                    .map(|(_, p)| Arc::clone(p))
+            })
+        }
+        None => Prepared::of(&candidates, |_| None),
+    });
     warm.candidates = Some(WarmCandidates {
         key,
         candidates: candidates.clone(),

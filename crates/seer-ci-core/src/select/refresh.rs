@@ -12,7 +12,7 @@ use hashbrown::{HashMap, HashSet};
 
 use crate::features::TestState;
 use crate::features::{change_keys, observe};
-use crate::store::{Judged, RunKey, SelectionRow, StateMeta, StateRun, StateTx, Store, StoreError};
+use crate::store::{Judged, RunKey, SelectionRow, StateRun, StateTx, Store, StoreError};
 
 /// What a refresh did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub fn refresh_at_most(store: &mut Store, busy: Duration, max_results: u64) -> R
     }
     tx.put_test_states(touched.iter().map(|id| (*id, &states[id])))?;
     if let Some(last) = last {
-        tx.set_meta(StateMeta { runs: taken, last })?;
+        tx.set_meta(taken, last)?;
     }
     tx.commit()?;
     store.remove_folded(&folded);

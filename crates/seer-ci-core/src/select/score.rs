@@ -2,6 +2,9 @@
 //! features training reads (history counters per test, co-failure counts of the changed files
 //! and functions), one row per candidate, and the evidence behind each score in words.
 
+use std::sync::Arc;
+
+use hashbrown::HashMap;
 use ndarray::Array2;
 
 use super::selection::TestRef;
@@ -53,16 +56,28 @@ fn change_word(n: u32) -> &'static str {
 /// candidates' order.
 #[derive(Debug, Default)]
 pub struct Prepared {
-    pub parts: Vec<NameParts>,
+    pub parts: Vec<Arc<NameParts>>,
     pub history: Vec<[f64; FEATURES.len()]>,
 }
 
 impl Prepared {
-    pub fn of(candidates: &[Candidate]) -> Prepared {
+    /// `known` gives the parts already worked out for a test (by its name and suite), if any:
+    /// a warm state's next candidates are mostly the same tests with new counters.
+    pub fn of(candidates: &[Candidate], known: impl Fn(&TestRef) -> Option<Arc<NameParts>>) -> Prepared {
         Prepared {
-            parts: candidates.iter().map(|c| NameParts::new(&c.test.id, c.test.suite.as_deref())).collect(),
+            parts: candidates
+                .iter()
+                .map(|c| {
+                    known(&c.test).unwrap_or_else(|| Arc::new(NameParts::new(&c.test.id, c.test.suite.as_deref())))
+                })
+                .collect(),
             history: candidates.iter().map(|c| history_row(&c.state)).collect(),
         }
+    }
+
+    /// The parts of each candidate by store id, for [`Prepared::of`] of the next candidates.
+    pub fn parts_by_test<'a>(&'a self, candidates: &'a [Candidate]) -> HashMap<i64, (&'a TestRef, &'a Arc<NameParts>)> {
+        candidates.iter().zip(&self.parts).map(|(c, p)| (c.test.store_id, (&c.test, p))).collect()
     }
 }
 

@@ -268,6 +268,17 @@ pub const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER
     );
     "#,
+    // 9: the selection state's generation: counts the times the state was dropped (a run stored
+    // behind it, a replaced run, a rebuild), so that a reader holding counters of an older state
+    // can tell them apart from the new one even where its runs and last run are the same.
+    r#"
+    CREATE TABLE state_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO state_generation (id, n) VALUES (1, 0);
+    CREATE TRIGGER state_dropped AFTER DELETE ON state_meta
+    BEGIN
+        UPDATE state_generation SET n = n + 1 WHERE id = 1;
+    END;
+    "#,
 ];
 
 /// The schema version this seer writes.

@@ -29,6 +29,9 @@ pub struct StateMeta {
     pub runs: u64,
     /// The last run taken in.
     pub last: RunKey,
+    /// Changes whenever the state is dropped or rebuilt (the store keeps it; writing the meta
+    /// leaves it as it is): counters read under one generation extend only within it.
+    pub generation: u64,
 }
 
 /// One run, as the state takes it in.
@@ -73,9 +76,17 @@ fn test_state_row<S: StateCodec>(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64
 }
 
 fn meta_of(conn: &rusqlite::Connection) -> rusqlite::Result<Option<StateMeta>> {
-    conn.query_row("SELECT runs, last_time, last_run FROM state_meta WHERE id = 1", [], |r| {
-        Ok(StateMeta { runs: r.get::<_, i64>(0)?.max(0) as u64, last: RunKey { time: r.get(1)?, id: r.get(2)? } })
-    })
+    conn.query_row(
+        "SELECT runs, last_time, last_run, (SELECT n FROM state_generation WHERE id = 1) FROM state_meta WHERE id = 1",
+        [],
+        |r| {
+            Ok(StateMeta {
+                runs: r.get::<_, i64>(0)?.max(0) as u64,
+                last: RunKey { time: r.get(1)?, id: r.get(2)? },
+                generation: r.get::<_, Option<i64>>(3)?.unwrap_or(0).max(0) as u64,
+            })
+        },
+    )
     .optional()
 }
 
@@ -233,10 +244,14 @@ impl StateTx<'_> {
         Ok(())
     }
 
-    pub fn set_meta(&self, meta: StateMeta) -> Result<(), StoreError> {
+    /// The state holds `runs` runs, the last `last` (its generation is the store's).
+    pub fn set_meta(&self, runs: u64, last: RunKey) -> Result<(), StoreError> {
+        // Updated in place: deleting the row is what counts as dropping the state.
         self.tx.execute(
-            "INSERT OR REPLACE INTO state_meta (id, runs, last_time, last_run) VALUES (1, ?1, ?2, ?3)",
-            params![meta.runs as i64, meta.last.time, meta.last.id],
+            "INSERT INTO state_meta (id, runs, last_time, last_run) VALUES (1, ?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET runs = excluded.runs, last_time = excluded.last_time,
+             last_run = excluded.last_run",
+            params![runs as i64, last.time, last.id],
         )?;
         Ok(())
     }
