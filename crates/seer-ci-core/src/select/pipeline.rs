@@ -493,10 +493,9 @@ fn prepare(store: &mut dyn History, request: &SelectRequest, mut warm: Option<&m
     })
 }
 
-/// The tests that ran in the latest runs, with their counters: the candidates, and apart from
-/// them the quarantined ones.
-/// The candidates, the quarantined tests, and (from a warm state) what their features read of
-/// them that does not depend on the change.
+/// The tests that ran in the latest runs, with their counters: the candidates, apart from them
+/// the quarantined ones, and (from a warm state) what the candidates' features read of them that
+/// does not depend on the change.
 type Candidates = (Vec<Candidate>, Vec<TestRef>, Option<Arc<Prepared>>);
 
 fn read_candidates(

@@ -1,8 +1,10 @@
 //! What a long-lived caller (`seer serve`) keeps between selections of one store: the open
-//! store, the candidates with their counters as of the selection state they were read from,
-//! and the live model file. Each is used again only while what it was read from is unchanged
-//! (the state's runs and the latest runs, the quarantine; the newest model file), so a warm
-//! selection answers exactly what a cold one would.
+//! store, the candidates with their counters as of the selection state they were read from
+//! (and, prepared from them, each one's name parts and history row), and the live model file.
+//! Each is used again only while what it was read from is unchanged (the state's runs, last run
+//! and generation, the latest runs, the quarantine; the newest model file), so a warm selection
+//! answers exactly what a cold one would. When the candidates are read again, the name parts of
+//! the same tests are carried over: they depend on the name alone.
 
 use std::path::PathBuf;
 use std::sync::Arc;
