@@ -78,3 +78,63 @@ impl Warm {
         self.candidates.is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Warm;
+    use crate::backend::conformance::run;
+    use crate::backend::{self, History};
+    use crate::collect::Outcome;
+    use crate::select::{ChangeSource, GivenChange, SelectConfig, SelectRequest, Target, select, select_warm};
+
+    fn request(dir: &std::path::Path, changed: &crate::collect::CollectedRun) -> SelectRequest {
+        SelectRequest {
+            change: ChangeSource::Given(GivenChange {
+                commit: "next".into(),
+                changes: Ok(changed.changes.clone()),
+                ancestors: vec![],
+            }),
+            repo: dir.to_path_buf(),
+            models: dir.join("models"),
+            workspace_cache: dir.join("workspace.json"),
+            config: SelectConfig::default(),
+            config_problem: None,
+            target: Target::Model,
+            shard: None,
+            observe: false,
+            keep: false,
+            reasons_for: usize::MAX,
+            now: 10_000,
+        }
+    }
+
+    /// After each write (new runs, then a replaced run that leaves the runs and the last run as
+    /// they were), a warm selection answers what a cold one does.
+    #[test]
+    fn a_warm_selection_answers_as_a_cold_one_after_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("seer.db");
+        let mut store = backend::open(&db).unwrap();
+        let change = run("change", 0, Some("b"));
+        let request = request(dir.path(), &change);
+        let mut warm = Warm::waiting(std::time::Duration::ZERO);
+        let answer = |s: crate::select::Selection| serde_json::to_value(s.answer()).unwrap();
+        let mut check = |store: &mut Box<dyn History>, step: &str| {
+            store.refresh_state().unwrap();
+            let (w, c) = (answer(select_warm(&db, &request, &mut warm)), answer(select(&db, &request)));
+            assert_eq!(w, c, "{step}: warm and cold differ");
+            assert!(warm.holds_candidates(), "{step}: the warm state holds candidates");
+            w
+        };
+        store.record_runs(&[run("r1", 100, Some("a")), run("r2", 200, None)], false).unwrap();
+        check(&mut store, "first runs");
+        store.record_runs(&[run("r3", 300, Some("b"))], false).unwrap();
+        let before = check(&mut store, "a new run");
+        // r1 again with b failing instead of a: the same runs, the same last run, other counters.
+        let mut replaced = run("r1", 100, Some("b"));
+        replaced.results.iter_mut().for_each(|r| r.outcome = Outcome::Fail);
+        store.record_runs(&[replaced], true).unwrap();
+        let after = check(&mut store, "a replaced run");
+        assert_ne!(before, after, "the replaced run changes the answer (else the check proves nothing)");
+    }
+}
