@@ -506,17 +506,23 @@ fn profile(db: &Path, command: ProfileCommand, out: &mut impl Write) -> Result<(
     }
 }
 
-fn coverage_record(db: &Path, args: CoverageRecordArgs, out: &mut impl Write) -> Result<()> {
-    let root = match args.root {
-        Some(root) => root,
+/// The directory coverage paths are taken relative to: `--root`, else the repository around the
+/// current directory, else the current directory.
+pub(crate) fn coverage_root(root: Option<PathBuf>) -> Result<PathBuf> {
+    match root {
+        Some(root) => Ok(root),
         None => {
             let cwd = current_dir()?;
-            seer_ci_core::collect::git::repository_root(&cwd).unwrap_or(cwd)
+            Ok(seer_ci_core::collect::git::repository_root(&cwd).unwrap_or(cwd))
         }
-    };
+    }
+}
+
+fn coverage_record(db: &Path, args: CoverageRecordArgs, out: &mut impl Write) -> Result<()> {
+    let root = coverage_root(args.root)?;
     let request = ops::CoverageRecordRequest { commit: args.commit, test: args.test, root, files: args.files };
     let recorded = ops::record_coverage(db, &request).context("nothing recorded")?;
-    print::coverage_recorded(out, &recorded, &request.root, args.json)
+    print::coverage_recorded(out, &recorded.to_json(), &request.root, args.json)
 }
 
 fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> Result<()> {
@@ -535,7 +541,7 @@ fn profile_record(db: &Path, args: ProfileRecordArgs, out: &mut impl Write) -> R
         files: args.files,
     };
     let recorded = ops::record_profiles(db, &request).context("nothing recorded")?;
-    print::profiles_recorded(out, &recorded, args.json)
+    print::profiles_recorded(out, &ops::profiles_json(&request.bench, &request.commit, &recorded), args.json)
 }
 
 /// `seer profile run`: perf profiles the command, the runs are stored under the commit, and with
@@ -578,7 +584,7 @@ fn profile_run(db: &Path, args: ProfileRunArgs, out: &mut impl Write) -> Result<
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
-    let recorded = recorded.context("nothing recorded")?;
+    let recorded = ops::profiles_json(&args.bench, &commit, &recorded.context("nothing recorded")?);
     let Some(base) = args.compare else {
         return print::profiles_recorded(out, &recorded, args.json);
     };
@@ -620,6 +626,16 @@ fn profile_trend(db: &Path, args: ProfileTrendArgs, out: &mut impl Write) -> Res
     print::trend(out, &args.bench, &trended.history, &trended.trend, &trended.names, args.json)
 }
 
+/// That `seer report` was told where the report goes.
+pub(crate) fn report_destination(args: &ReportArgs) -> Result<()> {
+    if args.out.is_none() && args.markdown.is_none() && !args.json {
+        return Err(
+            UsageError("say where the report goes: --out FILE.html, --markdown FILE.md, or --json".into()).into()
+        );
+    }
+    Ok(())
+}
+
 fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
     let now = chrono::Utc::now().timestamp();
     // The window ends after this second by default, so that what was recorded just now is in it.
@@ -632,13 +648,7 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
     if from >= to {
         return Err(UsageError("the window is empty: --from must be before --to".into()).into());
     }
-    if args.out.is_none() && args.markdown.is_none() && !args.json {
-        return Err(
-            UsageError("say where the report goes: --out FILE.html, --markdown FILE.md, or --json".into()).into()
-        );
-    }
-    let mut store = open_existing(db)?;
-    warn(ops::refresh_after_write(store.as_mut()));
+    report_destination(&args)?;
     let options = seer_ci_core::report::ReportOptions {
         from,
         to,
@@ -647,7 +657,8 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
         top: args.top.max(1),
         generated_at: now,
     };
-    let data = seer_ci_core::report::ReportData::collect(store.as_ref(), &options).map_err(Error::from)?;
+    let (data, warning) = ops::report(db, &options)?;
+    warn(warning);
     let command = format!("seer report --from {} --to {}", format_time(from), format_time(to));
     if let Some(path) = &args.out {
         // Each flame graph also goes beside the page, full size and interactive, and the page links it.

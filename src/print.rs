@@ -8,8 +8,9 @@ use comfy_table::{Table, presets};
 
 use seer_ci_api::{
     BenchHistoryJson, BenchJson, ChangeSummaryJson, CommitRunsJson, ContenderJson, CountsJson, CoverageListJson,
-    DiffSideJson, EvalJson, FORMAT_VERSION, FlakyListJson, HistoryJson, ImportJson, ProfileDiffJson, ProfileListJson,
-    ProfileTrendJson, QuarantineChangeJson, RunsJson, SelectionJson, ShowRunJson, StatsJson,
+    CoverageRecordJson, DiffSideJson, EvalJson, FORMAT_VERSION, FlakyListJson, HistoryJson, ImportJson,
+    ProfileDiffJson, ProfileListJson, ProfileRecordJson, ProfileTrendJson, QuarantineChangeJson, RunsJson,
+    SelectionJson, ShowRunJson, StatsJson,
 };
 use seer_ci_core::collect::git::short;
 use seer_ci_core::collect::time::format_time;
@@ -668,20 +669,12 @@ pub fn quarantine_change(out: &mut impl Write, id: &str, status: &str, json: boo
     Ok(())
 }
 
-/// `seer profile record`.
-pub fn profiles_recorded(
-    out: &mut impl Write,
-    recorded: &[(seer_ci_core::store::NewProfile, RecordStatus)],
-    json: bool,
-) -> Result<()> {
-    let profiles: Vec<&seer_ci_core::store::NewProfile> = recorded.iter().map(|(p, _)| p).collect();
-    let (bench, commit) = profiles.first().map(|p| (p.bench.clone(), p.commit.clone())).unwrap_or_default();
-    let doc = seer_ci_core::ops::profiles_json(&bench, &commit, recorded);
+/// `seer profile record` (the document the store's or the server's recording gave).
+pub fn profiles_recorded(out: &mut impl Write, doc: &ProfileRecordJson, json: bool) -> Result<()> {
     if json {
-        return write_json(out, &doc);
+        return write_json(out, doc);
     }
-    let rows = &doc.profiles;
-    for (p, r) in profiles.iter().zip(rows) {
+    for r in &doc.profiles {
         let verb = match r.status.as_str() {
             "inserted" => "recorded",
             "unchanged" => "already recorded (unchanged)",
@@ -691,8 +684,8 @@ pub fn profiles_recorded(
             out,
             "{verb} profile {} of {} at {}: {} in {} stacks ({})",
             r.run_id,
-            p.bench,
-            short(&p.commit),
+            doc.bench,
+            short(&doc.commit),
             profile_size(&r.source, r.samples as f64, Some(r.sample_count as f64)),
             r.stacks,
             r.source
@@ -716,28 +709,28 @@ fn profile_size(source: &str, weighted: f64, taken: Option<f64>) -> String {
 }
 
 /// `seer profile list`.
-/// `seer coverage record`.
+/// `seer coverage record` (the document the store's or the server's recording gave).
 pub fn coverage_recorded(
     out: &mut impl Write,
-    recorded: &seer_ci_core::ops::CoverageRecorded,
+    doc: &CoverageRecordJson,
     root: &std::path::Path,
     json: bool,
 ) -> Result<()> {
-    let (commit, r, outside_root) = (recorded.commit.as_str(), &recorded.stored, recorded.outside_root);
     if json {
-        return write_json(out, &recorded.to_json());
+        return write_json(out, doc);
     }
-    let replaced = match r.replaced {
+    let replaced = match doc.replaced {
         0 => String::new(),
         n => format!(" ({n} replacing their earlier coverage there)"),
     };
     writeln!(
         out,
         "recorded the coverage of {} tests at {}{replaced}: {} source files",
-        r.tests,
-        short(commit),
-        r.files
+        doc.tests,
+        short(&doc.commit),
+        doc.files
     )?;
+    let outside_root = doc.outside_root;
     if outside_root > 0 {
         eprintln!(
             "warning: {outside_root} source paths lie outside {}: stored as written, they match no changed file (see --root)",

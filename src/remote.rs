@@ -117,10 +117,7 @@ impl Client {
         serde_json::from_str(text).map_err(|e| RemoteError::BadAnswer(e.to_string()))
     }
 
-    fn auth(
-        &self,
-        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
-    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+    fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.token {
             Some(t) => request.header("Authorization", format!("Bearer {t}")),
             None => request,
@@ -162,11 +159,7 @@ impl Client {
 
     pub fn get_text(&self, rest: &str) -> Result<String, RemoteError> {
         let url = self.url(rest);
-        let mut request = Self::agent(REQUEST_TIMEOUT).get(&url);
-        if let Some(t) = &self.token {
-            request = request.header("Authorization", format!("Bearer {t}"));
-        }
-        Self::answer_text(&url, request.call())
+        Self::answer_text(&url, self.auth(Self::agent(REQUEST_TIMEOUT).get(&url)).call())
     }
 
     pub fn get<R: DeserializeOwned>(&self, rest: &str) -> Result<R, RemoteError> {
@@ -310,12 +303,7 @@ pub fn train(client: &Client, args: TrainArgs, out: &mut impl Write) -> Result<(
 
 /// `seer report --server`: the page, summary or document the server renders.
 pub fn report(client: &Client, args: ReportArgs, out: &mut impl Write) -> Result<()> {
-    if args.out.is_none() && args.markdown.is_none() && !args.json {
-        return Err(crate::UsageError(
-            "say where the report goes: --out FILE.html, --markdown FILE.md, or --json".into(),
-        )
-        .into());
-    }
+    crate::commands::report_destination(&args)?;
     if args.from.is_some() || args.to.is_some() {
         return Err(crate::UsageError("with --server, the window is --since (days back from now)".into()).into());
     }
@@ -366,13 +354,7 @@ pub fn coverage_record(client: &Client, args: CoverageRecordArgs, out: &mut impl
     if args.test.is_some() {
         return Err(crate::UsageError("--test is for a local store: name tests with TN: lines".into()).into());
     }
-    let root = match args.root {
-        Some(r) => r,
-        None => {
-            let cwd = crate::commands::dir_or_cwd(None)?;
-            seer_ci_core::collect::git::repository_root(&cwd).unwrap_or(cwd)
-        }
-    };
+    let root = crate::commands::coverage_root(args.root)?;
     // The server has no repository: the commit goes as a full sha.
     let commit = seer_ci_core::collect::git::resolve_in(&root, &args.commit).unwrap_or(args.commit);
     let upload = CoverageUploadJson {
@@ -384,21 +366,7 @@ pub fn coverage_record(client: &Client, args: CoverageRecordArgs, out: &mut impl
     };
     let answer: seer_ci_api::CoverageRecordJson =
         client.post_retrying("coverage", &upload).context("coverage not recorded")?;
-    if args.json {
-        return print::write_json(out, &answer);
-    }
-    writeln!(
-        out,
-        "recorded the coverage of {} tests at {}: {} source files",
-        answer.tests,
-        short(&answer.commit),
-        answer.files
-    )?;
-    Ok(())
-}
-
-fn short(sha: &str) -> &str {
-    seer_ci_core::collect::git::short(sha)
+    print::coverage_recorded(out, &answer, &root, args.json)
 }
 
 /// `seer profile record --server`.
@@ -406,11 +374,7 @@ pub fn profile_record(client: &Client, args: ProfileRecordArgs, out: &mut impl W
     let mut runs = texts(&args.files)?;
     let n = runs.len();
     for (k, r) in runs.iter_mut().enumerate() {
-        r.name = match (&args.run_id, n) {
-            (Some(rid), 1) => rid.clone(),
-            (Some(rid), _) => format!("{rid}.{}", k + 1),
-            (None, _) => format!("{}/{}", args.commit, r.name),
-        };
+        r.name = seer_ci_core::ops::profile_run_id(args.run_id.as_deref(), &args.commit, (k, n), &r.name);
     }
     let upload = ProfileUploadJson {
         format_version: FORMAT_VERSION,
@@ -422,20 +386,5 @@ pub fn profile_record(client: &Client, args: ProfileRecordArgs, out: &mut impl W
     };
     let answer: seer_ci_api::ProfileRecordJson =
         client.post_retrying("profiles", &upload).context("profiles not recorded")?;
-    if args.json {
-        return print::write_json(out, &answer);
-    }
-    for p in &answer.profiles {
-        writeln!(
-            out,
-            "{} profile {} of {} at {}: {} stacks ({})",
-            p.status,
-            p.run_id,
-            answer.bench,
-            short(&answer.commit),
-            p.stacks,
-            p.source
-        )?;
-    }
-    Ok(())
+    print::profiles_recorded(out, &answer, args.json)
 }

@@ -363,9 +363,7 @@ async fn coverage(
     let upload: CoverageUploadJson = body(bytes)?;
     check_version(upload.format_version)?;
     guarded(&state, &key, &headers, Scope::Ci, move |p, _| {
-        let dir =
-            tempfile::tempdir().map_err(|e| ApiError::internal(format!("cannot make a temporary directory: {e}")))?;
-        let files = write_named(dir.path(), &upload.files)?;
+        let (dir, files) = write_named(&upload.files)?;
         let request = ops::CoverageRecordRequest {
             commit: upload.commit,
             test: None,
@@ -378,9 +376,12 @@ async fn coverage(
     .await
 }
 
-/// Writes each uploaded file into `dir` under a safe name (its index and the last part of its
-/// name, so that messages still name it).
-fn write_named(dir: &Path, files: &[seer_ci_api::server::NamedTextJson]) -> Result<Vec<std::path::PathBuf>, ApiError> {
+/// Writes each uploaded file into a new temporary directory (gone when it is dropped) under a
+/// safe name (its index and the last part of its name, so that messages still name it).
+fn write_named(
+    files: &[seer_ci_api::server::NamedTextJson],
+) -> Result<(tempfile::TempDir, Vec<std::path::PathBuf>), ApiError> {
+    let dir = tempfile::tempdir().map_err(|e| ApiError::internal(format!("cannot make a temporary directory: {e}")))?;
     let mut paths = Vec::with_capacity(files.len());
     for (i, f) in files.iter().enumerate() {
         let tail: String = f
@@ -392,11 +393,11 @@ fn write_named(dir: &Path, files: &[seer_ci_api::server::NamedTextJson]) -> Resu
             .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
             .take(100)
             .collect();
-        let path = dir.join(format!("{i}-{tail}"));
+        let path = dir.path().join(format!("{i}-{tail}"));
         std::fs::write(&path, &f.text).map_err(|e| ApiError::internal(format!("cannot write an upload: {e}")))?;
         paths.push(path);
     }
-    Ok(paths)
+    Ok((dir, paths))
 }
 
 async fn profiles(
@@ -408,9 +409,7 @@ async fn profiles(
     let upload: ProfileUploadJson = body(bytes)?;
     check_version(upload.format_version)?;
     guarded(&state, &key, &headers, Scope::Ci, move |p, _| {
-        let dir =
-            tempfile::tempdir().map_err(|e| ApiError::internal(format!("cannot make a temporary directory: {e}")))?;
-        let files = write_named(dir.path(), &upload.runs)?;
+        let (_dir, files) = write_named(&upload.runs)?;
         let request = ops::ProfileRecordRequest {
             bench: upload.bench.clone(),
             commit: upload.commit.clone(),
@@ -605,8 +604,6 @@ async fn report(
         let now = now();
         let (to, days) = (now + 1, q.days.unwrap_or(7).max(1));
         let from = to - i64::from(days) * 86_400;
-        let mut store = backend::open_existing(&p.db)?;
-        let _ = ops::refresh_after_write(store.as_mut());
         let options = seer_ci_core::report::ReportOptions {
             from,
             to,
@@ -615,7 +612,7 @@ async fn report(
             top: q.top.unwrap_or(10).max(1),
             generated_at: now,
         };
-        let data = seer_ci_core::report::ReportData::collect(store.as_ref(), &options).map_err(ops::Error::from)?;
+        let (data, _) = ops::report(&p.db, &options)?;
         let command = format!("GET /v1/projects/{}/report?days={days}", p.key);
         Ok(match format.as_str() {
             "md" => (

@@ -14,9 +14,9 @@ pub use doctor::{Check, DoctorRequest, Status, doctor};
 pub use error::Error;
 pub use profiles::{
     Compared, FlamegraphRequest, ProfileRecordRequest, Trended, compare_profiles, flamegraph, profile_run,
-    profile_runs_at, profiles_json, record_profiles, trend,
+    profile_run_id, profile_runs_at, profiles_json, record_profiles, trend,
 };
-pub use query::{backup_store, change_quarantine, flaky_list, stats};
+pub use query::{backup_store, change_quarantine, flaky_list, report, stats};
 pub use record::{
     CoverageRecordRequest, CoverageRecorded, ImportRequest, Imported, Recorded, import, record, record_coverage,
     record_document, refresh_after_write,

@@ -56,20 +56,29 @@ pub fn profiles_json(bench: &str, commit: &str, recorded: &[(NewProfile, RecordS
     }
 }
 
+/// The run id of the `k`-th of `n` profile files named `file`: `run_id` itself for one file,
+/// `run_id.K` for several, else `commit/file` (`seer profile record`, locally and through a
+/// server).
+pub fn profile_run_id(run_id: Option<&str>, commit: &str, (k, n): (usize, usize), file: &str) -> String {
+    match (run_id, n) {
+        (Some(rid), 1) => rid.to_string(),
+        (Some(rid), _) => format!("{rid}.{}", k + 1),
+        (None, _) => format!("{commit}/{file}"),
+    }
+}
+
 /// `seer profile record`: every file read, then every profile stored in one transaction.
 pub fn record_profiles(db: &Path, request: &ProfileRecordRequest) -> Result<Vec<(NewProfile, RecordStatus)>, Error> {
     let mut profiles = Vec::with_capacity(request.files.len());
     for (k, path) in request.files.iter().enumerate() {
         let folded = read_profile(path, &request.read)?;
-        let run_id = match (&request.run_id, request.files.len()) {
-            _ if request.run_ids.len() == request.files.len() => request.run_ids[k].clone(),
-            (Some(rid), 1) => rid.clone(),
-            (Some(rid), _) => format!("{rid}.{}", k + 1),
-            (None, _) => format!(
-                "{}/{}",
-                request.commit,
-                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
-            ),
+        let run_id = match request.run_ids.get(k) {
+            Some(given) if request.run_ids.len() == request.files.len() => given.clone(),
+            _ => {
+                let name =
+                    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                profile_run_id(request.run_id.as_deref(), &request.commit, (k, request.files.len()), &name)
+            }
         };
         profiles.push(NewProfile {
             bench: request.bench.clone(),

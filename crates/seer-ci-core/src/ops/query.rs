@@ -41,6 +41,17 @@ pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>),
     Ok((doc, warning))
 }
 
+/// `seer report`'s data for `options`' window, after the selection state takes in the newest
+/// runs (a warning when it could not; the report is then as of the state).
+pub fn report(
+    db: &Path,
+    options: &crate::report::ReportOptions,
+) -> Result<(crate::report::ReportData, Option<String>), Error> {
+    let mut store = crate::backend::open_existing(db)?;
+    let warning = refresh_after_write(store.as_mut());
+    Ok((crate::report::ReportData::collect(store.as_ref(), options)?, warning))
+}
+
 /// `seer flaky list`: the flaky tests of the latest `window` executions of each test, and the
 /// quarantine.
 pub fn flaky_list(db: &Path, window: usize) -> Result<FlakyListJson, Error> {
