@@ -54,7 +54,7 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(300),
             rate: RateLimit::default(),
             train_every: None,
-            target_recall: 0.95,
+            target_recall: seer_ci_core::model::TrainOptions::default().target_recall,
         }
     }
 }
