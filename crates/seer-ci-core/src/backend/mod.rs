@@ -18,6 +18,9 @@
 
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
@@ -52,14 +55,42 @@ pub struct StateSnapshot {
     pub tests: Vec<TestCounters>,
 }
 
-/// Opens the store at `location`, creating it when there is none.
+/// Whether `location` names a database server's store (`postgres://…`) rather than a file.
+pub fn is_url(location: &Path) -> bool {
+    location.to_str().is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// Opens the store at `location` (a file, or a `postgres://` URL), creating it when there is none.
 pub fn open(location: &Path) -> Result<Box<dyn History>, StoreError> {
+    if let Some(url) = url_of(location)? {
+        return open_url(url, true);
+    }
     Ok(Box::new(Store::open(location)?))
 }
 
 /// Opens the store at `location`; an error when there is none (nothing is created).
 pub fn open_existing(location: &Path) -> Result<Box<dyn History>, StoreError> {
+    if let Some(url) = url_of(location)? {
+        return open_url(url, false);
+    }
     Ok(Box::new(Store::open_existing(location)?))
+}
+
+fn url_of(location: &Path) -> Result<Option<&str>, StoreError> {
+    if !is_url(location) {
+        return Ok(None);
+    }
+    Ok(location.to_str())
+}
+
+#[cfg(feature = "postgres")]
+fn open_url(url: &str, create: bool) -> Result<Box<dyn History>, StoreError> {
+    Ok(Box::new(if create { postgres::PgStore::open(url)? } else { postgres::PgStore::open_existing(url)? }))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_url(url: &str, _create: bool) -> Result<Box<dyn History>, StoreError> {
+    Err(StoreError::BadLocation { location: url.to_string(), reason: "this seer was built without Postgres".into() })
 }
 
 /// A history of CI runs, the selection state derived from it, what a selection reads of both,

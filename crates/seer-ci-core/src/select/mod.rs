@@ -25,7 +25,7 @@ pub use gate::{
     judge_with_models as judge_gate_with_models,
 };
 pub use pipeline::{ChangeSource, GivenChange, Predicted, Prediction, SelectRequest, predict, select, select_warm};
-pub use refresh::{Refreshed, refresh, refresh_at_most};
+pub use refresh::{Refreshed, StateWrite, refresh, refresh_at_most, take_in_new_runs};
 pub use selection::{Mode, Selected, Selection, Shard, Target, TestRef};
 pub use warm::Warm;
 pub use workspace::{Member, Workspace};

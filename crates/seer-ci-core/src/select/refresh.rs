@@ -12,7 +12,7 @@ use hashbrown::{HashMap, HashSet};
 
 use crate::features::TestState;
 use crate::features::{change_keys, observe};
-use crate::store::{Judged, RunKey, SelectionRow, StateRun, StateTx, Store, StoreError};
+use crate::store::{Judged, RunKey, SelectionRow, StateMeta, StateRun, StateTx, Store, StoreError};
 
 /// What a refresh did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,6 +25,33 @@ pub struct Refreshed {
     pub selections: usize,
     /// Nothing was taken in: the new runs hold this many results, more than asked to take in.
     pub deferred: Option<u64>,
+}
+
+/// What a refresh reads and writes, inside one write transaction of a backend (SQLite's
+/// `StateTx`, the Postgres store's transaction): the refresh itself is the same for both.
+pub trait StateWrite {
+    fn meta(&mut self) -> Result<Option<StateMeta>, StoreError>;
+    /// How many runs come up to `key` in history order, it included.
+    fn runs_through(&mut self, key: RunKey) -> Result<u64, StoreError>;
+    /// Drops the whole state and its bookkeeping.
+    fn clear(&mut self) -> Result<(), StoreError>;
+    fn set_meta(&mut self, runs: u64, last: RunKey) -> Result<(), StoreError>;
+    /// Results of the runs after `after` (all runs when `None`).
+    fn results_after(&mut self, after: Option<RunKey>) -> Result<u64, StoreError>;
+    /// The runs after `after` in history order: key, commit, change set.
+    fn runs_after(&mut self, after: Option<RunKey>) -> Result<Vec<(RunKey, String, Option<i64>)>, StoreError>;
+    fn state_run(&mut self, key: RunKey, commit: String, changeset: Option<i64>) -> Result<StateRun, StoreError>;
+    fn test_states(&mut self) -> Result<HashMap<i64, TestState>, StoreError>;
+    fn put_test_states(&mut self, states: &mut dyn Iterator<Item = (i64, &TestState)>) -> Result<(), StoreError>;
+    /// Counts a run that changed `key`; the key's id.
+    fn count_change(&mut self, key: &str) -> Result<i64, StoreError>;
+    fn count_failure(&mut self, key: i64, test: i64) -> Result<(), StoreError>;
+    /// The kept selections in the order they were made.
+    fn selections(&mut self) -> Result<Vec<SelectionRow>, StoreError>;
+    /// A selection's selected and skipped tests, each ascending.
+    fn selection_tests(&mut self, id: i64) -> Result<(Vec<u32>, Vec<u32>), StoreError>;
+    fn put_selection_run(&mut self, run: i64, selection: i64, judged: Judged) -> Result<(), StoreError>;
+    fn put_miss(&mut self, run: i64, test: i64, selection: i64, same_commit: bool) -> Result<(), StoreError>;
 }
 
 /// Takes every run stored since the state's last one into the state, waiting at most `busy` for
@@ -41,7 +68,33 @@ pub fn refresh_at_most(store: &mut Store, busy: Duration, max_results: u64) -> R
     if pending.is_empty() && store.state_is_current()? {
         return Ok(Refreshed::default());
     }
-    let tx = store.state_transaction(busy)?;
+    let mut tx = store.state_transaction(busy)?;
+    let mut folded = None;
+    let refreshed = take_in_new_runs(&mut tx, max_results, |tx, after| {
+        // Selections queued while the lock was busy come first: the runs below may answer them.
+        let f = tx.fold_pending(&pending, after)?;
+        let kept = f.kept;
+        folded = Some(f);
+        Ok(kept)
+    })?;
+    if refreshed.deferred.is_some() {
+        return Ok(refreshed);
+    }
+    tx.commit()?;
+    if let Some(folded) = folded {
+        store.remove_folded(&folded);
+    }
+    Ok(refreshed)
+}
+
+/// The refresh inside a backend's write transaction `tx` (which the caller commits, unless the
+/// answer says `deferred`). `fold` keeps selections that were queued before the runs after
+/// `after` are taken in, and says how many it kept.
+pub fn take_in_new_runs<T: StateWrite>(
+    tx: &mut T,
+    max_results: u64,
+    fold: impl FnOnce(&mut T, Option<RunKey>) -> Result<usize, StoreError>,
+) -> Result<Refreshed, StoreError> {
     let meta = tx.meta()?;
     let current = match meta {
         Some(m) => tx.runs_through(m.last)? == m.runs,
@@ -58,31 +111,29 @@ pub fn refresh_at_most(store: &mut Store, busy: Duration, max_results: u64) -> R
     if results > max_results {
         return Ok(Refreshed { deferred: Some(results), ..Refreshed::default() });
     }
-    // Selections queued while the lock was busy come first: the runs below may answer them.
-    let folded = tx.fold_pending(&pending, after)?;
+    let kept = fold(tx, after)?;
     let runs = tx.runs_after(after)?;
-    let mut books = Bookkeeping::new(tx.selections()?);
+    let selections = tx.selections()?;
+    let mut books = Bookkeeping::new(selections);
     let mut touched: HashSet<i64> = HashSet::new();
     let mut last = after;
     for (key, commit, changeset) in &runs {
         let run = tx.state_run(*key, commit.clone(), *changeset)?;
-        books.judge(&tx, &run, &states)?;
-        take_in(&tx, &run, &mut states, &mut touched)?;
+        books.judge(tx, &run, &states)?;
+        take_in(tx, &run, &mut states, &mut touched)?;
         taken += 1;
         last = Some(*key);
     }
-    tx.put_test_states(touched.iter().map(|id| (*id, &states[id])))?;
+    tx.put_test_states(&mut touched.iter().map(|id| (*id, &states[id])))?;
     if let Some(last) = last {
         tx.set_meta(taken, last)?;
     }
-    tx.commit()?;
-    store.remove_folded(&folded);
-    Ok(Refreshed { runs: runs.len(), rebuilt, selections: folded.kept, deferred: None })
+    Ok(Refreshed { runs: runs.len(), rebuilt, selections: kept, deferred: None })
 }
 
 /// Counts one run into the counters and the co-failure tables.
 fn take_in(
-    tx: &StateTx<'_>,
+    tx: &mut impl StateWrite,
     run: &StateRun,
     states: &mut HashMap<i64, TestState>,
     touched: &mut HashSet<i64>,
@@ -121,7 +172,7 @@ impl Bookkeeping {
         Bookkeeping { selections, tests: HashMap::new() }
     }
 
-    fn tests_of(&mut self, tx: &StateTx<'_>, id: i64) -> Result<&(Vec<u32>, Vec<u32>), StoreError> {
+    fn tests_of(&mut self, tx: &mut impl StateWrite, id: i64) -> Result<&(Vec<u32>, Vec<u32>), StoreError> {
         if !self.tests.contains_key(&id) {
             let tests = tx.selection_tests(id)?;
             self.tests.insert(id, tests);
@@ -132,7 +183,12 @@ impl Bookkeeping {
     /// Links `run` to the latest selection of its commit made before it, and records a miss for
     /// each failing test that a selection made since the test's previous execution skipped.
     /// `states` are the counters before this run.
-    fn judge(&mut self, tx: &StateTx<'_>, run: &StateRun, states: &HashMap<i64, TestState>) -> Result<(), StoreError> {
+    fn judge(
+        &mut self,
+        tx: &mut impl StateWrite,
+        run: &StateRun,
+        states: &HashMap<i64, TestState>,
+    ) -> Result<(), StoreError> {
         if self.selections.is_empty() {
             return Ok(());
         }
@@ -176,6 +232,55 @@ impl Bookkeeping {
             }
         }
         Ok(())
+    }
+}
+
+/// SQLite's refresh transaction.
+impl StateWrite for StateTx<'_> {
+    fn meta(&mut self) -> Result<Option<StateMeta>, StoreError> {
+        StateTx::meta(self)
+    }
+    fn runs_through(&mut self, key: RunKey) -> Result<u64, StoreError> {
+        StateTx::runs_through(self, key)
+    }
+    fn clear(&mut self) -> Result<(), StoreError> {
+        StateTx::clear(self)
+    }
+    fn set_meta(&mut self, runs: u64, last: RunKey) -> Result<(), StoreError> {
+        StateTx::set_meta(self, runs, last)
+    }
+    fn results_after(&mut self, after: Option<RunKey>) -> Result<u64, StoreError> {
+        StateTx::results_after(self, after)
+    }
+    fn runs_after(&mut self, after: Option<RunKey>) -> Result<Vec<(RunKey, String, Option<i64>)>, StoreError> {
+        StateTx::runs_after(self, after)
+    }
+    fn state_run(&mut self, key: RunKey, commit: String, changeset: Option<i64>) -> Result<StateRun, StoreError> {
+        StateTx::state_run(self, key, commit, changeset)
+    }
+    fn test_states(&mut self) -> Result<HashMap<i64, TestState>, StoreError> {
+        StateTx::test_states(self)
+    }
+    fn put_test_states(&mut self, states: &mut dyn Iterator<Item = (i64, &TestState)>) -> Result<(), StoreError> {
+        StateTx::put_test_states(self, states)
+    }
+    fn count_change(&mut self, key: &str) -> Result<i64, StoreError> {
+        StateTx::count_change(self, key)
+    }
+    fn count_failure(&mut self, key: i64, test: i64) -> Result<(), StoreError> {
+        StateTx::count_failure(self, key, test)
+    }
+    fn selections(&mut self) -> Result<Vec<SelectionRow>, StoreError> {
+        StateTx::selections(self)
+    }
+    fn selection_tests(&mut self, id: i64) -> Result<(Vec<u32>, Vec<u32>), StoreError> {
+        StateTx::selection_tests(self, id)
+    }
+    fn put_selection_run(&mut self, run: i64, selection: i64, judged: Judged) -> Result<(), StoreError> {
+        StateTx::put_selection_run(self, run, selection, judged)
+    }
+    fn put_miss(&mut self, run: i64, test: i64, selection: i64, same_commit: bool) -> Result<(), StoreError> {
+        StateTx::put_miss(self, run, test, selection, same_commit)
     }
 }
 

@@ -37,7 +37,7 @@ pub struct CoverageCommit {
 }
 
 /// The union of two ascending lists.
-fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
+pub(crate) fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
     let mut all: Vec<u32> = a.iter().chain(b).copied().collect();
     all.sort_unstable();
     all.dedup();

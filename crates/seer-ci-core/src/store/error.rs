@@ -34,6 +34,25 @@ pub enum StoreError {
     ReadOnlyOld { path: PathBuf },
     #[error("store query failed")]
     Sql(#[from] rusqlite::Error),
+    #[error("the store location {location} is not usable: {reason}")]
+    BadLocation { location: String, reason: String },
+    #[error("no seer store at {location} (record or import a run first, or point --db/SEER_DB at one)")]
+    MissingAt { location: String },
+    #[error(
+        "the store at {location} has schema version {found}, newer than this seer understands ({supported}): upgrade seer"
+    )]
+    TooNewAt { location: String, found: i64, supported: i64 },
+    /// The Postgres server could not be reached or refused the connection.
+    #[cfg(feature = "postgres")]
+    #[error("cannot connect to the store at {location}")]
+    Connect {
+        location: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[cfg(feature = "postgres")]
+    #[error("store query failed")]
+    Postgres(#[from] postgres::Error),
 }
 
 impl StoreError {
@@ -56,7 +75,14 @@ impl StoreError {
         }
         match self {
             StoreError::RunConflict { .. } => exit_codes::RUN_CONFLICT,
-            StoreError::Missing { .. } => exit_codes::NOT_FOUND,
+            StoreError::Missing { .. } | StoreError::MissingAt { .. } => exit_codes::NOT_FOUND,
+            StoreError::BadLocation { .. } | StoreError::TooNewAt { .. } => exit_codes::STORE_UNUSABLE,
+            #[cfg(feature = "postgres")]
+            StoreError::Connect { .. } => exit_codes::STORE_UNUSABLE,
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(e) if e.is_closed() => exit_codes::STORE_UNUSABLE,
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(_) => exit_codes::FAILURE,
             StoreError::TooNew { .. }
             | StoreError::Open { .. }
             | StoreError::CreateDir { .. }

@@ -38,6 +38,20 @@ pub use window::{Day, Judgements, SlowTest, TestCount};
 pub use write::{RecordError, RecordStatus, content_hash};
 
 /// u32s as one blob, little-endian: how the store keeps lists of ids and line numbers.
+/// Line numbers (or ids) packed as the stores keep them: u32 little-endian each.
+pub(crate) fn pack_lines(values: &[u32]) -> Vec<u8> {
+    pack(values)
+}
+
+/// What [`pack_lines`] packed.
+pub(crate) fn unpack_lines(blob: &[u8]) -> Vec<u32> {
+    unpack(blob)
+}
+
+pub(crate) use coverage::union as union_lines;
+pub(crate) use profiles::content_hash as profile_content_hash;
+pub(crate) use selections::pack_ids as selection_ids_packed;
+
 fn pack(values: &[u32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }

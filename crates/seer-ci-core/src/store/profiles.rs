@@ -49,7 +49,7 @@ pub struct FrameSamples {
     pub total_samples: u64,
 }
 
-fn content_hash(p: &NewProfile) -> String {
+pub(crate) fn content_hash(p: &NewProfile) -> String {
     let mut h = Xxh3::new();
     let mut head = Vec::new();
     put_digest_field(&mut head, Some(&p.commit));

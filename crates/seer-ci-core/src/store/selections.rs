@@ -90,7 +90,7 @@ pub struct Miss {
 }
 
 /// Sorted `tests.id`s as stored (read back, ascending, with [`unpack`]).
-fn pack_ids(ids: &[i64]) -> Vec<u8> {
+pub(crate) fn pack_ids(ids: &[i64]) -> Vec<u8> {
     let mut sorted: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
     sorted.sort_unstable();
     sorted.dedup();

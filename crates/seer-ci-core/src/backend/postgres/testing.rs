@@ -1,0 +1,62 @@
+//! Postgres for tests: the server named by `SEER_TEST_POSTGRES` (`.ci/run` starts one with
+//! `scripts/pg-test-cluster.sh`), and a scratch schema per test, dropped when the test ends.
+//! Without the variable a test of the Postgres half says that it needs Postgres and checks
+//! nothing; with `SEER_REQUIRE_POSTGRES=1` (as in CI) that is a failure.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A schema of its own on the test server; dropped with everything in it.
+pub struct ScratchSchema {
+    /// The store location: the server's URL with `schema=` this schema.
+    pub url: String,
+    base: String,
+    pub schema: String,
+}
+
+/// The test server's URL, or `None` (said on stderr) when there is none.
+pub fn server(test: &str) -> Option<String> {
+    match std::env::var("SEER_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("SEER_REQUIRE_POSTGRES").is_some_and(|v| v == "1") => {
+            panic!("{test} needs Postgres: SEER_REQUIRE_POSTGRES=1 but SEER_TEST_POSTGRES is not set")
+        }
+        _ => {
+            eprintln!(
+                "{test}: NOT RUN: it needs Postgres. Start one with scripts/pg-test-cluster.sh and set \
+                 SEER_TEST_POSTGRES to the URL it prints (.ci/run does)."
+            );
+            None
+        }
+    }
+}
+
+/// A fresh schema on the test server, or `None` when there is no server (see [`server`]).
+pub fn scratch(test: &str) -> Option<ScratchSchema> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let base = server(test)?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let schema = format!("t{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(ScratchSchema { url: format!("{base}{sep}schema={schema}"), base, schema })
+}
+
+impl ScratchSchema {
+    /// Another scratch schema on the same server (a second project).
+    pub fn sibling(&self, name: &str) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}schema={}_{name}", self.base, self.schema)
+    }
+}
+
+impl Drop for ScratchSchema {
+    fn drop(&mut self) {
+        let Ok(mut client) = postgres::Client::connect(&self.base, postgres::NoTls) else { return };
+        let like = format!("{}%", self.schema);
+        if let Ok(rows) = client.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", &[&like]) {
+            for r in rows {
+                let name: String = r.get(0);
+                let _ = client.batch_execute(&format!("DROP SCHEMA \"{name}\" CASCADE"));
+            }
+        }
+    }
+}
