@@ -78,7 +78,8 @@ fn dispatch_remote(client: &remote::Client, command: Command, out: &mut impl Wri
 
 fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
     match command {
-        Command::Serve(args) => serve(args),
+        // A store path is for the other commands; serve finds SQLite projects in --data.
+        Command::Serve(args) => serve(args, Some(db).filter(|d| backend::is_url(d))),
         Command::Token(command) => token(db, command, out),
         Command::Record(args) => record(db, args, out),
         Command::Import(args) => import(db, args, out),
@@ -684,8 +685,13 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-/// `seer serve`: until SIGTERM or SIGINT.
-fn serve(args: ServeArgs) -> Result<()> {
+/// `seer serve`: until SIGTERM or SIGINT. `db`, a Postgres URL, holds every project's store.
+fn serve(args: ServeArgs, db: Option<&Path>) -> Result<()> {
+    let postgres = db.and_then(Path::to_str).map(str::to_string);
+    if postgres.is_some() {
+        // The data directory holds the projects' local files (models, workspace caches).
+        std::fs::create_dir_all(&args.data).with_context(|| format!("cannot make {}", args.data.display()))?;
+    }
     if !args.data.is_dir() {
         return Err(UsageError(format!(
             "--data {} is not a directory (make it, and a project in it with `seer token create --db DIR/KEY/seer.db`)",
@@ -696,14 +702,20 @@ fn serve(args: ServeArgs) -> Result<()> {
     let config = seer_ci_server::ServeConfig {
         listen: args.listen,
         data: args.data.clone(),
+        postgres: postgres.clone(),
         max_body: args.max_body_mib << 20,
         request_timeout: args.timeout,
         rate: seer_ci_server::RateLimit { per_second: args.rate, burst: args.burst.max(1.0) },
         train_every: args.train_every,
         target_recall: args.target_recall,
     };
-    seer_ci_server::serve(config, |addr| {
-        eprintln!("seer serve: listening on http://{addr} (data {})", args.data.display());
+    seer_ci_server::serve(config, |addr| match &postgres {
+        Some(url) => eprintln!(
+            "seer serve: listening on http://{addr} (stores in {}, local files in {})",
+            backend::postgres::redact(url),
+            args.data.display()
+        ),
+        None => eprintln!("seer serve: listening on http://{addr} (data {})", args.data.display()),
     })?;
     Ok(())
 }

@@ -52,15 +52,88 @@ impl Drop for Server {
     }
 }
 
+/// Where a server's projects are stored: files of the data directory, or the schemas of a
+/// Postgres database (the same tests run on both).
+pub enum Backend {
+    Sqlite,
+    Postgres(seer_ci_core::backend::postgres::testing::ScratchDatabase),
+}
+
+impl Backend {
+    /// A scratch database on the test server, or `None` (said on stderr) without one.
+    pub fn postgres(test: &str) -> Option<Backend> {
+        seer_ci_core::backend::postgres::testing::scratch_database(test).map(Backend::Postgres)
+    }
+}
+
+/// Defines `NAME::sqlite` and `NAME::postgres` tests running `fn NAME(Backend)` on each.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(super::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                if let Some(backend) = super::Backend::postgres(concat!("serve::", stringify!($name), "::postgres")) {
+                    super::$name(backend)
+                }
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    recording_and_selecting_through_the_server_equal_doing_it_locally,
+    every_endpoint_checks_the_token_and_its_scope,
+    oversized_truncated_and_malformed_uploads_are_refused_and_store_nothing,
+    a_server_killed_during_uploads_loses_nothing_and_the_clients_retries_land,
+    sigterm_lets_the_uploads_in_flight_finish_then_the_server_exits,
+    projects_keep_their_own_history_and_tokens,
+    the_server_trains_a_project_on_its_schedule_once_it_has_new_runs,
+);
+
 /// A data directory with project `demo` and a token of each scope set (and one revoked).
 pub struct Project {
     pub data: PathBuf,
+    /// The store of `demo`: a file, or a URL.
     pub db: PathBuf,
     pub ci: String,
     pub read: String,
     pub admin: String,
     pub all: String,
     pub revoked: String,
+    pub backend: Backend,
+}
+
+impl Project {
+    /// The store of project `key`.
+    pub fn store(&self, key: &str) -> PathBuf {
+        match &self.backend {
+            Backend::Sqlite => self.data.join(key).join("seer.db"),
+            Backend::Postgres(db) => PathBuf::from(db.project(key)),
+        }
+    }
+
+    /// A server of these projects.
+    pub fn serve(&self, listen: &str, extra: &[&str]) -> Server {
+        let mut args: Vec<&str> = extra.to_vec();
+        if let Backend::Postgres(db) = &self.backend {
+            args.extend(["--db", db.url.as_str()]);
+        }
+        Server::start(&self.data, listen, &args)
+    }
+
+    /// Whether a run is being written to `demo`'s store now.
+    fn writing(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite => {
+                std::fs::metadata(self.db.with_file_name("seer.db-wal")).map_or(0, |m| m.len()) >= 512 << 10
+            }
+            Backend::Postgres(db) => db.copying_results(),
+        }
+    }
 }
 
 pub fn token(db: &Path, name: &str, scopes: &str) -> String {
@@ -74,8 +147,16 @@ pub fn token(db: &Path, name: &str, scopes: &str) -> String {
 }
 
 pub fn project(dir: &Path) -> Project {
+    project_on(dir, Backend::Sqlite)
+}
+
+pub fn project_on(dir: &Path, backend: Backend) -> Project {
     let data = dir.join("data");
-    let db = data.join("demo").join("seer.db");
+    std::fs::create_dir_all(&data).unwrap();
+    let db = match &backend {
+        Backend::Sqlite => data.join("demo").join("seer.db"),
+        Backend::Postgres(pg) => PathBuf::from(pg.project("demo")),
+    };
     let revoked = token(&db, "old", "ci,read,admin");
     let out = Command::new(SEER).args(["--db", db.to_str().unwrap(), "token", "revoke", "old"]).output().unwrap();
     assert!(out.status.success());
@@ -87,6 +168,7 @@ pub fn project(dir: &Path) -> Project {
         revoked,
         data,
         db,
+        backend,
     }
 }
 
@@ -110,14 +192,13 @@ fn runs_of(db: &Path) -> Vec<serde_json::Value> {
     doc["runs"].as_array().unwrap().clone()
 }
 
-#[test]
-fn recording_and_selecting_through_the_server_equal_doing_it_locally() {
+fn recording_and_selecting_through_the_server_equal_doing_it_locally(backend: Backend) {
     // The same history, once in a local store and once through a server.
     let local = Env::new();
     let repo = record_file_driven_history(&local, 30);
     let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path());
-    let server = Server::start(&p.data, "127.0.0.1:0", &[]);
+    let p = project_on(dir.path(), backend);
+    let server = p.serve("127.0.0.1:0", &[]);
     let mut remote = client(&server, &p.all);
     for (k, run) in runs_of(&local.db).iter().rev().enumerate() {
         let id = run["run_id"].as_str().unwrap();
@@ -241,11 +322,10 @@ fn send(url: &str, method: &str, path: &str, token: Option<&str>, body: Option<&
     (status, response.body_mut().read_to_string().unwrap_or_default())
 }
 
-#[test]
-fn every_endpoint_checks_the_token_and_its_scope() {
+fn every_endpoint_checks_the_token_and_its_scope(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path());
-    let server = Server::start(&p.data, "127.0.0.1:0", &[]);
+    let p = project_on(dir.path(), backend);
+    let server = p.serve("127.0.0.1:0", &[]);
     // A run first, so that the read endpoints have something to read.
     let (status, body) = send(&server.url, "POST", "/v1/projects/demo/runs", Some(&p.ci), Some(br#"{"format_version":1,"run":{"run_id":"first","commit":"c0","time":1700000000,"tests":[{"id":"t::a","outcome":"fail"}]}}"#));
     assert_eq!(status, 200, "{body}");
@@ -300,11 +380,10 @@ fn every_endpoint_checks_the_token_and_its_scope() {
     assert_eq!(status, 404, "a project key cannot leave the data directory");
 }
 
-#[test]
-fn oversized_truncated_and_malformed_uploads_are_refused_and_store_nothing() {
+fn oversized_truncated_and_malformed_uploads_are_refused_and_store_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path());
-    let server = Server::start(&p.data, "127.0.0.1:0", &["--max-body-mib", "1"]);
+    let p = project_on(dir.path(), backend);
+    let server = p.serve("127.0.0.1:0", &["--max-body-mib", "1"]);
     let post = |body: &[u8]| send(&server.url, "POST", "/v1/projects/demo/runs", Some(&p.ci), Some(body));
     let good = br#"{"format_version":1,"run":{"run_id":"r1","commit":"c1","time":1700000000,"tests":[{"id":"t::a","outcome":"pass"}]}}"#;
     let cases: Vec<(Vec<u8>, u16, &str)> = vec![
@@ -334,11 +413,10 @@ fn oversized_truncated_and_malformed_uploads_are_refused_and_store_nothing() {
     assert_eq!(runs_of(&p.db)[0]["counts"]["pass"], 1, "the stored run is as it was");
 }
 
-#[test]
-fn a_server_killed_during_uploads_loses_nothing_and_the_clients_retries_land() {
+fn a_server_killed_during_uploads_loses_nothing_and_the_clients_retries_land(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path());
-    let mut server = Server::start(&p.data, "127.0.0.1:0", &[]);
+    let p = project_on(dir.path(), backend);
+    let mut server = p.serve("127.0.0.1:0", &[]);
     let addr = server.addr.clone();
     let env = client(&server, &p.ci);
     let report = env.write("big.xml", big_junit(50_000, 40));
@@ -349,14 +427,13 @@ fn a_server_killed_during_uploads_loses_nothing_and_the_clients_retries_land() {
         let clients: Vec<_> = (0..6).map(|k| scope.spawn(move || record(k))).collect();
         // Kill the server while a run is being written (its write-ahead log growing), then
         // start it again on its port.
-        let wal = p.db.with_file_name("seer.db-wal");
         let deadline = Instant::now() + Duration::from_secs(120);
-        while std::fs::metadata(&wal).map_or(0, |m| m.len()) < 512 << 10 && Instant::now() < deadline {
+        while !p.writing() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         server.kill();
         std::thread::sleep(Duration::from_millis(300));
-        let restarted = Server::start(&p.data, &addr, &[]);
+        let restarted = p.serve(&addr, &[]);
         let outputs: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
         drop(restarted);
         outputs
@@ -371,9 +448,11 @@ fn a_server_killed_during_uploads_loses_nothing_and_the_clients_retries_land() {
     for run in &runs {
         assert_eq!(run["counts"]["tests"], 50_000, "each run whole: {run}");
     }
-    let conn = rusqlite::Connection::open(&p.db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(check, "ok");
+    if let Backend::Sqlite = p.backend {
+        let conn = rusqlite::Connection::open(&p.db).unwrap();
+        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+    }
 }
 
 #[test]
@@ -424,19 +503,17 @@ fn select_fails_open_when_the_server_is_down_slow_or_refuses_the_token() {
     }
 }
 
-#[test]
-fn sigterm_lets_the_uploads_in_flight_finish_then_the_server_exits() {
+fn sigterm_lets_the_uploads_in_flight_finish_then_the_server_exits(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path());
-    let mut server = Server::start(&p.data, "127.0.0.1:0", &[]);
+    let p = project_on(dir.path(), backend);
+    let mut server = p.serve("127.0.0.1:0", &[]);
     let env = client(&server, &p.ci);
     let report = env.write("big.xml", big_junit(50_000, 40));
-    let wal = p.db.with_file_name("seer.db-wal");
     let out = std::thread::scope(|scope| {
         let upload = scope.spawn(|| env.run(&["record", "--no-git", "--commit", "c1", "--run-id", "r1", &report]));
         // SIGTERM while the run is being written.
         let deadline = Instant::now() + Duration::from_secs(120);
-        while std::fs::metadata(&wal).map_or(0, |m| m.len()) < 512 << 10 && Instant::now() < deadline {
+        while !p.writing() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         let pid = server.child.id().to_string();
@@ -453,13 +530,12 @@ fn sigterm_lets_the_uploads_in_flight_finish_then_the_server_exits() {
     assert_eq!(runs[0]["counts"]["tests"], 50_000);
 }
 
-#[test]
-fn projects_keep_their_own_history_and_tokens() {
+fn projects_keep_their_own_history_and_tokens(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path());
-    let other_db = p.data.join("other").join("seer.db");
+    let p = project_on(dir.path(), backend);
+    let other_db = p.store("other");
     let other = token(&other_db, "ci", "ci,read");
-    let server = Server::start(&p.data, "127.0.0.1:0", &[]);
+    let server = p.serve("127.0.0.1:0", &[]);
     let run = br#"{"format_version":1,"run":{"run_id":"r1","commit":"c1","time":1700000000,"tests":[{"id":"t::a","outcome":"pass"}]}}"#;
     // A token of one project is unknown to another.
     let (status, _) = send(&server.url, "POST", "/v1/projects/other/runs", Some(&p.all), Some(run));
@@ -487,23 +563,26 @@ fn projects_keep_their_own_history_and_tokens() {
     assert_eq!(status, 401, "a revoked token is refused at once");
 }
 
-#[test]
-fn the_server_trains_a_project_on_its_schedule_once_it_has_new_runs() {
+fn the_server_trains_a_project_on_its_schedule_once_it_has_new_runs(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path());
+    let p = project_on(dir.path(), backend);
     // A history recorded straight into the project's store.
     let mut local = Env::new();
     local.db = p.db.clone();
     record_file_driven_history(&local, 30);
-    let models = p.db.with_file_name("models");
+    let models = p.data.join("demo").join("models");
     assert!(!models.exists());
-    let _server = Server::start(&p.data, "127.0.0.1:0", &["--train-every", "1s"]);
+    let _server = p.serve("127.0.0.1:0", &["--train-every", "1s"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     let count = || std::fs::read_dir(&models).map_or(0, |d| d.count());
     while count() == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(count(), 1, "the schedule trained the project");
+    if let Backend::Postgres(_) = p.backend {
+        let store = seer_ci_core::backend::open_existing(&p.db).unwrap();
+        assert_eq!(store.model_names().unwrap().len(), 1, "the database holds the model for every replica");
+    }
     // Nothing new: the next ticks train nothing.
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(count(), 1, "no new runs, no new model");

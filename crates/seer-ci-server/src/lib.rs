@@ -31,8 +31,11 @@ pub use projects::{PROJECT_STORE, Projects, project_store};
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
-    /// Each project is a directory here holding its `seer.db`.
+    /// Each project is a directory here holding its `seer.db` (with `postgres`, its local files).
     pub data: PathBuf,
+    /// A Postgres database holding every project's store, one schema each, instead of the data
+    /// directory's files: replicas over one database serve one history.
+    pub postgres: Option<String>,
     /// The largest request body accepted, in bytes.
     pub max_body: usize,
     /// Requests taking longer are answered 503 (the work itself finishes: a write is whole).
@@ -50,6 +53,7 @@ impl Default for ServeConfig {
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8480)),
             data: PathBuf::from("/var/lib/seer"),
+            postgres: None,
             max_body: 256 << 20,
             request_timeout: Duration::from_secs(300),
             rate: RateLimit::default(),
@@ -68,12 +72,8 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read the data directory {}", path.display())]
-    Data {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the projects")]
+    Data(#[source] seer_ci_core::store::StoreError),
     #[error("the server failed")]
     Serve(#[source] std::io::Error),
 }
@@ -82,9 +82,9 @@ pub enum ServeError {
 /// address actually bound (port 0 picks a free one).
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServeError::Serve)?;
+    // Before the runtime: Postgres's client blocks on a runtime of its own.
+    let projects = Projects::open(&config.data, config.postgres.as_deref()).map_err(ServeError::Data)?;
     runtime.block_on(async move {
-        let projects =
-            Projects::open(&config.data).map_err(|source| ServeError::Data { path: config.data.clone(), source })?;
         let state = Arc::new(routes::AppState::new(projects, &config));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

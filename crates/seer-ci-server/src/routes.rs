@@ -151,11 +151,14 @@ async fn guarded<T: Send + 'static>(
     scope: Scope,
     work: impl FnOnce(Arc<Project>, Token) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let project =
-        state.projects.get(key).ok_or_else(|| ApiError::not_found(format!("no project {key:?} on this server")))?;
     let headers = headers.clone();
-    let (state2, p2) = (state.clone(), project.clone());
+    let (state2, key) = (state.clone(), key.to_string());
     blocking(move || {
+        // On the blocking pool: finding a new project may ask the database.
+        let p2 = state2
+            .projects
+            .get(&key)
+            .ok_or_else(|| ApiError::not_found(format!("no project {key:?} on this server")))?;
         let token = authorize(&headers, &p2, scope)?;
         if !state2.limiter.allow(&p2.key, token.id, state2.rate) {
             return Err(ApiError::new(
@@ -298,9 +301,9 @@ fn select_request(p: &Project, r: SelectRequestJson) -> Result<SelectRequest, Ap
     };
     Ok(SelectRequest {
         change: ChangeSource::Given(GivenChange { commit: r.commit, changes, ancestors }),
-        repo: p.db.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        repo: p.dir.clone(),
         models: p.models.clone(),
-        workspace_cache: p.db.with_file_name("workspace.json"),
+        workspace_cache: p.dir.join("workspace.json"),
         config,
         config_problem,
         target,

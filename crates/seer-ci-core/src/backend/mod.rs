@@ -255,4 +255,54 @@ pub trait History: Send {
 
     /// The stacks of `profiles` merged, by frame name.
     fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError>;
+
+    /// Whether the store's connection is gone (a database server restarted): it cannot serve
+    /// again, and whoever keeps it open should open the store anew.
+    fn connection_lost(&self) -> bool {
+        false
+    }
+
+    // Models. An SQLite store's models are files beside it (`model::models_dir`); a database
+    // server's store holds them, so that every replica serves the same live model.
+
+    /// Whether the store holds its models (else they are files beside it).
+    fn holds_models(&self) -> bool {
+        false
+    }
+
+    /// The names of the models the store holds, oldest first.
+    fn model_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(vec![])
+    }
+
+    /// A model document the store holds, by name.
+    fn model(&self, _name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Keeps a model document (a name already held keeps its first document).
+    fn put_model(&mut self, _name: &str, _body: &[u8], _created_at: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Brings the newest model a store holds into the models directory `dir`, where selection and
+/// prediction read models (written whole: a temporary file renamed). Nothing for a store whose
+/// models are files already.
+pub fn sync_models(store: &dyn History, dir: &Path) -> Result<(), StoreError> {
+    if !store.holds_models() {
+        return Ok(());
+    }
+    let Some(newest) = store.model_names()?.pop() else { return Ok(()) };
+    let path = dir.join(&newest);
+    if path.exists() || newest.contains('/') || newest.starts_with('.') {
+        return Ok(());
+    }
+    let Some(body) = store.model(&newest)? else { return Ok(()) };
+    let io = |source| StoreError::CreateDir { path: dir.to_path_buf(), source };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let temp = dir.join(format!(".{newest}.{}", std::process::id()));
+    std::fs::write(&temp, &body).map_err(io)?;
+    std::fs::rename(&temp, &path).map_err(io)?;
+    Ok(())
 }

@@ -49,7 +49,18 @@ pub struct ModelFile {
 }
 
 /// The models directory of the store at `db`: `models/` beside it.
+///
+/// A database server's store (`postgres://…`) holds its models itself; this is then a local
+/// cache of them, under `$XDG_CACHE_HOME` (else `~/.cache`), by location.
 pub fn models_dir(db: &Path) -> PathBuf {
+    if crate::backend::is_url(db) {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        let key = xxhash_rust::xxh3::xxh3_64(db.as_os_str().as_encoded_bytes());
+        return cache.join("seer").join(format!("models-{key:016x}"));
+    }
     db.parent().unwrap_or(Path::new(".")).join("models")
 }
 

@@ -21,6 +21,7 @@ pub fn stats(db: &Path, gate: GateConfig) -> Result<(StatsJson, Option<String>),
     let mut store = crate::backend::open_existing(db)?;
     let warning = refresh_after_write(store.as_mut());
     let s = store.stats()?;
+    let _ = crate::backend::sync_models(store.as_ref(), &models_dir(db));
     let gate = judge_gate_with_models(store.as_ref(), &models_dir(db), gate, s.results.fail + s.results.error)?;
     let doc = StatsJson {
         format_version: FORMAT_VERSION,

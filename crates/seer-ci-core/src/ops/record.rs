@@ -29,6 +29,17 @@ pub struct Recorded {
 /// the whole run back, so nothing of it is stored).
 pub fn record(db: &Path, opts: &RecordOptions, replace: bool) -> Result<Recorded, Error> {
     let Prepared { info, changes, mut warnings } = prepare(opts);
+    if crate::backend::is_url(db) {
+        // A database server's store records the run read whole, in one transaction.
+        let mut set = crate::collect::ResultSet::default();
+        let read = read_reports(opts, &mut set)?;
+        warnings.extend(read.warnings);
+        let run = CollectedRun { info: RunInfo { source: read.source, ..info }, results: set.into_results(), changes };
+        let mut store = crate::backend::open(db)?;
+        let status = store.record_runs(std::slice::from_ref(&run), replace)?[0];
+        warnings.extend(refresh_after_write(store.as_mut()));
+        return Ok(Recorded { status, collected: Collected { run, repeated: read.repeated, warnings } });
+    }
     let mut store = Store::open(db)?;
     let (status, set, read) = store.record_streaming(
         &info,
@@ -117,10 +128,17 @@ pub fn import(db: &Path, request: &ImportRequest, mut progress: impl FnMut(usize
     }
     let folded_rows = histories.iter().map(|h| h.folded_rows).sum();
     let runs: Vec<CollectedRun> = histories.into_iter().flat_map(|h| h.runs).collect();
-    let mut store = Store::open(db)?;
     let total = runs.len();
-    let statuses = store.record_many(&runs, request.replace, |done| progress(done, total))?;
-    let warnings = refresh_after_write(&mut store).into_iter().collect();
+    let (statuses, warnings) = if crate::backend::is_url(db) {
+        let mut store = crate::backend::open(db)?;
+        let statuses = store.record_runs(&runs, request.replace)?;
+        progress(total, total);
+        (statuses, refresh_after_write(store.as_mut()).into_iter().collect())
+    } else {
+        let mut store = Store::open(db)?;
+        let statuses = store.record_many(&runs, request.replace, |done| progress(done, total))?;
+        (statuses, refresh_after_write(&mut store).into_iter().collect())
+    };
     Ok(Imported { runs, statuses, folded_rows, warnings })
 }
 

@@ -63,7 +63,17 @@ pub fn train(db: &Path, request: &TrainRequest) -> Result<TrainedModel, Error> {
             file.save_as(path)?;
             path.clone()
         }
-        ModelDestination::Directory(dir) => file.save(dir)?,
+        ModelDestination::Directory(dir) => {
+            let path = file.save(dir)?;
+            // A store that holds its models gets the new one: every replica's next selection reads it.
+            if store.holds_models() {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                let body = std::fs::read(&path)
+                    .map_err(|source| crate::model::ModelFileError::Io { path: path.clone(), source })?;
+                store.put_model(name, &body, request.now)?;
+            }
+            path
+        }
     };
     Ok(TrainedModel { file, path, warnings })
 }

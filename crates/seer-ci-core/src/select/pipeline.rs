@@ -184,7 +184,10 @@ fn select_unguarded(db: &Path, request: &SelectRequest, warm: &mut Warm) -> Sele
         },
     };
     let selection = select_in(store.as_mut(), request, warm);
-    warm.store = Some((db.to_path_buf(), store));
+    // A lost connection is not kept: the next selection opens the store again.
+    if !store.connection_lost() {
+        warm.store = Some((db.to_path_buf(), store));
+    }
     selection
 }
 
@@ -350,6 +353,9 @@ fn live_model(
     request: &SelectRequest,
     warm: Option<&mut Warm>,
 ) -> Result<(Arc<ModelFile>, String, bool), Unusable> {
+    // A store that holds its models (Postgres) brings its newest into the models directory; when
+    // it cannot, the directory's newest model serves.
+    let _ = crate::backend::sync_models(store, &request.models);
     let loaded = match warm {
         None => live(&request.models).map(|(m, n, s)| (Arc::new(m), n, s)),
         Some(warm) => {

@@ -824,6 +824,30 @@ impl History for PgStore {
             .collect())
     }
 
+    fn connection_lost(&self) -> bool {
+        self.client.borrow().is_closed()
+    }
+
+    fn holds_models(&self) -> bool {
+        true
+    }
+
+    fn model_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.query("SELECT name FROM models ORDER BY name", &[])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn model(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.query_opt("SELECT body FROM models WHERE name = $1", &[&name])?.map(|r| r.get(0)))
+    }
+
+    fn put_model(&mut self, name: &str, body: &[u8], created_at: i64) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO models (name, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            &[&name, &body, &created_at],
+        )?;
+        Ok(())
+    }
+
     fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError> {
         let stacks = self.merged_stack_ids(profiles)?;
         let ids: Vec<i64> =

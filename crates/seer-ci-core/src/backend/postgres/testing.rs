@@ -60,3 +60,54 @@ impl Drop for ScratchSchema {
         }
     }
 }
+
+/// A database of its own on the test server (for servers, whose projects are the schemas of
+/// one database); dropped, connections and all, when the test ends.
+pub struct ScratchDatabase {
+    /// The database's URL.
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+/// A fresh database on the test server, or `None` when there is no server (see [`server`]).
+pub fn scratch_database(test: &str) -> Option<ScratchDatabase> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = server(test)?;
+    let name = format!("seer_t{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test server");
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+    let base = &base[..base.rfind('/').expect("a URL with a database")];
+    let url = if query.is_empty() { format!("{base}/{name}") } else { format!("{base}/{name}?{query}") };
+    Some(ScratchDatabase { url, admin, name })
+}
+
+impl ScratchDatabase {
+    /// The store of project `key` in this database.
+    pub fn project(&self, key: &str) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}schema={key}", self.url)
+    }
+
+    /// Whether a connection is writing a run's results now (a COPY into `results` under way).
+    pub fn copying_results(&self) -> bool {
+        let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) else { return false };
+        client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active'
+                 AND query LIKE 'COPY results%'",
+                &[&self.name],
+            )
+            .is_ok_and(|r| r.get::<_, i64>(0) > 0)
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
