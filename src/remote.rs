@@ -72,20 +72,33 @@ impl RemoteError {
     }
 }
 
-/// A connection to one project of a server.
+/// A connection to one project of a server, or of replicas over one store.
 pub struct Client {
-    base: String,
+    /// The server's URL, or each replica's (`SEER_URL=http://a,http://b`); requests go to one,
+    /// and an upload retried after a failure goes to the next.
+    bases: Vec<String>,
+    current: std::cell::Cell<usize>,
     project: String,
     token: Option<String>,
 }
 
 impl Client {
     pub fn new(server: &str, project: &str, token: Option<String>) -> Client {
-        Client { base: server.trim_end_matches('/').to_string(), project: project.to_string(), token }
+        let bases: Vec<String> =
+            server.split(',').map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect();
+        Client { bases, current: Default::default(), project: project.to_string(), token }
     }
 
     fn url(&self, rest: &str) -> String {
-        format!("{}{}/projects/{}/{rest}", self.base, seer_ci_api::server::API_PREFIX, self.project)
+        let base = self.bases.get(self.current.get()).map_or("", String::as_str);
+        format!("{base}{}/projects/{}/{rest}", seer_ci_api::server::API_PREFIX, self.project)
+    }
+
+    /// Sends the next requests to the next replica (when there are several).
+    fn fail_over(&self) {
+        if !self.bases.is_empty() {
+            self.current.set((self.current.get() + 1) % self.bases.len());
+        }
     }
 
     fn agent(timeout: Duration) -> ureq::Agent {
@@ -151,6 +164,9 @@ impl Client {
                     std::thread::sleep(wait);
                     wait *= 2;
                     attempt += 1;
+                    // The same run again, to another replica when there is one: a retry is
+                    // recognised by run id whichever replica stores it.
+                    self.fail_over();
                 }
                 other => return other,
             }

@@ -20,6 +20,7 @@ mod queries;
 mod readme;
 mod recipes;
 mod record;
+mod replicas;
 mod report;
 mod runners;
 mod select;

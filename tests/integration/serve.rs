@@ -40,7 +40,7 @@ impl Server {
         Server { child, url: format!("http://{addr}"), addr }
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -173,7 +173,7 @@ pub fn project_on(dir: &Path, backend: Backend) -> Project {
 }
 
 /// An environment whose `seer` talks to `server` with `token`.
-fn client(server: &Server, token: &str) -> Env {
+pub fn client(server: &Server, token: &str) -> Env {
     let mut env = Env::new();
     env.vars = vec![
         ("SEER_URL".into(), server.url.clone()),
@@ -184,7 +184,7 @@ fn client(server: &Server, token: &str) -> Env {
 }
 
 /// The store's runs as `seer runs --json` lists them (id and counts).
-fn runs_of(db: &Path) -> Vec<serde_json::Value> {
+pub fn runs_of(db: &Path) -> Vec<serde_json::Value> {
     let out =
         Command::new(SEER).args(["--db", db.to_str().unwrap(), "runs", "--json", "--limit", "1000"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -294,7 +294,7 @@ fn endpoints() -> Vec<(&'static str, String, Option<serde_json::Value>, &'static
     ]
 }
 
-fn send(url: &str, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> (u16, String) {
+pub fn send(url: &str, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let full = format!("{url}{path}");
     let auth = token.map(|t| format!("Bearer {t}"));
