@@ -13,9 +13,17 @@
    own run id, retrying as the CLI does on transport errors and 429/5xx. At the end every
    acknowledged run must be on the server, once, whole: runs lost and runs broken are counted.
 
+3. Ingest (--ingest): `seer record` of one 200,000-testcase JUnit report straight into the store
+   (the median of 3 runs, each under a new run id).
+
+With --postgres URL the projects' stores are schemas of that database (`seer serve --db URL`;
+the schemas `big` and `load` are dropped first), and --replicas N starts N servers over it: the
+load's clients are spread over them and a retried upload goes to the next replica.
+
 Prints p50/p99 latencies, throughput and runs lost; --json OUT writes them.
 
-Usage: bench_serve.py [--seer PATH] [--work DIR] [--clients N] [--seconds S] [--select-repeat N] [--json OUT]
+Usage: bench_serve.py [--seer PATH] [--work DIR] [--clients N] [--seconds S] [--select-repeat N]
+                      [--postgres URL] [--replicas N] [--ingest] [--json OUT]
 """
 
 import argparse
@@ -42,10 +50,28 @@ def pct(values, q):
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+POSTGRES = None  # --postgres: the database holding every project's store
+
+
+def store_of(data, key):
+    """Where project `key`'s store is: a file of the data directory, or a schema of --postgres."""
+    if POSTGRES:
+        return f"{POSTGRES}{'&' if '?' in POSTGRES else '?'}schema={key}"
+    return data / key / "seer.db"
+
+
+def drop_schema(key):
+    if POSTGRES:
+        base = POSTGRES.split("?")[0]
+        subprocess.run(["psql", base, "-qc", f'DROP SCHEMA IF EXISTS "{key}" CASCADE'], check=True,
+                       capture_output=True)
+
+
 class Server:
     def __init__(self, seer, data, log):
+        extra = ["--db", POSTGRES] if POSTGRES else []
         self.proc = subprocess.Popen([seer, "serve", "--data", str(data), "--listen", "127.0.0.1:0",
-                                      "--rate", "100000", "--burst", "100000"],
+                                      "--rate", "100000", "--burst", "100000", *extra],
                                      stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
         self.url = "http://" + line.split("http://")[1].split()[0]
@@ -90,7 +116,8 @@ def selection_bench(args, seer, data, log, results):
     with open(history, "w") as out:
         for k in range(bench_select.RUNS):
             out.write(json.dumps(bench_select.run_line(rng, k, flaky)) + "\n")
-    db = data / "big" / "seer.db"
+    drop_schema("big")
+    db = store_of(data, "big")
     subprocess.run([seer, "--db", str(db), "import", str(history)], check=True, capture_output=True)
     subprocess.run([seer, "--db", str(db), "train"], check=True, capture_output=True)
     tok = token(seer, db, "ci,read,admin")
@@ -158,9 +185,11 @@ def selection_bench(args, seer, data, log, results):
 
 
 def load_bench(args, seer, data, log, results):
-    db = data / "load" / "seer.db"
+    drop_schema("load")
+    db = store_of(data, "load")
     tok = token(seer, db, "ci,read,admin")
-    server = Server(seer, data, log)
+    servers = [Server(seer, data if k == 0 else data.with_name(f"data-{k}"), log) for k in range(args.replicas)]
+    server = servers[0]
     pool = [f"suite_{t % 40}::test_{t}" for t in range(10_000)]
     lock = threading.Lock()
     acked, sizes, attempted = {}, {}, []
@@ -168,11 +197,12 @@ def load_bench(args, seer, data, log, results):
     errors, retries = [], [0]
     deadline = time.time() + args.seconds
 
-    def post_retrying(path, body):
+    def post_retrying(path, body, first=0):
         wait = 0.5
         for attempt in range(6):
             try:
-                return request(f"{server.url}{path}", tok, body)
+                # A retry goes to the next replica, as the CLI's does.
+                return request(f"{servers[(first + attempt) % len(servers)].url}{path}", tok, body)
             except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
                 code = getattr(e, "code", None)
                 if code is not None and code != 429 and code < 500:
@@ -190,7 +220,7 @@ def load_bench(args, seer, data, log, results):
             change = change_doc(rng, 200)
             sel = {"format_version": 1, "commit": f"c{j}-{k}", "changes": change, "keep": True, "reasons_for": 0}
             try:
-                _, total, srv = post_retrying("/v1/projects/load/select", sel)
+                _, total, srv = post_retrying("/v1/projects/load/select", sel, j)
                 n = rng.randint(1_000, 10_000)
                 tests = [{"id": t, "outcome": "fail" if rng.random() < 0.02 else "pass",
                           "duration_s": round(rng.random(), 3)} for t in rng.sample(pool, n)]
@@ -199,7 +229,7 @@ def load_bench(args, seer, data, log, results):
                 run = {"run_id": run_id, "commit": f"c{j}-{k}", "branch": "main", "tests": tests, "changes": change}
                 with lock:
                     attempted.append(run_id)
-                doc, rtotal, rsrv = post_retrying("/v1/projects/load/runs", {"format_version": 1, "run": run})
+                doc, rtotal, rsrv = post_retrying("/v1/projects/load/runs", {"format_version": 1, "run": run}, j)
                 with lock:
                     lat["select"].append(total)
                     lat["select_server"].append(srv)
@@ -220,13 +250,14 @@ def load_bench(args, seer, data, log, results):
         t.join()
     elapsed = time.time() - started
     listing, _, _ = request(f"{server.url}/v1/projects/load/runs?limit=1000000", tok)
-    server.stop()
+    for sv in servers:
+        sv.stop()
     stored = {r["run_id"]: r["counts"]["tests"] for r in listing["runs"]}
     lost = [r for r in acked if r not in stored]
     broken = [r for r in acked if r in stored and stored[r] != sizes[r]]
     duplicates = len(listing["runs"]) - len(stored)
     results["load"] = {
-        "clients": args.clients, "seconds": round(elapsed, 1), "runs_acknowledged": len(acked),
+        "clients": args.clients, "replicas": args.replicas, "seconds": round(elapsed, 1), "runs_acknowledged": len(acked),
         "runs_stored": len(stored), "runs_lost": len(lost), "runs_broken": len(broken), "duplicates": duplicates,
         "results_stored": sum(stored.values()), "runs_per_s": len(acked) / elapsed,
         "results_per_s": sum(sizes.values()) / elapsed, "retries": retries[0], "errors": errors[:10],
@@ -249,6 +280,23 @@ def load_bench(args, seer, data, log, results):
         print("  error:", e)
 
 
+def ingest_bench(args, seer, data, results):
+    report = args.work / "big.xml"
+    cases = "".join(f'<testcase classname="suite_{t % 100}" name="test_{t}" time="0.01"/>' for t in range(200_000))
+    report.write_text(f'<testsuites><testsuite name="all">{cases}</testsuite></testsuites>')
+    drop_schema("ingest")
+    db = store_of(data, "ingest")
+    times = []
+    for k in range(3):
+        started = time.perf_counter()
+        subprocess.run([seer, "--db", str(db), "record", "--no-git", "--commit", f"c{k}", "--run-id", f"ingest-{k}",
+                        str(report)], check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    results["ingest"] = {"testcases": 200_000, "median_s": statistics.median(times), "all_s": times}
+    print(f"ingest of a 200,000-testcase report: median {statistics.median(times):.2f} s "
+          f"({', '.join(f'{t:.2f}' for t in times)})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seer", default=str(Path(__file__).resolve().parents[1] / "target/release/seer"))
@@ -258,8 +306,13 @@ def main():
     ap.add_argument("--select-repeat", type=int, default=201)
     ap.add_argument("--skip-select", action="store_true")
     ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--postgres", help="a Postgres database holding the stores (seer serve --db)")
+    ap.add_argument("--replicas", type=int, default=1)
+    ap.add_argument("--ingest", action="store_true", help="time seer record of a 200,000-testcase report")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    global POSTGRES
+    POSTGRES = args.postgres
     if args.work.exists():
         shutil.rmtree(args.work)
     data = args.work / "data"
@@ -270,6 +323,8 @@ def main():
             selection_bench(args, args.seer, data, log, results)
         if not args.skip_load:
             load_bench(args, args.seer, data, log, results)
+        if args.ingest:
+            ingest_bench(args, args.seer, data, results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     lost = results.get("load", {}).get("runs_lost", 0) + results.get("load", {}).get("runs_broken", 0)

@@ -346,6 +346,9 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable
     Ok(Predicted { commit: s.commit.clone(), model: s.model_name.clone(), files, predictions, notes: s.notes.clone() })
 }
 
+/// How often a warm selection asks a store that holds its models for a newer one.
+const MODELS_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The live model, checked: loadable, reading this seer's features, fresh, and (for a project
 /// model) trained on this store's runs.
 fn live_model(
@@ -354,16 +357,37 @@ fn live_model(
     warm: Option<&mut Warm>,
 ) -> Result<(Arc<ModelFile>, String, bool), Unusable> {
     // A store that holds its models (Postgres) brings its newest into the models directory; when
-    // it cannot, the directory's newest model serves.
-    let _ = crate::backend::sync_models(store, &request.models);
-    let loaded = match warm {
+    // it cannot, the directory's newest model serves. Kept warm, at most once a second: a model
+    // trained through another replica serves here within a second.
+    let check_models = match &warm {
+        Some(w) => w.models_checked.is_none_or(|at| at.elapsed() >= MODELS_CHECK_EVERY),
+        None => true,
+    };
+    if check_models {
+        let _ = crate::backend::sync_models(store, &request.models);
+    }
+    let mut warm = warm;
+    if let Some(w) = warm.as_deref_mut() {
+        if check_models {
+            w.models_checked = Some(std::time::Instant::now());
+        }
+    }
+    // Whether the warm model's training run was found in this store already (runs stay).
+    let trained_run_known = warm.as_deref().and_then(|w| w.model.as_ref()).is_some_and(|m| m.trained_run_stored);
+    let loaded = match warm.as_deref_mut() {
         None => live(&request.models).map(|(m, n, s)| (Arc::new(m), n, s)),
         Some(warm) => {
             let file = latest(&request.models);
             match &warm.model {
                 Some(m) if m.file == file => Ok((m.model.clone(), m.name.clone(), m.source)),
                 _ => live(&request.models).map(|(m, n, s)| (Arc::new(m), n, s)).inspect(|(model, name, source)| {
-                    warm.model = Some(WarmModel { file, model: model.clone(), name: name.clone(), source: *source });
+                    warm.model = Some(WarmModel {
+                        file,
+                        model: model.clone(),
+                        name: name.clone(),
+                        source: *source,
+                        trained_run_stored: false,
+                    });
                 }),
             }
         }
@@ -382,8 +406,13 @@ fn live_model(
         if age_days > max_days {
             return Err(Unusable::StaleModel { model: name, age_days, max_days });
         }
-        if !store.has_run(&model.training.last_run).map_err(Unusable::Store)? {
-            return Err(Unusable::ForeignModel { model: name, last_run: model.training.last_run.clone() });
+        if !trained_run_known {
+            if !store.has_run(&model.training.last_run).map_err(Unusable::Store)? {
+                return Err(Unusable::ForeignModel { model: name, last_run: model.training.last_run.clone() });
+            }
+            if let Some(m) = warm.and_then(|w| w.model.as_mut()) {
+                m.trained_run_stored = Arc::ptr_eq(&m.model, &model);
+            }
         }
     }
     Ok((model, name, !project))

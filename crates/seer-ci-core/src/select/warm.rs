@@ -26,6 +26,8 @@ pub struct Warm {
     pub(super) store: Option<(PathBuf, Box<dyn History>)>,
     pub(super) candidates: Option<WarmCandidates>,
     pub(super) model: Option<WarmModel>,
+    /// When the store was last asked for a newer model (a store that holds its models).
+    pub(super) models_checked: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for Warm {
@@ -60,6 +62,8 @@ pub(super) struct WarmModel {
     pub model: Arc<ModelFile>,
     pub name: String,
     pub source: ModelSource,
+    /// The run the model was trained up to was found in the store (runs are never removed).
+    pub trained_run_stored: bool,
 }
 
 impl Warm {

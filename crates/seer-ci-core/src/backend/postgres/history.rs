@@ -410,18 +410,20 @@ impl History for PgStore {
     }
 
     fn refresh_state_at_most(&mut self, wait: Duration, max_results: u64) -> Result<Refreshed, StoreError> {
-        // The common case, read-only: nothing new since the last refresh.
-        let current = {
-            let mut client = self.client.borrow_mut();
-            match super::state::meta(&mut *client)? {
-                Some(m) => {
-                    let newest = client
-                        .query_opt("SELECT time, id FROM runs ORDER BY time DESC, id DESC LIMIT 1", &[])?
-                        .map(|r| RunKey { time: r.get(0), id: r.get(1) });
-                    newest == Some(m.last) && super::state::runs_through(&mut *client, m.last)? == m.runs
-                }
-                None => false,
+        // The common case, read-only: nothing new since the last refresh (one round trip).
+        let r = self.query_one(
+            "SELECT m.runs, m.last_time, m.last_run,
+                    (SELECT COUNT(*) FROM runs WHERE (time, id) <= (m.last_time, m.last_run)), n.time, n.id
+             FROM (SELECT 1) one LEFT JOIN state_meta m ON m.id = 1
+             LEFT JOIN LATERAL (SELECT time, id FROM runs ORDER BY time DESC, id DESC LIMIT 1) n ON true",
+            &[],
+        )?;
+        let current = match (r.get::<_, Option<i64>>(0), r.get::<_, Option<i64>>(1), r.get::<_, Option<i64>>(2)) {
+            (Some(runs), Some(time), Some(id)) => {
+                let newest = r.get::<_, Option<i64>>(4).zip(r.get::<_, Option<i64>>(5));
+                newest == Some((time, id)) && r.get::<_, i64>(3) == runs
             }
+            _ => false,
         };
         if current {
             return Ok(Refreshed::default());
@@ -440,7 +442,16 @@ impl History for PgStore {
     }
 
     fn state_meta(&self) -> Result<Option<StateMeta>, StoreError> {
-        super::state::meta(&mut *self.client.borrow_mut())
+        Ok(self
+            .query_opt(
+                "SELECT runs, last_time, last_run, (SELECT n FROM state_generation WHERE id = 1) FROM state_meta WHERE id = 1",
+                &[],
+            )?
+            .map(|r| StateMeta {
+                runs: count(r.get(0)),
+                last: RunKey { time: r.get(1), id: r.get(2) },
+                generation: count(r.get::<_, Option<i64>>(3).unwrap_or(0)),
+            }))
     }
 
     fn failed_after(&self, key: RunKey) -> Result<Vec<i64>, StoreError> {
