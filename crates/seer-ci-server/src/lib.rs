@@ -82,23 +82,30 @@ pub enum ServeError {
 /// address actually bound (port 0 picks a free one).
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ServeError::Serve)?;
-    // Before the runtime: Postgres's client blocks on a runtime of its own.
+    // Outside the runtime: Postgres's client blocks on a runtime of its own, when it connects and
+    // when it is closed, so the projects (and their open stores) are made and dropped out here.
     let projects = Projects::open(&config.data, config.postgres.as_deref()).map_err(ServeError::Data)?;
-    runtime.block_on(async move {
-        let state = Arc::new(routes::AppState::new(projects, &config));
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(ServeError::Serve)?;
-        if let Some(every) = config.train_every {
-            tokio::spawn(schedule::train_periodically(state.clone(), every));
+    let state = Arc::new(routes::AppState::new(projects, &config));
+    let served = runtime.block_on({
+        let state = state.clone();
+        async move {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
+            let addr = listener.local_addr().map_err(ServeError::Serve)?;
+            if let Some(every) = config.train_every {
+                tokio::spawn(schedule::train_periodically(state.clone(), every));
+            }
+            ready(addr);
+            axum::serve(listener, routes::router(state))
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(ServeError::Serve)
         }
-        ready(addr);
-        axum::serve(listener, routes::router(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(ServeError::Serve)
-    })
+    });
+    drop(runtime);
+    drop(state);
+    served
 }
 
 async fn shutdown_signal() {
