@@ -281,6 +281,7 @@ impl Command {
             Command::Report(a) => a.json,
             Command::Model(ModelCommand::Show(a)) => a.json,
             Command::Store(StoreCommand::Backup(a)) => a.json,
+            Command::Store(StoreCommand::Copy(a)) => a.json,
             Command::Completions(_) | Command::Man(_) => true,
             Command::Doctor(_) => false,
             Command::Serve(_) => false,
@@ -716,6 +717,22 @@ pub struct TrainArgs {
 pub enum StoreCommand {
     /// Copy the store to FILE, consistent and checked, while CI jobs or a server write to it
     Backup(StoreBackupArgs),
+    /// Copy a whole store into a new one, either way between an SQLite file and Postgres (runs,
+    /// coverage, profiles, selections, quarantine, tokens, models)
+    Copy(StoreCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The store to copy: a file, or a postgres:// URL (`?schema=KEY` names the project)
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub from: PathBuf,
+    /// The new store: a file, or a postgres:// URL; it must hold nothing yet
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub to: PathBuf,
+    /// Print JSON (a stable, versioned format) instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

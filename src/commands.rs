@@ -103,6 +103,25 @@ fn dispatch(db: &Path, command: Command, out: &mut impl Write) -> Result<()> {
             let summary = ops::backup_store(db, &args.to)?;
             print::backup(out, db, &summary, args.json)
         }
+        Command::Store(StoreCommand::Copy(args)) => {
+            let copied = ops::copy_store(&args.from, &args.to)?;
+            let (from, to) = (location(&args.from), location(&args.to));
+            if args.json {
+                let mut doc = serde_json::to_value(&copied)?;
+                doc["format_version"] = seer_ci_api::FORMAT_VERSION.into();
+                doc["from"] = from.into();
+                doc["to"] = to.into();
+                return print::write_json(out, &doc);
+            }
+            let c = &copied;
+            writeln!(
+                out,
+                "copied {from} to {to}: {} runs, {} coverage commits, {} profiles, {} selections, {} quarantined, \
+                 {} tokens, {} models",
+                c.runs, c.coverage_commits, c.profiles, c.selections, c.quarantined, c.tokens, c.models
+            )?;
+            Ok(())
+        }
         Command::Doctor(args) => doctor(db, args, out),
         Command::Completions(args) => {
             let mut cli = <Cli as clap::CommandFactory>::command();
@@ -683,6 +702,14 @@ fn report(db: &Path, args: ReportArgs, out: &mut impl Write) -> Result<()> {
         [&args.out, &args.markdown].iter().filter_map(|p| p.as_ref()).map(|p| p.display().to_string()).collect();
     writeln!(out, "wrote {} ({} to {})", written.join(" and "), format_time(from), format_time(to))?;
     Ok(())
+}
+
+/// A store's location for messages: a path, or a URL without its password.
+fn location(at: &Path) -> String {
+    match at.to_str() {
+        Some(url) if backend::is_url(at) => backend::postgres::redact(url),
+        _ => at.display().to_string(),
+    }
 }
 
 /// `seer serve`: until SIGTERM or SIGINT. `db`, a Postgres URL, holds every project's store.

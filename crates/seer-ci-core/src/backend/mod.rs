@@ -35,9 +35,10 @@ use crate::collect::{CollectedRun, TestResult};
 use crate::features::TestState;
 use crate::select::Refreshed;
 use crate::store::{
-    CoFailRows, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements, Miss,
-    NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, RunKey, RunSummary, Scope, SelectionStats, SlowTest,
-    StateMeta, Store, StoreError, StoreStats, StoredRun, TestCount, TestRow, Token,
+    CoFailRows, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements,
+    KeptSelection, Miss, NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, RunKey, RunSummary, Scope,
+    SelectionStats, SlowTest, StateMeta, Store, StoreError, StoreStats, StoredRun, TestCount, TestRow, Token,
+    TokenRecord,
 };
 
 /// A test's selection counters as the state holds them (packed by their owner, `features`).
@@ -255,6 +256,23 @@ pub trait History: Send {
 
     /// The stacks of `profiles` merged, by frame name.
     fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError>;
+
+    // What `seer store copy` reads and writes beyond the methods above.
+
+    /// Each test's coverage of `commit`, such that recording it again stores the same rows.
+    fn coverage_tests(&self, commit: &str) -> Result<Vec<TestCoverage>, StoreError>;
+
+    /// The kept selections, in the order they were made, each with the run it came after.
+    fn kept_selections(&self) -> Result<Vec<KeptSelection>, StoreError>;
+
+    /// Keeps a selection made after the stored run `after_run` (by run id).
+    fn put_selection(&mut self, selection: &NewSelection, after_run: Option<&str>) -> Result<(), StoreError>;
+
+    /// The tokens with their hashes, in the order they were made.
+    fn token_records(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Keeps a token as it was stored elsewhere.
+    fn put_token(&mut self, token: &TokenRecord) -> Result<(), StoreError>;
 
     /// Whether the store's connection is gone (a database server restarted): it cannot serve
     /// again, and whoever keeps it open should open the store anew.

@@ -11,9 +11,10 @@ use crate::collect::{CollectedRun, TestResult};
 use crate::features::TestState;
 use crate::select::Refreshed;
 use crate::store::{
-    CoFailRows, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements, Miss,
-    NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, RunKey, RunSummary, Scope, SelectionStats, SlowTest,
-    StateCodec, StateMeta, Store, StoreError, StoreStats, StoredRun, TestCount, TestRow, Token,
+    CoFailRows, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements,
+    KeptSelection, Miss, NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, RunKey, RunSummary, Scope,
+    SelectionStats, SlowTest, StateCodec, StateMeta, Store, StoreError, StoreStats, StoredRun, TestCount, TestRow,
+    Token, TokenRecord,
 };
 
 /// How long a refresh through the interface waits for another writer.
@@ -251,6 +252,26 @@ impl History for Store {
 
     fn merged_stacks(&self, profiles: &[i64]) -> Result<Vec<(Vec<String>, u64)>, StoreError> {
         Store::merged_stacks(self, profiles)
+    }
+
+    fn coverage_tests(&self, commit: &str) -> Result<Vec<TestCoverage>, StoreError> {
+        Store::coverage_tests(self, commit)
+    }
+
+    fn kept_selections(&self) -> Result<Vec<KeptSelection>, StoreError> {
+        Store::kept_selections(self)
+    }
+
+    fn put_selection(&mut self, selection: &NewSelection, after_run: Option<&str>) -> Result<(), StoreError> {
+        Store::put_selection(self, selection, after_run)
+    }
+
+    fn token_records(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        Store::token_records(self)
+    }
+
+    fn put_token(&mut self, token: &TokenRecord) -> Result<(), StoreError> {
+        Store::put_token(self, token)
     }
 }
 

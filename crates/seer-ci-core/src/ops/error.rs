@@ -53,6 +53,9 @@ pub enum Error {
     /// `seer store backup` could not make a whole, checked copy (the destination is as it was).
     #[error(transparent)]
     Backup(#[from] crate::store::BackupError),
+    /// `seer store copy` into a store that already holds something.
+    #[error("{to}: the destination already holds {what}: copy into a new, empty store")]
+    CopyOver { to: String, what: String },
     /// A file the operation was asked to write.
     #[error("cannot write {}", path.display())]
     Write {
@@ -90,6 +93,7 @@ impl Error {
             | Error::Write { .. } => exit_codes::FAILURE,
             Error::Backup(crate::store::BackupError::Store(e)) => e.exit_code(),
             Error::Backup(_) => exit_codes::FAILURE,
+            Error::CopyOver { .. } => exit_codes::USAGE,
         }
     }
 }

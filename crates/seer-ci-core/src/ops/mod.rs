@@ -3,6 +3,7 @@
 //! The binary (and, later, the server) resolves its input into these options, calls one
 //! function, and prints or sends what it returns. Nothing here prints or knows a flag.
 
+mod copy;
 mod doctor;
 mod error;
 mod profiles;
@@ -10,6 +11,7 @@ mod query;
 mod record;
 mod train;
 
+pub use copy::{Copied, RUNS_PER_TRANSACTION, copy_store, models_of};
 pub use doctor::{Check, DoctorRequest, Status, doctor};
 pub use error::Error;
 pub use profiles::{

@@ -3,6 +3,7 @@
 //! Invariant: a run is stored whole or not at all, and recording the same run twice stores it once.
 
 mod backup;
+mod copy;
 mod coverage;
 mod error;
 mod json;
@@ -23,6 +24,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use backup::{BackupError, BackupSummary};
+pub use copy::{KeptSelection, TokenRecord};
+pub(crate) use copy::{coverage_as_recorded, scopes_of};
 pub use coverage::{CoverageAt, CoverageCommit, CoverageRecorded};
 pub use error::StoreError;
 pub use json::selection_stats_json;

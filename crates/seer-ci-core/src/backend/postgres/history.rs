@@ -14,9 +14,9 @@ use crate::features::TestState;
 use crate::select::Refreshed;
 use crate::store::{
     CoFailRows, Counts, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements,
-    Miss, NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, ReplayFile, ReplayResult, ReplayRun, RunKey,
-    RunSummary, Scope, SelectionStats, SlowTest, StateCodec, StateMeta, StoreError, StoreStats, StoredRun, TestCount,
-    TestRow, Token, unpack_lines,
+    KeptSelection, Miss, NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, ReplayFile, ReplayResult,
+    ReplayRun, RunKey, RunSummary, Scope, SelectionStats, SlowTest, StateCodec, StateMeta, StoreError, StoreStats,
+    StoredRun, TestCount, TestRow, Token, TokenRecord, unpack_lines,
 };
 
 use super::state::PgStateTx;
@@ -833,6 +833,93 @@ impl History for PgStore {
             .iter()
             .map(|r| (unpack_lines(r.get(0)).iter().map(|&id| i64::from(id)).collect(), count(r.get(1))))
             .collect())
+    }
+
+    fn coverage_tests(&self, commit: &str) -> Result<Vec<TestCoverage>, StoreError> {
+        let tests = self
+            .query("SELECT test FROM coverage_runs WHERE commit_sha = $1 ORDER BY test", &[&commit])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let executable = self
+            .query(
+                "SELECT f.path, l.lines FROM coverage_lines l JOIN coverage_files f ON f.id = l.file WHERE l.commit_sha = $1",
+                &[&commit],
+            )?
+            .iter()
+            .map(|r| (r.get(0), unpack_lines(r.get(1))))
+            .collect();
+        let hits = self
+            .query(
+                "SELECT r.test, f.path, h.lines FROM coverage_runs r JOIN coverage_hits h ON h.coverage = r.id
+                 JOIN coverage_files f ON f.id = h.file WHERE r.commit_sha = $1",
+                &[&commit],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), unpack_lines(r.get(2))))
+            .collect();
+        Ok(crate::store::coverage_as_recorded(tests, executable, hits))
+    }
+
+    fn kept_selections(&self) -> Result<Vec<KeptSelection>, StoreError> {
+        let rows = self.query(
+            "SELECT s.commit_sha, s.base, s.created_at, s.mode, s.observe, s.reason, s.model, s.threshold,
+                    s.shard_index, s.shard_count, s.estimated_s, s.total_s, s.selected, s.skipped, r.run_id
+             FROM selections s LEFT JOIN runs r ON r.id = s.after_run ORDER BY s.id",
+            &[],
+        )?;
+        let ids = |blob: &[u8]| unpack_lines(blob).into_iter().map(i64::from).collect();
+        Ok(rows
+            .iter()
+            .map(|r| KeptSelection {
+                selection: NewSelection {
+                    commit: r.get(0),
+                    base: r.get(1),
+                    created_at: r.get(2),
+                    subset: r.get::<_, &str>(3) == "subset",
+                    observe: r.get(4),
+                    reason: r.get(5),
+                    model: r.get(6),
+                    threshold: r.get(7),
+                    shard: r
+                        .get::<_, Option<i64>>(8)
+                        .zip(r.get::<_, Option<i64>>(9))
+                        .map(|(i, n)| (i as usize, n as usize)),
+                    estimated_s: r.get(10),
+                    total_s: r.get(11),
+                    selected: ids(r.get(12)),
+                    skipped: ids(r.get(13)),
+                },
+                after_run: r.get(14),
+            })
+            .collect())
+    }
+
+    fn put_selection(&mut self, selection: &NewSelection, after_run: Option<&str>) -> Result<(), StoreError> {
+        self.put_selection_pg(selection, after_run)
+    }
+
+    fn token_records(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        Ok(self
+            .query("SELECT name, scopes, hash, created_at, revoked_at FROM tokens ORDER BY id", &[])?
+            .iter()
+            .map(|r| TokenRecord {
+                name: r.get(0),
+                scopes: crate::store::scopes_of(r.get(1)),
+                hash: r.get(2),
+                created_at: r.get(3),
+                revoked_at: r.get(4),
+            })
+            .collect())
+    }
+
+    fn put_token(&mut self, t: &TokenRecord) -> Result<(), StoreError> {
+        let scopes = t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+        self.client.get_mut().execute(
+            "INSERT INTO tokens (name, hash, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&t.name, &t.hash, &scopes, &t.created_at, &t.revoked_at],
+        )?;
+        Ok(())
     }
 
     fn connection_lost(&self) -> bool {

@@ -53,6 +53,19 @@ impl PgStore {
         Ok(())
     }
 
+    pub(super) fn put_selection_pg(&mut self, s: &NewSelection, after_run: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.write()?;
+        let after = match after_run {
+            Some(id) => tx
+                .query_opt("SELECT time, id FROM runs WHERE run_id = $1", &[&id])?
+                .map(|r| RunKey { time: r.get(0), id: r.get(1) }),
+            None => None,
+        };
+        insert_selection(&mut tx, s, after)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub(super) fn record_coverage_pg(
         &mut self,
         commit: &str,
