@@ -1,8 +1,10 @@
 //! Two `seer serve` replicas over one Postgres database: one history whichever replica a
 //! client reaches, nothing lost or duplicated under concurrent uploads (the same run to both
 //! at once included), a warm replica answering as a cold one after the other replica's writes,
-//! and a replica killed during uploads while the clients' retries land on the other. These
-//! need Postgres (`SEER_TEST_POSTGRES`); without it they say so and check nothing.
+//! a replica killed during uploads while the clients' retries land on the other, and Postgres
+//! itself restarted under load and stopped (a cluster of the test's own): selections fail open,
+//! uploads retry and land once it is back. These need Postgres (`SEER_TEST_POSTGRES`); without
+//! it they say so and check nothing.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -179,5 +181,79 @@ fn p_writing(p: &Project) -> bool {
     match &p.backend {
         Backend::Postgres(db) => db.copying_results(),
         Backend::Sqlite => false,
+    }
+}
+
+#[test]
+fn postgres_restarted_or_stopped_loses_nothing_select_fails_open_and_uploads_retry() {
+    let test = "replicas::postgres_restarted_or_stopped_loses_nothing_select_fails_open_and_uploads_retry";
+    let Some(pg) = seer_ci_core::backend::postgres::testing::own_cluster(test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = PathBuf::from(format!("{}?schema=demo", pg.url));
+    let ci = crate::serve::token(&db, "ci", "ci");
+    let a = Server::start(&dir.path().join("a"), "127.0.0.1:0", &["--db", &pg.url]);
+    let b = Server::start(&dir.path().join("b"), "127.0.0.1:0", &["--db", &pg.url]);
+    let mut env = Env::new();
+    env.vars = vec![
+        ("SEER_URL".into(), format!("{},{}", a.url, b.url)),
+        ("SEER_TOKEN".into(), ci),
+        ("SEER_PROJECT".into(), "demo".into()),
+    ];
+    let report = env.write("r.xml", big_junit(5_000, 10));
+    let record = |id: &str| env.run(&["record", "--no-git", "--commit", &format!("c-{id}"), "--run-id", id, &report]);
+
+    // Postgres restarted while 4 clients upload 5 runs each.
+    let outputs = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|j| scope.spawn(move || (0..5).map(|k| record(&format!("r{j}-{k}"))).collect::<Vec<_>>()))
+            .collect();
+        std::thread::sleep(Duration::from_millis(800));
+        pg.stop();
+        std::thread::sleep(Duration::from_millis(1500));
+        pg.start();
+        clients.into_iter().flat_map(|c| c.join().unwrap()).collect::<Vec<_>>()
+    });
+    for out in &outputs {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        outputs.iter().any(|o| String::from_utf8_lossy(&o.stderr).contains("retrying")),
+        "no upload met the restart: the test did not test one"
+    );
+
+    // Postgres stopped: a selection fails open within its bound; an upload retries, and lands
+    // once Postgres is back.
+    let repo = env.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    crate::util::git(&repo, &["init", "-q"]);
+    std::fs::write(repo.join("a.rs"), "fn a() {}\n").unwrap();
+    crate::util::git(&repo, &["add", "-A"]);
+    crate::util::git(&repo, &["commit", "-q", "-m", "one"]);
+    pg.stop();
+    let mut selecting = Env::new();
+    selecting.vars = env.vars.clone();
+    selecting.vars.push(("SEER_SELECT_TIMEOUT".into(), "5s".into()));
+    let started = Instant::now();
+    let out = selecting.run(&["select", "--repo", repo.to_str().unwrap(), "--format", "nextest"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20), "select waited {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("all()"), "every test runs: {stderr}");
+    assert!(stderr.contains("running every test"), "{stderr}");
+    let late = std::thread::scope(|scope| {
+        let upload = scope.spawn(|| record("late"));
+        std::thread::sleep(Duration::from_millis(2500));
+        pg.start();
+        upload.join().unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&late.stderr);
+    assert!(late.status.success(), "{stderr}");
+    assert!(stderr.contains("retrying"), "the upload met the stopped store and retried: {stderr}");
+
+    // After recovery: every run once, whole.
+    let runs = runs_of(&db);
+    assert_eq!(runs.len(), 21, "every run landed once");
+    for run in &runs {
+        assert_eq!(run["counts"]["tests"], 5_000, "each run whole: {run}");
     }
 }

@@ -111,3 +111,59 @@ impl Drop for ScratchDatabase {
         }
     }
 }
+
+/// A PostgreSQL cluster of a test's own (`scripts/pg-test-cluster.sh` in a directory and on a
+/// port of its own), for tests that stop and restart the server; removed when the test ends.
+pub struct OwnCluster {
+    /// Its `seer_test` database.
+    pub url: String,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+const CLUSTER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-test-cluster.sh");
+
+/// A new cluster, or `None` where Postgres is not available (see [`server`]).
+pub fn own_cluster(test: &str) -> Option<OwnCluster> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    server(test)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let dir =
+        std::env::temp_dir().join(format!("seer-pg-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let mut cluster = OwnCluster { url: String::new(), dir, port };
+    let out = cluster.script(&[]);
+    cluster.url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(out.status.success() && !cluster.url.is_empty(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    Some(cluster)
+}
+
+impl OwnCluster {
+    fn script(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("bash")
+            .arg(CLUSTER_SCRIPT)
+            .args(args)
+            .env("SEER_PG_DIR", &self.dir)
+            .env("SEER_PG_PORT", self.port.to_string())
+            .output()
+            .expect("run scripts/pg-test-cluster.sh")
+    }
+
+    /// Stops the server (fast shutdown: connections are cut).
+    pub fn stop(&self) {
+        let out = self.script(&["stop"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Starts the server again.
+    pub fn start(&self) {
+        let out = self.script(&[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self.script(&["stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
