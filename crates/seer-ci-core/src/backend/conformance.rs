@@ -141,6 +141,21 @@ pub fn the_state_is_a_prefix_of_the_history(mut h: Box<dyn History>, mut fresh: 
     let (got, want) = (h.selection_state().unwrap(), fresh.selection_state().unwrap());
     assert_eq!(got.as_ref().map(|s| s.runs), Some(5));
     assert_eq!(got, want, "the state equals one built over the history in order");
+    // And the co-failure counts: r1 and r4 changed src/a.rs and failed a, r3 src/b.rs and b.
+    let keys: Vec<String> = ["src/a.rs", "src/b.rs", "src/other.rs", "src/none.rs"].map(String::from).to_vec();
+    let named = |h: &dyn History| {
+        let names: std::collections::HashMap<i64, String> =
+            h.test_rows().unwrap().into_iter().map(|t| (t.id, t.name)).collect();
+        let rows = h.cofail_rows(&keys).unwrap();
+        let mut failed: Vec<(String, String, u32)> =
+            rows.failed.iter().map(|&(k, t, n)| (rows.keys[k].0.clone(), names[&t].clone(), n)).collect();
+        failed.sort();
+        (rows.keys, failed)
+    };
+    let (got, want) = (named(h.as_ref()), named(fresh.as_ref()));
+    assert_eq!(got, want, "co-failure counts equal those built over the history in order");
+    assert_eq!(got.1, [("src/a.rs".into(), "a".into(), 2), ("src/b.rs".into(), "b".into(), 1)], "{got:?}");
+    assert_eq!(got.0, [("src/a.rs".into(), 2), ("src/b.rs".into(), 1), ("src/other.rs".into(), 2)]);
 }
 
 fn runs_by_ids(runs: &[CollectedRun], ids: &[String]) -> Vec<CollectedRun> {

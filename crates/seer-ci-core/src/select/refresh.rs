@@ -42,6 +42,8 @@ pub trait StateWrite {
     fn runs_after(&mut self, after: Option<RunKey>) -> Result<Vec<(RunKey, String, Option<i64>)>, StoreError>;
     fn state_run(&mut self, key: RunKey, commit: String, changeset: Option<i64>) -> Result<StateRun, StoreError>;
     fn test_states(&mut self) -> Result<HashMap<i64, TestState>, StoreError>;
+    /// Writes the counters of the tests the refresh touched: called once, at the end, before
+    /// `set_meta` (a backend may keep the co-failure counts until then).
     fn put_test_states(&mut self, states: &mut dyn Iterator<Item = (i64, &TestState)>) -> Result<(), StoreError>;
     /// Counts a run that changed `key`; the key's id.
     fn count_change(&mut self, key: &str) -> Result<i64, StoreError>;

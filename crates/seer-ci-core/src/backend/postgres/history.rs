@@ -433,7 +433,7 @@ impl History for PgStore {
             // Another writer holds the store: it refreshes the state when it is done.
             return Ok(Refreshed::default());
         }
-        let mut tx = PgStateTx { tx };
+        let mut tx = PgStateTx::new(tx);
         let refreshed = crate::select::take_in_new_runs(&mut tx, max_results, |_, _| Ok(0))?;
         if refreshed.deferred.is_none() {
             tx.tx.commit()?;
