@@ -34,6 +34,9 @@ pub enum StoreError {
     ReadOnlyOld { path: PathBuf },
     #[error("store query failed")]
     Sql(#[from] rusqlite::Error),
+    /// Another writer held the store longer than the caller would wait.
+    #[error("another writer holds the store at {location}")]
+    Busy { location: String },
     #[error("the store location {location} is not usable: {reason}")]
     BadLocation { location: String, reason: String },
     #[error("no seer store at {location} (record or import a run first, or point --db/SEER_DB at one)")]
@@ -77,6 +80,7 @@ impl StoreError {
             StoreError::RunConflict { .. } => exit_codes::RUN_CONFLICT,
             StoreError::Missing { .. } | StoreError::MissingAt { .. } => exit_codes::NOT_FOUND,
             StoreError::BadLocation { .. } | StoreError::TooNewAt { .. } => exit_codes::STORE_UNUSABLE,
+            StoreError::Busy { .. } => exit_codes::FAILURE,
             #[cfg(feature = "postgres")]
             StoreError::Connect { .. } => exit_codes::STORE_UNUSABLE,
             #[cfg(feature = "postgres")]

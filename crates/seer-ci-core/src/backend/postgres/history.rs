@@ -428,10 +428,12 @@ impl History for PgStore {
         if current {
             return Ok(Refreshed::default());
         }
+        let location = self.location.clone();
         let (tx, locked) = self.write_within(wait)?;
         if !locked {
-            // Another writer holds the store: it refreshes the state when it is done.
-            return Ok(Refreshed::default());
+            // Not taken in: the caller goes on with the state as it is, knowing it is behind
+            // (a selection then runs the tests that failed in the runs after it).
+            return Err(StoreError::Busy { location });
         }
         let mut tx = PgStateTx::new(tx);
         let refreshed = crate::select::take_in_new_runs(&mut tx, max_results, |_, _| Ok(0))?;
