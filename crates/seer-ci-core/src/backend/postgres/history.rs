@@ -457,11 +457,15 @@ impl History for PgStore {
     }
 
     fn failed_after(&self, key: RunKey) -> Result<Vec<i64>, StoreError> {
-        let rows = self.query(
-            "SELECT DISTINCT test FROM results WHERE outcome IN (1, 2)
-                 AND run IN (SELECT id FROM runs WHERE (time, id) > ($1, $2))",
-            &[&key.time, &key.id],
-        )?;
+        // The runs first, then their results by the primary key's prefix: in one statement the
+        // planner scanned every result (100 ms on a million).
+        let runs: Vec<i64> = self
+            .query("SELECT id FROM runs WHERE (time, id) > ($1, $2)", &[&key.time, &key.id])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let rows =
+            self.query("SELECT DISTINCT test FROM results WHERE run = ANY($1) AND outcome IN (1, 2)", &[&runs])?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 

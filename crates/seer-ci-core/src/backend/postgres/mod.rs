@@ -27,7 +27,7 @@ mod write;
 pub mod testing;
 
 use std::cell::RefCell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hashbrown::HashMap;
 use postgres::{Client, NoTls, Statement};
@@ -171,11 +171,7 @@ impl PgStore {
     fn migrate(&self, create: bool) -> Result<(), StoreError> {
         let mut client = self.client.borrow_mut();
         let exists: bool = client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM information_schema.tables
-                 WHERE table_schema = $1 AND table_name = 'seer_schema')",
-                &[&self.schema],
-            )?
+            .query_one("SELECT to_regclass(format('%I.seer_schema', $1::TEXT)) IS NOT NULL", &[&self.schema])?
             .get(0);
         if !exists && !create {
             return Err(StoreError::MissingAt { location: self.location.clone() });
@@ -259,18 +255,31 @@ impl PgStore {
     }
 
     /// A transaction, and whether it holds the store's write lock: it does if the lock could
-    /// be had within `wait`.
+    /// be had within `wait` (Postgres waits, with `lock_timeout`; no polling).
     fn write_within(&mut self, wait: Duration) -> Result<(postgres::Transaction<'_>, bool), StoreError> {
         let key = self.lock_key;
-        let mut tx = self.client.get_mut().transaction()?;
-        let deadline = Instant::now() + wait;
-        loop {
+        let client = self.client.get_mut();
+        if wait.is_zero() {
+            let mut tx = client.transaction()?;
             let got: bool = tx.query_one("SELECT pg_try_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &key])?.get(0);
-            if got || Instant::now() >= deadline {
-                return Ok((tx, got));
-            }
-            std::thread::sleep(Duration::from_millis(2));
+            return Ok((tx, got));
         }
+        // Waiting in a savepoint: when the wait ends without the lock, the transaction goes on.
+        let mut tx = client.transaction()?;
+        tx.batch_execute(&format!("SET LOCAL lock_timeout = {}", wait.as_millis().max(1)))?;
+        let got = {
+            let mut attempt = tx.savepoint("seer_lock")?;
+            match attempt.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &key]) {
+                Ok(_) => {
+                    attempt.commit()?;
+                    true
+                }
+                Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => false,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        tx.batch_execute("SET LOCAL lock_timeout = 0")?;
+        Ok((tx, got))
     }
 
     /// Runs `read` in a read-only transaction whose statements all see one snapshot.
@@ -318,6 +327,9 @@ mod tests {
         a.record_runs(&[crate::backend::conformance::run("r2", 200, Some("b"))], false).unwrap();
         let held = b.write().unwrap();
         let answer = a.refresh_state_at_most(Duration::ZERO, u64::MAX);
+        assert!(matches!(answer, Err(StoreError::Busy { .. })), "{answer:?}");
+        // Waiting (Postgres's lock_timeout), then the same answer; the connection stays usable.
+        let answer = a.refresh_state_at_most(Duration::from_millis(200), u64::MAX);
         assert!(matches!(answer, Err(StoreError::Busy { .. })), "{answer:?}");
         assert_eq!(a.state_meta().unwrap().unwrap().runs, 1, "the state is as it was");
         drop(held);
