@@ -155,7 +155,7 @@ fn a_replica_killed_during_uploads_loses_nothing_and_the_retries_land_on_the_oth
     let outputs = std::thread::scope(|scope| {
         let clients: Vec<_> = (0..6).map(|k| scope.spawn(move || record(k))).collect();
         let deadline = Instant::now() + Duration::from_secs(120);
-        while !p_writing(&p) && Instant::now() < deadline {
+        while !p.writing() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         // kill -9, and A stays down: every retry that lands, lands on B.
@@ -173,15 +173,6 @@ fn a_replica_killed_during_uploads_loses_nothing_and_the_retries_land_on_the_oth
         assert_eq!(run["counts"]["tests"], 50_000, "each run whole: {run}");
     }
     drop(b);
-    let _: PathBuf = p.data.clone();
-}
-
-/// Whether a run is being written to the project's store.
-fn p_writing(p: &Project) -> bool {
-    match &p.backend {
-        Backend::Postgres(db) => db.copying_results(),
-        Backend::Sqlite => false,
-    }
 }
 
 #[test]

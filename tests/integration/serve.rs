@@ -126,7 +126,7 @@ impl Project {
     }
 
     /// Whether a run is being written to `demo`'s store now.
-    fn writing(&self) -> bool {
+    pub fn writing(&self) -> bool {
         match &self.backend {
             Backend::Sqlite => {
                 std::fs::metadata(self.db.with_file_name("seer.db-wal")).map_or(0, |m| m.len()) >= 512 << 10

@@ -30,21 +30,24 @@ pub fn server(test: &str) -> Option<String> {
     }
 }
 
+/// The store `schema` on the server at `url`.
+fn with_schema(url: &str, schema: &str) -> String {
+    super::Location::parse(url).expect("the test server's URL").with_schema(schema)
+}
+
 /// A fresh schema on the test server, or `None` when there is no server (see [`server`]).
 pub fn scratch(test: &str) -> Option<ScratchSchema> {
     static N: AtomicU32 = AtomicU32::new(0);
     let base = server(test)?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let schema = format!("t{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(ScratchSchema { url: format!("{base}{sep}schema={schema}"), base, schema })
+    Some(ScratchSchema { url: with_schema(&base, &schema), base, schema })
 }
 
 impl ScratchSchema {
     /// Another scratch schema on the same server (a second project).
     pub fn sibling(&self, name: &str) -> String {
-        let sep = if self.base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}schema={}_{name}", self.base, self.schema)
+        with_schema(&self.base, &format!("{}_{name}", self.schema))
     }
 }
 
@@ -87,8 +90,7 @@ pub fn scratch_database(test: &str) -> Option<ScratchDatabase> {
 impl ScratchDatabase {
     /// The store of project `key` in this database.
     pub fn project(&self, key: &str) -> String {
-        let sep = if self.url.contains('?') { '&' } else { '?' };
-        format!("{}{sep}schema={key}", self.url)
+        with_schema(&self.url, key)
     }
 
     /// Whether a connection is writing a run's results now (a COPY into `results` under way).
