@@ -63,7 +63,7 @@ pub fn is_url(location: &Path) -> bool {
 
 /// Opens the store at `location` (a file, or a `postgres://` URL), creating it when there is none.
 pub fn open(location: &Path) -> Result<Box<dyn History>, StoreError> {
-    if let Some(url) = url_of(location)? {
+    if let Some(url) = url_of(location) {
         return open_url(url, true);
     }
     Ok(Box::new(Store::open(location)?))
@@ -71,17 +71,14 @@ pub fn open(location: &Path) -> Result<Box<dyn History>, StoreError> {
 
 /// Opens the store at `location`; an error when there is none (nothing is created).
 pub fn open_existing(location: &Path) -> Result<Box<dyn History>, StoreError> {
-    if let Some(url) = url_of(location)? {
+    if let Some(url) = url_of(location) {
         return open_url(url, false);
     }
     Ok(Box::new(Store::open_existing(location)?))
 }
 
-fn url_of(location: &Path) -> Result<Option<&str>, StoreError> {
-    if !is_url(location) {
-        return Ok(None);
-    }
-    Ok(location.to_str())
+fn url_of(location: &Path) -> Option<&str> {
+    location.to_str().filter(|_| is_url(location))
 }
 
 #[cfg(feature = "postgres")]

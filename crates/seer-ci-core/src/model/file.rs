@@ -165,14 +165,17 @@ impl ModelFile {
     }
 }
 
+/// Whether a file name is a model file's (`model-TIME-N.json`).
+pub fn is_model_file(name: &str) -> bool {
+    name.starts_with("model-") && name.ends_with(".json")
+}
+
 /// The newest model file in `dir` (names sort by time), if any.
 pub fn latest(dir: &Path) -> Option<PathBuf> {
     let entries = std::fs::read_dir(dir).ok()?;
     entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("model-") && n.ends_with(".json"))
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_model_file))
         .max()
 }
 

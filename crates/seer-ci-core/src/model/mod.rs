@@ -10,8 +10,8 @@ mod train;
 
 pub use evidence::{MIN_VALIDATION_FAILING, wilson_interval};
 pub use file::{
-    COLD_START_NAME, MODEL_FORMAT_VERSION, ModelFile, ModelFileError, ModelSource, TrainingWindow, cold_start, latest,
-    live, models_dir,
+    COLD_START_NAME, MODEL_FORMAT_VERSION, ModelFile, ModelFileError, ModelSource, TrainingWindow, cold_start,
+    is_model_file, latest, live, models_dir,
 };
 pub use forest::{Forest, ForestParams, train_forest};
 pub use logistic::{LogisticModel, ModelError, train_logistic};

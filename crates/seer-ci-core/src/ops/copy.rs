@@ -129,7 +129,7 @@ pub fn models_of(store: &dyn History, location: &Path) -> Result<Vec<(String, Ve
     let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(vec![]) };
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string))
-        .filter(|n| n.starts_with("model-") && n.ends_with(".json"))
+        .filter(|n| crate::model::is_model_file(n))
         .collect();
     names.sort();
     names

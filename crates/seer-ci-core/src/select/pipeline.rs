@@ -354,21 +354,15 @@ const MODELS_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1
 fn live_model(
     store: &dyn History,
     request: &SelectRequest,
-    warm: Option<&mut Warm>,
+    mut warm: Option<&mut Warm>,
 ) -> Result<(Arc<ModelFile>, String, bool), Unusable> {
     // A store that holds its models (Postgres) brings its newest into the models directory; when
     // it cannot, the directory's newest model serves. Kept warm, at most once a second: a model
     // trained through another replica serves here within a second.
-    let check_models = match &warm {
-        Some(w) => w.models_checked.is_none_or(|at| at.elapsed() >= MODELS_CHECK_EVERY),
-        None => true,
-    };
-    if check_models {
+    let due = warm.as_deref().is_none_or(|w| w.models_checked.is_none_or(|at| at.elapsed() >= MODELS_CHECK_EVERY));
+    if due {
         let _ = crate::backend::sync_models(store, &request.models);
-    }
-    let mut warm = warm;
-    if let Some(w) = warm.as_deref_mut() {
-        if check_models {
+        if let Some(w) = warm.as_deref_mut() {
             w.models_checked = Some(std::time::Instant::now());
         }
     }

@@ -15,7 +15,7 @@ mod schema;
 mod selections;
 mod test_state;
 mod tokens;
-mod window;
+pub(crate) mod window;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -52,7 +52,7 @@ pub(crate) fn unpack_lines(blob: &[u8]) -> Vec<u32> {
 }
 
 pub(crate) use coverage::union as union_lines;
-pub(crate) use profiles::content_hash as profile_content_hash;
+pub(crate) use profiles::{content_hash as profile_content_hash, count_frames};
 pub(crate) use selections::pack_ids as selection_ids_packed;
 
 fn pack(values: &[u32]) -> Vec<u8> {

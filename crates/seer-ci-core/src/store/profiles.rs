@@ -110,6 +110,22 @@ fn make_room(
     }
 }
 
+/// Counts a stack of `n` samples (frame ids, root first) into each frame's (self, total)
+/// samples: the top frame's self, and each frame's total once per stack (recursion would count
+/// it twice). Every backend's per-frame rows come from here.
+pub(crate) fn count_frames<T: Copy + Eq + std::hash::Hash>(per_frame: &mut HashMap<T, (u64, u64)>, ids: &[T], n: u64) {
+    let mut seen: Vec<T> = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if !seen.contains(&id) {
+            seen.push(id);
+            per_frame.entry(id).or_default().1 += n;
+        }
+    }
+    if let Some(&top) = ids.last() {
+        per_frame.entry(top).or_default().0 += n;
+    }
+}
+
 /// A profile's stacks (frames and stacks interned, new ones added to `frames` and the tables)
 /// and its per-frame self and inclusive samples.
 fn insert_stacks(
@@ -147,17 +163,7 @@ fn insert_stacks(
             }
         };
         add_sample.execute(params![profile, stack_id, *n as i64])?;
-        // Each frame once per stack for the total (recursion would count it twice).
-        let mut seen: Vec<u32> = Vec::with_capacity(ids.len());
-        for &id in &ids {
-            if !seen.contains(&id) {
-                seen.push(id);
-                per_frame.entry(id).or_default().1 += n;
-            }
-        }
-        if let Some(&top) = ids.last() {
-            per_frame.entry(top).or_default().0 += n;
-        }
+        count_frames(&mut per_frame, &ids, *n);
     }
     let mut add_frame_samples = tx.prepare_cached(
         "INSERT INTO profile_frames (profile, frame, self_samples, total_samples) VALUES (?1, ?2, ?3, ?4)",

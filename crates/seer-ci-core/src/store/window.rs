@@ -55,26 +55,65 @@ pub struct Judgements {
 
 const DAY: i64 = 86_400;
 
-impl Store {
-    /// The days of `[from, to)` with their runs and selections.
-    pub fn days(&self, from: i64, to: i64) -> Result<Vec<Day>, StoreError> {
+/// The days of `[from, to)` (UTC), which each store's rows are counted into: what `days` of
+/// every backend returns.
+pub(crate) struct DayBuckets {
+    first: i64,
+    pub days: Vec<Day>,
+}
+
+impl DayBuckets {
+    pub fn new(from: i64, to: i64) -> DayBuckets {
         let first = from.div_euclid(DAY) * DAY;
-        let mut days: Vec<Day> = (0..)
+        let days = (0..)
             .map(|k| first + k * DAY)
             .take_while(|&d| d < to)
             .map(|start| Day { start, ..Day::default() })
             .collect();
-        let index = |t: i64| ((t.div_euclid(DAY) * DAY - first) / DAY) as usize;
+        DayBuckets { first, days }
+    }
+
+    fn at(&mut self, time: i64) -> Option<&mut Day> {
+        self.days.get_mut(((time.div_euclid(DAY) * DAY - self.first) / DAY) as usize)
+    }
+
+    /// A run with results at `time`.
+    pub fn run(&mut self, time: i64, failing: bool) {
+        if let Some(d) = self.at(time) {
+            d.runs += 1;
+            d.failing_runs += u64::from(failing);
+        }
+    }
+
+    /// A subset selection made at `time`.
+    pub fn selection(&mut self, time: i64, selected: i64, skipped: i64, selected_s: f64, total_s: f64) {
+        if let Some(d) = self.at(time) {
+            d.selected += selected.max(0) as u64;
+            d.skipped += skipped.max(0) as u64;
+            d.selected_s += selected_s;
+            d.total_s += total_s;
+        }
+    }
+
+    /// A miss in a run at `time`.
+    pub fn miss(&mut self, time: i64) {
+        if let Some(d) = self.at(time) {
+            d.misses += 1;
+        }
+    }
+}
+
+impl Store {
+    /// The days of `[from, to)` with their runs and selections.
+    pub fn days(&self, from: i64, to: i64) -> Result<Vec<Day>, StoreError> {
+        let mut days = DayBuckets::new(from, to);
         let mut stmt = self.conn.prepare_cached(
             "SELECT time, n_fail + n_error > 0 FROM runs WHERE time >= ?1 AND time < ?2 AND n_tests > 0",
         )?;
         let rows = stmt.query_map(params![from, to], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)))?;
         for row in rows {
             let (time, failing) = row?;
-            if let Some(d) = days.get_mut(index(time)) {
-                d.runs += 1;
-                d.failing_runs += u64::from(failing);
-            }
+            days.run(time, failing);
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT created_at, n_selected, n_skipped, estimated_s, total_s FROM selections
@@ -91,23 +130,16 @@ impl Store {
         })?;
         for row in rows {
             let (time, selected, skipped, selected_s, total_s) = row?;
-            if let Some(d) = days.get_mut(index(time)) {
-                d.selected += selected.max(0) as u64;
-                d.skipped += skipped.max(0) as u64;
-                d.selected_s += selected_s;
-                d.total_s += total_s;
-            }
+            days.selection(time, selected, skipped, selected_s, total_s);
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.time FROM misses m JOIN runs r ON r.id = m.run WHERE r.time >= ?1 AND r.time < ?2",
         )?;
         let rows = stmt.query_map(params![from, to], |r| r.get::<_, i64>(0))?;
         for row in rows {
-            if let Some(d) = days.get_mut(index(row?)) {
-                d.misses += 1;
-            }
+            days.miss(row?);
         }
-        Ok(days)
+        Ok(days.days)
     }
 
     /// The runs of `[from, to)` measured against their commit's selection.

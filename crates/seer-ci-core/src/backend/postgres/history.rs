@@ -12,6 +12,7 @@ use crate::collect::lcov::TestCoverage;
 use crate::collect::{CollectedRun, Outcome, RunInfo, TestResult};
 use crate::features::TestState;
 use crate::select::Refreshed;
+use crate::store::window::DayBuckets;
 use crate::store::{
     CoFailRows, Counts, CoverageAt, CoverageCommit, CoverageRecorded, Day, FrameSamples, HistoryEntry, Judgements,
     KeptSelection, Miss, NewProfile, NewSelection, ProfileRun, RecordStatus, Replay, ReplayFile, ReplayResult,
@@ -444,16 +445,7 @@ impl History for PgStore {
     }
 
     fn state_meta(&self) -> Result<Option<StateMeta>, StoreError> {
-        Ok(self
-            .query_opt(
-                "SELECT runs, last_time, last_run, (SELECT n FROM state_generation WHERE id = 1) FROM state_meta WHERE id = 1",
-                &[],
-            )?
-            .map(|r| StateMeta {
-                runs: count(r.get(0)),
-                last: RunKey { time: r.get(1), id: r.get(2) },
-                generation: count(r.get::<_, Option<i64>>(3).unwrap_or(0)),
-            }))
+        Ok(self.query_opt(super::state::META, &[])?.as_ref().map(super::state::meta_row))
     }
 
     fn failed_after(&self, key: RunKey) -> Result<Vec<i64>, StoreError> {
@@ -704,44 +696,27 @@ impl History for PgStore {
     }
 
     fn days(&self, from: i64, to: i64) -> Result<Vec<Day>, StoreError> {
-        const DAY: i64 = 86_400;
-        let first = from.div_euclid(DAY) * DAY;
-        let mut days: Vec<Day> = (0..)
-            .map(|k| first + k * DAY)
-            .take_while(|&d| d < to)
-            .map(|start| Day { start, ..Day::default() })
-            .collect();
-        let index = |t: i64| ((t.div_euclid(DAY) * DAY - first) / DAY) as usize;
+        let mut days = DayBuckets::new(from, to);
         for r in self.query(
             "SELECT time, n_fail + n_error > 0 FROM runs WHERE time >= $1 AND time < $2 AND n_tests > 0",
             &[&from, &to],
         )? {
-            if let Some(d) = days.get_mut(index(r.get(0))) {
-                d.runs += 1;
-                d.failing_runs += u64::from(r.get::<_, bool>(1));
-            }
+            days.run(r.get(0), r.get(1));
         }
         for r in self.query(
             "SELECT created_at, n_selected, n_skipped, estimated_s, total_s FROM selections
              WHERE mode = 'subset' AND created_at >= $1 AND created_at < $2",
             &[&from, &to],
         )? {
-            if let Some(d) = days.get_mut(index(r.get(0))) {
-                d.selected += count(r.get(1));
-                d.skipped += count(r.get(2));
-                d.selected_s += r.get::<_, f64>(3);
-                d.total_s += r.get::<_, f64>(4);
-            }
+            days.selection(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
         }
         for r in self.query(
             "SELECT r.time FROM misses m JOIN runs r ON r.id = m.run WHERE r.time >= $1 AND r.time < $2",
             &[&from, &to],
         )? {
-            if let Some(d) = days.get_mut(index(r.get(0))) {
-                d.misses += 1;
-            }
+            days.miss(r.get(0));
         }
-        Ok(days)
+        Ok(days.days)
     }
 
     fn most_failing(&self, from: i64, to: i64, limit: usize) -> Result<Vec<TestCount>, StoreError> {

@@ -34,8 +34,6 @@ use postgres::{Client, NoTls, Statement};
 
 use crate::store::StoreError;
 
-pub use schema::latest as schema_latest;
-
 /// The schema a URL without `schema=` names.
 pub const DEFAULT_SCHEMA: &str = "seer";
 
@@ -296,10 +294,6 @@ impl PgStore {
         let out = read(&mut tx)?;
         tx.commit()?;
         Ok(out)
-    }
-
-    pub fn schema(&self) -> &str {
-        &self.schema
     }
 }
 

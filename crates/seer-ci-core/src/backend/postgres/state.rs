@@ -59,17 +59,17 @@ fn decode(test: i64, bytes: &[u8]) -> Result<TestState, StoreError> {
     })
 }
 
-pub(super) fn meta(tx: &mut impl postgres::GenericClient) -> Result<Option<StateMeta>, StoreError> {
-    Ok(tx
-        .query_opt(
-            "SELECT runs, last_time, last_run, (SELECT n FROM state_generation WHERE id = 1) FROM state_meta WHERE id = 1",
-            &[],
-        )?
-        .map(|r| StateMeta {
-            runs: r.get::<_, i64>(0).max(0) as u64,
-            last: RunKey { time: r.get(1), id: r.get(2) },
-            generation: r.get::<_, Option<i64>>(3).unwrap_or(0).max(0) as u64,
-        }))
+/// Where the state stands: one row, or none (no state).
+pub(super) const META: &str =
+    "SELECT runs, last_time, last_run, (SELECT n FROM state_generation WHERE id = 1) FROM state_meta WHERE id = 1";
+
+/// A row of [`META`].
+pub(super) fn meta_row(r: &postgres::Row) -> StateMeta {
+    StateMeta {
+        runs: r.get::<_, i64>(0).max(0) as u64,
+        last: RunKey { time: r.get(1), id: r.get(2) },
+        generation: r.get::<_, Option<i64>>(3).unwrap_or(0).max(0) as u64,
+    }
 }
 
 pub(super) fn runs_through(tx: &mut impl postgres::GenericClient, key: RunKey) -> Result<u64, StoreError> {
@@ -83,7 +83,7 @@ fn after_key(after: Option<RunKey>) -> RunKey {
 
 impl StateWrite for PgStateTx<'_> {
     fn meta(&mut self) -> Result<Option<StateMeta>, StoreError> {
-        meta(&mut self.tx)
+        Ok(self.tx.query_opt(META, &[])?.as_ref().map(meta_row))
     }
 
     fn runs_through(&mut self, key: RunKey) -> Result<u64, StoreError> {

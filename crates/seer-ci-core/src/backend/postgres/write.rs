@@ -313,16 +313,7 @@ fn insert_stacks(
         // Two stacks the same after normalisation are one row, as in SQLite's (which refuses
         // the second): their samples add up.
         *samples.entry(stack_id).or_default() += n;
-        let mut seen: Vec<i64> = Vec::with_capacity(ids.len());
-        for &id in &ids {
-            if !seen.contains(&id) {
-                seen.push(id);
-                per_frame.entry(id).or_default().1 += n;
-            }
-        }
-        if let Some(&top) = ids.last() {
-            per_frame.entry(top).or_default().0 += n;
-        }
+        crate::store::count_frames(&mut per_frame, &ids, *n);
     }
     for (stack, n) in samples {
         tx.execute(
