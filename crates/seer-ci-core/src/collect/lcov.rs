@@ -147,7 +147,7 @@ fn merge(into: &mut FileLines, lines: &BTreeMap<u32, u64>) {
 
 /// `path` relative to `root` when it is an absolute path under it, with `/` separators; whether it
 /// was an absolute path outside it.
-fn relative(path: &str, root: &Path) -> (String, bool) {
+pub(super) fn relative(path: &str, root: &Path) -> (String, bool) {
     let p = PathBuf::from(path);
     if !p.is_absolute() {
         return (path.trim_start_matches("./").replace('\\', "/"), false);

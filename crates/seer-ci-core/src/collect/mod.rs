@@ -1,6 +1,7 @@
 //! Collecting what happened: test reports, history imports, and git changes.
 
 mod collector;
+pub mod coveragepy;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -25,3 +26,35 @@ pub use error::{InputError, Location};
 pub use json::lines_json;
 pub use report::{Outcome, ReportFormat, ResultSet, TAP_BATCH, TestResult, put_digest_field, read_report};
 pub use run::{CollectedRun, RunInfo};
+
+/// Reads one per-test coverage file of any format seer knows, told apart by its first bytes:
+/// coverage.py's data file (SQLite), `coverage json --show-contexts` (JSON), else LCOV. `test`
+/// names the test of LCOV records without `TN:`; coverage.py's contexts name their own tests.
+pub fn read_coverage(
+    path: &std::path::Path,
+    test: Option<&str>,
+    root: &std::path::Path,
+) -> Result<lcov::Tracefile, InputError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(16).read_to_end(&mut head))
+        .map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
+    let coverage_py = coveragepy::is_sqlite(&head) || coveragepy::is_json(&head);
+    if coverage_py && test.is_some() {
+        return Err(InputError::invalid(
+            path,
+            None,
+            "--test names the test of LCOV records; coverage.py data names its tests by context",
+        ));
+    }
+    if coveragepy::is_sqlite(&head) {
+        coveragepy::read_data_file(path, root)
+    } else if coveragepy::is_json(&head) {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
+        coveragepy::read_json(path, &text, root)
+    } else {
+        lcov::read(path, test, root)
+    }
+}

@@ -203,7 +203,7 @@ pub fn record_coverage(db: &Path, request: &CoverageRecordRequest) -> Result<Cov
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut outside_root = 0;
     for path in &request.files {
-        let file = crate::collect::lcov::read(path, request.test.as_deref(), &request.root)?;
+        let file = crate::collect::read_coverage(path, request.test.as_deref(), &request.root)?;
         outside_root += file.outside_root;
         for t in file.tests {
             match index.get(&t.test) {
