@@ -236,7 +236,7 @@ fn change_request(repo: &Path, commit: Option<String>, base: Option<String>, wor
                 request.ancestors = seer_ci_core::collect::git::ancestors(repo, b, limit, &paths)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|n| AncestorJson { sha: n.sha, same: n.same })
+                    .map(|a| AncestorJson { sha: a.sha, same: a.same, step: a.step })
                     .collect();
             }
             request.lines = lines_json(&cs);
@@ -260,7 +260,7 @@ pub fn select(client: &Client, args: SelectArgs, out: &mut impl Write) -> Result
     } else {
         let commit = crate::commands::commit_or_default(args.commit.clone(), ci.as_ref(), Some(&repo))?;
         let base = args.base.clone().or_else(|| ci.as_ref().and_then(|c| c.base.clone()));
-        change_request(&repo, Some(commit), base, false)
+        change_request(&repo, Some(commit), base, args.worktree)
     };
     request.always = args.always.clone();
     request.recall = args.recall;
@@ -268,7 +268,7 @@ pub fn select(client: &Client, args: SelectArgs, out: &mut impl Write) -> Result
     request.fraction = args.fraction;
     request.shard = crate::commands::shard_of(&args)?.map(|s| ShardJson { index: s.index, count: s.count });
     request.observe = args.observe;
-    request.keep = !args.dry_run && !args.quarantined;
+    request.keep = !args.dry_run && !args.quarantined && !args.worktree;
     request.now = args.time;
     let json = args.json || args.format == crate::args::SelectFormat::Json;
     request.reasons_for = (!(json || args.explain)).then_some(0);

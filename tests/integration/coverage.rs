@@ -75,14 +75,31 @@ fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
     assert!(notes(&doc).contains("holds no executable line"), "{doc}");
     assert!(!notes(&doc).contains("skipped: their coverage"), "{doc}");
 
-    // A file changed since the coverage was taken: its line numbers no longer hold.
+    // A file changed since the coverage was taken (a comment appended): its lines are mapped
+    // through the diff. The tests that ran lines changed since (b's body, the declaration in
+    // c.rs, which makes every test of c.rs stale) are left to the model.
     let a = repo.join("src/a.rs");
     let text = std::fs::read_to_string(&a).unwrap().replacen("fn a() {}", "fn a() { let _ = 2; }", 1);
     std::fs::write(&a, text).unwrap();
     git(&repo, &["commit", "-q", "-am", "change a"]);
     let sha = git(&repo, &["rev-parse", "HEAD"]);
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
-    assert!(notes(&doc).contains("src/a.rs changed between the coverage's commit and the base"), "{doc}");
+    assert!(notes(&doc).contains("7 tests ran code changed since it was taken; their coverage is stale"), "{doc}");
+    assert!(notes(&doc).contains("1 of its 8 tests ran a changed line"), "{doc}");
+    let a_works =
+        doc["selected"].as_array().unwrap().iter().find(|t| t["id"] == "suite::a_works").expect("a_works runs");
+    assert!(a_works["reasons"].to_string().contains("it ran a changed line (src/a.rs:1)"), "{doc}");
+    // A line added since the coverage was taken is not in it.
+    let text =
+        std::fs::read_to_string(&a).unwrap().replacen("fn a() { let _ = 2; }", "fn a() { let _ = 2; }\nfn a2() {}", 1);
+    std::fs::write(&a, text).unwrap();
+    git(&repo, &["commit", "-q", "-am", "add a2"]);
+    let text = std::fs::read_to_string(&a).unwrap().replacen("fn a2() {}", "fn a2() { let _ = 3; }", 1);
+    std::fs::write(&a, text).unwrap();
+    git(&repo, &["commit", "-q", "-am", "change a2"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert!(notes(&doc).contains("src/a.rs:2 changed between the coverage's commit and the base"), "{doc}");
 
     // Beyond the lookback, or switched off, coverage is not used.
     std::fs::create_dir_all(repo.join(".config")).unwrap();

@@ -50,6 +50,11 @@ pub struct AncestorJson {
     /// For each file of the change (by its path at the base), whether it is the same blob here as
     /// at the base.
     pub same: Vec<bool>,
+    /// The files the first-parent step from this commit to the one listed before it changed
+    /// (empty for the base); absent when the client could not tell (or is older): then coverage
+    /// taken here skips no test unless it is the base's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Vec<String>>,
 }
 
 /// A changed file's lines at the base, which the coverage rule reads (git's hunks).

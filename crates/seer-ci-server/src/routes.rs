@@ -20,7 +20,7 @@ use seer_ci_api::server::{
 };
 use seer_ci_api::{FORMAT_VERSION, FlakyListJson, HistoryJson, RunsJson, exit_codes};
 use seer_ci_core::backend;
-use seer_ci_core::collect::git::NearCommit;
+use seer_ci_core::collect::git::Ancestor;
 use seer_ci_core::collect::import::{changes_from_json, with_lines};
 use seer_ci_core::collect::time::now;
 use seer_ci_core::ops;
@@ -285,12 +285,8 @@ fn select_request(p: &Project, r: SelectRequestJson) -> Result<SelectRequest, Ap
             Ok(Some(cs.map_err(|e| ApiError::bad_request(format!("request body: changes: {e}")))?))
         }
     };
-    let ancestors = r
-        .ancestors
-        .into_iter()
-        .enumerate()
-        .map(|(distance, AncestorJson { sha, same })| NearCommit { sha, distance, same })
-        .collect();
+    let ancestors =
+        r.ancestors.into_iter().map(|AncestorJson { sha, same, step }| Ancestor { sha, same, step }).collect();
     let target = Target::of(r.recall, r.time_budget_s, r.fraction);
     let shard = match r.shard {
         Some(s) => Some(

@@ -5,6 +5,7 @@
 //! says: anything that cannot be read becomes a warning on an incomplete [`ChangeSet`], never a
 //! failure of the run being recorded.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Patch, Repository};
@@ -455,6 +456,10 @@ fn enclosing_function(lines: &[&str], line: usize) -> Option<String> {
     })
 }
 
+/// Per file changed between two commits, the lines of the earlier one the changes touched, or
+/// `None` for the whole file (see [`NearCommit::drifted`]).
+pub type Drift = HashMap<String, Option<Vec<(u32, u32)>>>;
+
 /// A commit near a base, found by [`nearest_of`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NearCommit {
@@ -464,10 +469,110 @@ pub struct NearCommit {
     /// For each path asked about: whether the file is the same blob there as at the base (so that
     /// line numbers at one are line numbers at the other). A file missing at either is not.
     pub same: Vec<bool>,
+    /// For each path asked about that is not the same: how the base's lines map back to lines
+    /// there, when the file is at both (`None` where not known).
+    pub moved: Vec<Option<LineMap>>,
+    /// The files changed between it and the base, each with the lines there that the changes
+    /// touched (as [`FileChange::base_lines`] are the base's; plain comments left out), or `None`
+    /// for the whole file (added, deleted, renamed, binary, or only the file's name is known).
+    /// `None` when not known at all.
+    pub drifted: Option<Drift>,
+}
+
+/// How the lines of a file at a later commit map back to the lines of the same file at an
+/// earlier one: the hunks of a diff without context between the two.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineMap {
+    /// Per hunk, in order: the earlier lines `[o0, o1)` the later lines `[n0, n1)` replaced.
+    hunks: Vec<(u32, u32, u32, u32)>,
+}
+
+impl LineMap {
+    /// From git's hunk headers `(old_start, old_lines, new_start, new_lines)` (an empty side's start
+    /// is the line before it, as in a unified diff).
+    pub fn from_hunks(hunks: impl IntoIterator<Item = (u32, u32, u32, u32)>) -> LineMap {
+        let hunks = hunks
+            .into_iter()
+            .map(|(os, ol, ns, nl)| {
+                let o0 = if ol == 0 { os + 1 } else { os };
+                let n0 = if nl == 0 { ns + 1 } else { ns };
+                (o0, o0 + ol, n0, n0 + nl)
+            })
+            .collect();
+        LineMap { hunks }
+    }
+
+    /// The earlier line that later line `line` is, or `None` when the line is new or changed.
+    pub fn earlier(&self, line: u32) -> Option<u32> {
+        let mut offset: i64 = 0;
+        for &(_, o1, n0, n1) in &self.hunks {
+            if line < n0 {
+                break;
+            }
+            if line < n1 {
+                return None;
+            }
+            offset = i64::from(o1) - i64::from(n1);
+        }
+        u32::try_from(i64::from(line) + offset).ok()
+    }
+}
+
+/// What changed from the tree `earlier` to `later`: per changed file the lines of `earlier` the
+/// changes touched (see [`NearCommit::drifted`]), and per modified file its line map.
+fn drift(
+    repo: &Repository,
+    earlier: &git2::Tree<'_>,
+    later: &git2::Tree<'_>,
+) -> Option<(Drift, HashMap<String, LineMap>)> {
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0);
+    let diff = repo.diff_tree_to_tree(Some(earlier), Some(later), Some(&mut opts)).ok()?;
+    let (mut drifted, mut maps) = (HashMap::new(), HashMap::new());
+    for (i, d) in diff.deltas().enumerate() {
+        let path = |f: git2::DiffFile<'_>| f.path().and_then(Path::to_str).map(str::to_string);
+        let (old, new) = (path(d.old_file()), path(d.new_file()));
+        let patch = (d.status() == Delta::Modified).then(|| Patch::from_diff(&diff, i).ok().flatten()).flatten();
+        match (old, patch) {
+            (Some(old), Some(patch)) if !d.flags().is_binary() => {
+                let hunks: Option<Vec<_>> = (0..patch.num_hunks())
+                    .map(|h| {
+                        patch.hunk(h).ok().map(|(h, _)| (h.old_start(), h.old_lines(), h.new_start(), h.new_lines()))
+                    })
+                    .collect();
+                maps.insert(old.clone(), LineMap::from_hunks(hunks?));
+                drifted.insert(old.clone(), Some(touched_base_lines(&patch, comment_marker(&old)).0));
+            }
+            (old, _) => {
+                for p in [old, new].into_iter().flatten() {
+                    drifted.insert(p, None);
+                }
+            }
+        }
+    }
+    Some((drifted, maps))
+}
+
+/// The files one commit changed against its first parent (both paths of a rename); every file
+/// of a root commit.
+fn files_of_step(repo: &Repository, commit: &git2::Commit<'_>) -> Option<Vec<String>> {
+    let tree = commit.tree().ok()?;
+    let parent = commit.parent(0).ok().and_then(|p| p.tree().ok());
+    let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), None).ok()?;
+    let mut out = Vec::new();
+    for d in diff.deltas() {
+        for f in [d.old_file(), d.new_file()] {
+            if let Some(p) = f.path().and_then(Path::to_str) {
+                out.push(p.to_string());
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The nearest commit that is `wanted` among `base` and its first-parent ancestors, at most
 /// `limit` steps back, in the repository holding `dir`; `None` when there is none or git cannot tell.
+/// It comes with what changed since (its line maps and drift).
 pub fn nearest_of(
     dir: &Path,
     base: &str,
@@ -483,8 +588,14 @@ pub fn nearest_of(
         if wanted(&sha) {
             let (at, here) = (base_commit.tree().ok()?, commit.tree().ok()?);
             let blob = |tree: &git2::Tree<'_>, p: &str| tree.get_path(Path::new(p)).ok().map(|e| e.id());
-            let same = paths.iter().map(|p| blob(&at, p).is_some_and(|b| blob(&here, p) == Some(b))).collect();
-            return Some(NearCommit { sha, distance, same });
+            let same: Vec<bool> =
+                paths.iter().map(|p| blob(&at, p).is_some_and(|b| blob(&here, p) == Some(b))).collect();
+            let (drifted, mut maps) = match distance {
+                0 => (Some(HashMap::new()), HashMap::new()),
+                _ => drift(&repo, &here, &at).map_or((None, HashMap::new()), |(d, m)| (Some(d), m)),
+            };
+            let moved = paths.iter().zip(&same).map(|(p, &same)| if same { None } else { maps.remove(*p) }).collect();
+            return Some(NearCommit { sha, distance, same, moved, drifted });
         }
         commit = commit.parent(0).ok()?;
     }
@@ -492,27 +603,57 @@ pub fn nearest_of(
 }
 
 /// `base` and up to `limit` of its first-parent ancestors, nearest first, each with whether
-/// each of `paths` is the same blob there as at `base`: what a client sends `seer serve` so
-/// that the server can find the nearest coverage as [`nearest_of`] would. `None` when git cannot
-/// tell.
-pub fn ancestors(dir: &Path, base: &str, limit: usize, paths: &[&str]) -> Option<Vec<NearCommit>> {
+/// each of `paths` is the same blob there as at `base`, and the files the step from it to the
+/// one before it changed (`Ancestor::step`): what a client sends `seer serve` so that the server
+/// can find the nearest coverage as [`nearest_of`] would. `None` when git cannot tell.
+pub fn ancestors(dir: &Path, base: &str, limit: usize, paths: &[&str]) -> Option<Vec<Ancestor>> {
     let repo = Repository::discover(dir).ok()?;
     let base_commit = repo.revparse_single(base).and_then(|o| o.peel_to_commit()).ok()?;
     let at = base_commit.tree().ok()?;
     let blob = |tree: &git2::Tree<'_>, p: &str| tree.get_path(Path::new(p)).ok().map(|e| e.id());
     let at_blobs: Vec<Option<Oid>> = paths.iter().map(|p| blob(&at, p)).collect();
-    let mut out = Vec::new();
+    let mut out: Vec<Ancestor> = Vec::new();
     let mut commit = base_commit;
-    for distance in 0..=limit {
+    // The files the step from this commit to the one after it (nearer the base) changed.
+    let mut step = Some(Vec::new());
+    for _ in 0..=limit {
         let here = commit.tree().ok()?;
         let same = paths.iter().zip(&at_blobs).map(|(p, b)| b.is_some() && blob(&here, p) == *b).collect();
-        out.push(NearCommit { sha: commit.id().to_string(), distance, same });
+        out.push(Ancestor { sha: commit.id().to_string(), same, step: step.take() });
+        step = files_of_step(&repo, &commit);
         match commit.parent(0) {
             Ok(parent) => commit = parent,
             Err(_) => break,
         }
     }
     Some(out)
+}
+
+/// One of [`ancestors`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ancestor {
+    pub sha: String,
+    /// For each path asked about: whether it is the same blob here as at the base.
+    pub same: Vec<bool>,
+    /// The files the step from here to the ancestor before it in the list (nearer the base)
+    /// changed; empty for the base; `None` when git could not tell.
+    pub step: Option<Vec<String>>,
+}
+
+/// The nearest of `ancestors` (as [`ancestors`] lists them) that is `wanted`, within `limit`
+/// steps, with the files changed between it and the base: what a server makes of a client's list.
+pub fn nearest_in(ancestors: &[Ancestor], wanted: impl Fn(&str) -> bool, limit: usize) -> Option<NearCommit> {
+    let mut drifted = Some(HashMap::new());
+    for (distance, a) in ancestors.iter().take(limit + 1).enumerate() {
+        match (drifted.as_mut(), &a.step) {
+            (Some(d), Some(step)) => d.extend(step.iter().map(|p| (p.clone(), None))),
+            _ => drifted = None,
+        }
+        if wanted(&a.sha) {
+            return Some(NearCommit { sha: a.sha.clone(), distance, same: a.same.clone(), moved: Vec::new(), drifted });
+        }
+    }
+    None
 }
 
 /// `shas` in history order (ancestors first; unrelated commits by commit time), when the

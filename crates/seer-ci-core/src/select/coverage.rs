@@ -1,8 +1,9 @@
 //! The coverage rule: a test fails because of a change only by running changed code, so per-test
 //! line coverage recorded at (or shortly before) the base says which tests a change can reach.
 //!
-//! - A test that ran a line the change touches (within [`SelectConfig::coverage_margin`] lines)
-//!   is always selected.
+//! - A test that ran a line the change touches is always selected; where the touched lines hold
+//!   no executable line (the continuation of an expression), one that ran a line within
+//!   [`SelectConfig::coverage_margin`] lines of them.
 //! - When coverage accounts for every touched line (each changed file is known to the coverage,
 //!   is the same file at the coverage's commit as at the base, and each hunk touches at least one
 //!   executable line), a test with coverage that ran none of them is skipped.
@@ -19,7 +20,7 @@
 use hashbrown::{HashMap, HashSet};
 
 use super::SelectConfig;
-use crate::collect::git::{ChangeKind, FileChange, NearCommit};
+use crate::collect::git::{ChangeKind, FileChange, LineMap, NearCommit};
 use crate::store::CoverageAt;
 
 /// What coverage says about one change.
@@ -33,6 +34,9 @@ pub struct CoverageRule {
     pub known: HashSet<String>,
     /// Why the coverage does not account for every touched line; `None` when it does.
     pub incomplete: Option<String>,
+    /// Tests with coverage at the commit that is stale (they ran code changed since it was
+    /// taken): not in `known`, so the rule skips none of them.
+    pub stale: usize,
 }
 
 impl CoverageRule {
@@ -48,18 +52,34 @@ pub fn base_path(f: &FileChange) -> &str {
     f.old_path.as_deref().unwrap_or(&f.path)
 }
 
-/// Judges the change `files` against the coverage `at`, recorded at `near` (whose `same` is in
-/// the order of `files`).
+/// Judges the change `files` against the coverage `at`, recorded at `near` (whose `same` and
+/// `moved` are in the order of `files`).
 pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config: &SelectConfig) -> CoverageRule {
-    let known = std::mem::take(&mut at.tests);
-    let mut rule = CoverageRule { commit: near.sha.clone(), known, ..Default::default() };
+    let mut known = std::mem::take(&mut at.tests);
+    let mut incomplete_first = None;
+    // A change of comments alone breaks no test, whatever the coverage's age.
+    let stale = match files.iter().all(comments_only) {
+        true => Ok(HashSet::new()),
+        false => stale_tests(near, &at),
+    };
+    match &stale {
+        Ok(stale) => known.retain(|t| !stale.contains(t)),
+        Err(why) => incomplete_first = Some(why.clone()),
+    }
+    let mut rule = CoverageRule {
+        commit: near.sha.clone(),
+        known,
+        incomplete: incomplete_first,
+        stale: stale.map_or(0, |s| s.len()),
+        ..Default::default()
+    };
     let mut incomplete = |why: String| {
         if rule.incomplete.is_none() {
             rule.incomplete = Some(why);
         }
     };
-    for (f, &same) in files.iter().zip(&near.same) {
-        if f.kind == ChangeKind::Modified && f.base_lines.is_empty() && f.comment_hunks > 0 {
+    for (i, (f, &same)) in files.iter().zip(&near.same).enumerate() {
+        if comments_only(f) {
             continue; // comments and blank lines only: nothing runs differently
         }
         let path = base_path(f);
@@ -67,28 +87,52 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
             incomplete(format!("no test's coverage includes {path}"));
             continue;
         };
-        if !same {
-            incomplete(format!("{path} changed between the coverage's commit and the base"));
-            continue;
-        }
         if f.base_lines.is_empty() {
             incomplete(format!("{} changed without line changes (a rename or a binary change)", f.path));
             continue;
         }
-        let hits = at.hits.get(path).map(Vec::as_slice).unwrap_or_default();
-        for &(from, to) in &f.base_lines {
-            if first_in(executable, from, to).is_none() {
-                incomplete(format!("{path}:{from}-{to} holds no executable line (a comment or a declaration?)"));
+        // The touched lines as lines at the coverage's commit.
+        let ranges = match (same, near.moved.get(i).and_then(Option::as_ref)) {
+            (true, _) => f.base_lines.clone(),
+            (false, Some(map)) => match earlier_ranges(&f.base_lines, map) {
+                Ok(ranges) => ranges,
+                Err(line) => {
+                    incomplete(format!("{path}:{line} changed between the coverage's commit and the base"));
+                    continue;
+                }
+            },
+            (false, None) => {
+                incomplete(format!("{path} changed between the coverage's commit and the base"));
+                continue;
             }
-            let (lo, hi) = (from.saturating_sub(config.coverage_margin), to.saturating_add(config.coverage_margin));
+        };
+        let hits = at.hits.get(path).map(Vec::as_slice).unwrap_or_default();
+        for (&(from, to), &(base_from, base_to)) in ranges.iter().zip(&f.base_lines) {
+            // The margin is for a change on a line without a counter of its own (the continuation
+            // of an expression that starts above): where the change holds an executable line, the
+            // tests that ran it are the ones.
+            let (lo, hi) = if first_in(executable, from, to).is_some() {
+                (from, to)
+            } else {
+                incomplete(format!(
+                    "{path}:{base_from}-{base_to} holds no executable line (a comment or a declaration?)"
+                ));
+                (from.saturating_sub(config.coverage_margin), to.saturating_add(config.coverage_margin))
+            };
             for (test, lines) in hits {
                 if rule.ran.contains_key(test.as_str()) {
                     continue; // the first line found is the one named
                 }
+                // Named by the base's line (the same line, when the file has not moved on).
+                let at_base = |l: u32| i64::from(l) - i64::from(from) + i64::from(base_from);
                 let place = match (first_in(lines, from, to), first_in(lines, lo, hi)) {
-                    (Some(line), _) => format!("{path}:{line}"),
-                    (None, Some(line)) if from == to => format!("{path}:{line}, next to the change at {from}"),
-                    (None, Some(line)) => format!("{path}:{line}, next to the change at {from}-{to}"),
+                    (Some(line), _) => format!("{path}:{}", at_base(line)),
+                    (None, Some(line)) if base_from == base_to => {
+                        format!("{path}:{}, next to the change at {base_from}", at_base(line))
+                    }
+                    (None, Some(line)) => {
+                        format!("{path}:{}, next to the change at {base_from}-{base_to}", at_base(line))
+                    }
                     (None, None) => continue,
                 };
                 rule.ran.insert(test.clone(), place);
@@ -96,6 +140,58 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
         }
     }
     rule
+}
+
+/// Whether `f` changes only blank lines and plain comments.
+fn comments_only(f: &FileChange) -> bool {
+    f.kind == ChangeKind::Modified && f.base_lines.is_empty() && f.comment_hunks > 0
+}
+
+/// `ranges` of the base's lines as ranges of the coverage's commit's lines, through `map`; the
+/// first base line with no counterpart (new or changed since) is the error. A range keeps its
+/// place in the list (its lines stay contiguous: nothing between them changed).
+fn earlier_ranges(ranges: &[(u32, u32)], map: &LineMap) -> Result<Vec<(u32, u32)>, u32> {
+    ranges
+        .iter()
+        .map(|&(from, to)| {
+            let first = map.earlier(from).ok_or(from)?;
+            for line in from..=to {
+                if map.earlier(line) != Some(first + (line - from)) {
+                    return Err(line);
+                }
+            }
+            Ok((first, first + (to - from)))
+        })
+        .collect()
+}
+
+/// The tests whose coverage may no longer say what they run: those that ran, at the coverage's
+/// commit, a line that changed between it and the base (a file changed whole, or in lines none of
+/// which is executable, makes every test that ran it stale), as the rule itself would run them for
+/// that change. `Err` when what changed since is not known.
+fn stale_tests(near: &NearCommit, at: &CoverageAt) -> Result<HashSet<String>, String> {
+    let Some(drifted) = &near.drifted else {
+        return match near.distance {
+            0 => Ok(HashSet::new()),
+            n => Err(format!("what changed in the {n} commits since the coverage was taken is not known")),
+        };
+    };
+    let mut stale = HashSet::new();
+    for (path, touched) in drifted {
+        let Some(hits) = at.hits.get(path) else { continue };
+        let executable = at.executable.get(path).map(Vec::as_slice).unwrap_or_default();
+        let whole = match touched {
+            None => true,
+            Some(ranges) => ranges.iter().any(|&(from, to)| first_in(executable, from, to).is_none()),
+        };
+        for (test, lines) in hits {
+            let ran = whole || touched.iter().flatten().any(|&(from, to)| first_in(lines, from, to).is_some());
+            if ran {
+                stale.insert(test.clone());
+            }
+        }
+    }
+    Ok(stale)
 }
 
 /// The first of ascending `lines` in `from..=to`.
@@ -136,7 +232,13 @@ mod tests {
     }
 
     fn near(same: &[bool]) -> NearCommit {
-        NearCommit { sha: "c0".into(), distance: 2, same: same.to_vec() }
+        NearCommit {
+            sha: "c0".into(),
+            distance: 2,
+            same: same.to_vec(),
+            moved: vec![],
+            drifted: Some(Default::default()),
+        }
     }
 
     fn judged(files: &[FileChange], same: &[bool], margin: u32) -> CoverageRule {
@@ -199,5 +301,44 @@ mod tests {
         f.kind = ChangeKind::Renamed;
         let rule = judged(&[f], &[true], 0);
         assert!(rule.ran.contains_key("display"));
+    }
+
+    #[test]
+    fn line_maps_follow_insertions_deletions_and_replacements() {
+        // Old lines 1..=9; later: two lines inserted after old 2, old 5 deleted, old 7-8 replaced by one.
+        let map = LineMap::from_hunks([(2, 0, 3, 2), (5, 1, 6, 0), (7, 2, 8, 1)]);
+        let later: Vec<Option<u32>> = (1..=10).map(|l| map.earlier(l)).collect();
+        assert_eq!(
+            later,
+            [Some(1), Some(2), None, None, Some(3), Some(4), Some(6), None, Some(9), Some(10)],
+            "later line k is earlier line later[k-1]"
+        );
+        assert_eq!(earlier_ranges(&[(1, 2), (5, 6)], &map), Ok(vec![(1, 2), (3, 4)]));
+        assert_eq!(earlier_ranges(&[(6, 7)], &map), Err(7), "4 and 6 are not neighbours any more");
+        assert_eq!(earlier_ranges(&[(3, 3)], &map), Err(3), "a line inserted since");
+    }
+
+    #[test]
+    fn tests_that_ran_code_changed_since_the_coverage_are_left_to_the_model() {
+        let mut near = near(&[false]);
+        // Since the coverage: line 20 (display's) changed; the change is on line 12, moved to 13 by
+        // a line inserted at the top.
+        near.moved = vec![Some(LineMap::from_hunks([(0, 0, 1, 1), (20, 1, 21, 1)]))];
+        near.drifted = Some([("src/lib.rs".to_string(), Some(vec![(20, 20)]))].into_iter().collect());
+        let rule = judge(&[change("src/lib.rs", &[(13, 13)])], &near, coverage(), &SelectConfig::default());
+        assert_eq!(rule.incomplete, None);
+        assert_eq!(rule.ran.get("parse").map(String::as_str), Some("src/lib.rs:13"), "named by the base's line");
+        assert_eq!(rule.stale, 1);
+        assert!(!rule.skips("display"), "display ran line 20, changed since: its coverage is stale");
+        assert!(rule.skips("other"));
+
+        // A declaration changed since (no executable line): every test that ran the file is stale.
+        near.drifted = Some([("src/lib.rs".to_string(), Some(vec![(14, 15)]))].into_iter().collect());
+        let rule = judge(&[change("src/lib.rs", &[(13, 13)])], &near, coverage(), &SelectConfig::default());
+        assert!(!rule.skips("display") && !rule.skips("other"));
+        // What changed since unknown: it skips nothing.
+        near.drifted = None;
+        let rule = judge(&[change("src/lib.rs", &[(13, 13)])], &near, coverage(), &SelectConfig::default());
+        assert!(rule.incomplete.unwrap().contains("is not known"));
     }
 }

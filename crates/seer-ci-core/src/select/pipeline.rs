@@ -22,7 +22,7 @@ use super::selection::{Mode, Selected, Selection, Shard, Target, TestRef, second
 use super::warm::{CandidatesKey, Warm, WarmCandidates, WarmModel};
 use super::workspace;
 use crate::backend::{self, History};
-use crate::collect::git::{ChangeSet, NearCommit, short};
+use crate::collect::git::{Ancestor, ChangeSet, short};
 use crate::collect::{chain, read_changes, read_worktree_changes};
 use crate::features::{ChangeContext, CoFailure, change_keys, matches_pattern};
 use crate::model::{ModelFile, ModelSource, latest, live};
@@ -58,7 +58,7 @@ pub struct GivenChange {
     pub changes: Result<Option<ChangeSet>, String>,
     /// The base and its first-parent ancestors, nearest first, each with whether every file of
     /// the change is the same blob there as at the base (`git::ancestors`).
-    pub ancestors: Vec<NearCommit>,
+    pub ancestors: Vec<Ancestor>,
 }
 
 /// What to select for.
@@ -282,6 +282,9 @@ fn select_in(store: &mut dyn History, request: &SelectRequest, warm: &mut Warm) 
     }
 }
 
+/// The reason of the one test a subset runs when no test needs running (see [`keep_one`]).
+pub const NOTHING_ELSE: &str = "nothing else needs to run: the cheapest test runs, so that the runner has one to run";
+
 /// A subset that runs nothing fails the job under most runners (pytest exits 5, nextest 4, Gradle
 /// finds no tests): the cheapest skipped test runs instead, so that the runner has one to run.
 fn keep_one(selected: &mut Vec<Selected>, skipped: &mut Vec<Selected>) {
@@ -294,7 +297,7 @@ fn keep_one(selected: &mut Vec<Selected>, skipped: &mut Vec<Selected>) {
         .min_by(|(_, a), (_, b)| a.estimated_s.total_cmp(&b.estimated_s).then_with(|| a.test.id.cmp(&b.test.id)));
     if let Some((at, _)) = cheapest {
         let mut t = skipped.remove(at);
-        t.reasons.push("nothing else needs to run: the cheapest test runs, so that the runner has one to run".into());
+        t.reasons.push(NOTHING_ELSE.into());
         selected.push(t);
     }
 }
@@ -638,7 +641,7 @@ fn coverage_rule(
     let paths: Vec<&str> = cs.files.iter().map(coverage::base_path).collect();
     let limit = request.config.coverage_max_distance;
     let near = match &request.change {
-        ChangeSource::Given(g) => g.ancestors.iter().take(limit + 1).find(|a| commits.contains(&a.sha)).cloned(),
+        ChangeSource::Given(g) => crate::collect::git::nearest_in(&g.ancestors, |c| commits.contains(c), limit),
         _ => crate::collect::git::nearest_of(&request.repo, base, |c| commits.contains(c), limit, &paths),
     };
     let Some(near) = near else {
@@ -648,7 +651,10 @@ fn coverage_rule(
         ));
         return None;
     };
-    let at = match store.coverage_at(&near.sha, &paths) {
+    // The files changed since the coverage was taken too: which tests ran them.
+    let mut asked = paths.clone();
+    asked.extend(near.drifted.iter().flat_map(|d| d.keys()).map(String::as_str).filter(|p| !paths.contains(p)));
+    let at = match store.coverage_at(&near.sha, &asked) {
         Ok(at) => at,
         Err(e) => {
             notes.push(unreadable(e));
@@ -660,11 +666,17 @@ fn coverage_rule(
         0 => format!("the coverage of the base {}", short(&near.sha)),
         n => format!("the coverage of {} ({n} commits before the base)", short(&near.sha)),
     };
+    if rule.stale > 0 {
+        notes.push(format!(
+            "{place}: {} tests ran code changed since it was taken; their coverage is stale and skips none of them",
+            rule.stale
+        ));
+    }
     notes.push(match &rule.incomplete {
         None => format!(
             "{place}: {} of its {} tests ran a changed line and run; the others ran none and are skipped",
             rule.ran.len(),
-            rule.known.len()
+            rule.known.len() + rule.stale
         ),
         Some(why) => format!(
             "{place}: {} tests ran a changed line and run; it does not account for the whole change ({why}), so the model decides the rest",
