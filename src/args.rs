@@ -183,6 +183,10 @@ pub struct SelectArgs {
     /// Do not read git: select from the tests' history alone (history-only models)
     #[arg(long)]
     pub no_git: bool,
+    /// Select for the working tree's uncommitted change against HEAD (staged or not, untracked
+    /// files included), as a developer before committing; never kept (implies --dry-run)
+    #[arg(long, conflicts_with_all = ["commit", "base", "no_git"])]
+    pub worktree: bool,
     #[command(flatten)]
     pub models: ModelsArg,
     /// Output: `list` (selected ids, one per line), `json`, or the arguments of a test runner,
@@ -485,7 +489,9 @@ pub struct CoverageRecordArgs {
     /// Print JSON instead of a summary
     #[arg(long)]
     pub json: bool,
-    /// LCOV tracefiles
+    /// Per-test coverage: LCOV tracefiles (`TN:` names the test), coverage.py data files
+    /// (`.coverage` from `pytest --cov-context=test` or `pytest --seer-coverage`), or `coverage
+    /// json --show-contexts` reports; told apart by their content
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }

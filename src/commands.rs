@@ -383,7 +383,9 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     let ci = ci::current();
     let repo = (!args.no_git).then_some(settings.repo.as_path());
     let commit = commit_or_default(args.commit.clone(), ci.as_ref(), repo)?;
-    let change = if args.no_git {
+    let change = if args.worktree {
+        ChangeSource::WorkingTree
+    } else if args.no_git {
         ChangeSource::NoGit { commit }
     } else {
         ChangeSource::Commit { commit, base: args.base.clone().or_else(|| ci.and_then(|c| c.base)) }
@@ -392,7 +394,7 @@ fn select(db: &Path, args: SelectArgs, out: &mut impl Write) -> Result<()> {
     request.target = target;
     request.shard = shard;
     request.observe = args.observe;
-    request.keep = !args.dry_run && !args.quarantined;
+    request.keep = !args.dry_run && !args.quarantined && !args.worktree;
     if let Some(time) = args.time {
         request.now = time;
     }

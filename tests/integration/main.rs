@@ -16,6 +16,7 @@ mod import;
 mod memory;
 mod model;
 mod profile;
+mod pytest_plugin;
 mod queries;
 mod readme;
 mod recipes;

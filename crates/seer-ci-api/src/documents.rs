@@ -321,6 +321,9 @@ pub struct SelectionJson {
     /// Observe mode: the tests the subset would have skipped (every test runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub would_skip: Option<Vec<String>>,
+    /// No test needs running: `selected` holds one test only so that a runner has one to run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nothing_to_run: bool,
     /// The trust gate, when a model was consulted (absent when every test runs for another reason).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateJson>,

@@ -36,6 +36,7 @@ impl From<&Selection> for SelectionJson {
             estimated_s: s.estimated_s,
             total_s: s.total_s,
             would_skip: s.would_skip.as_deref().map(ids),
+            nothing_to_run: s.nothing_needs_running(),
             gate: s.gate.as_ref().map(Into::into),
             notes: s.notes.clone(),
         }

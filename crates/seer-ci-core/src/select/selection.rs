@@ -125,6 +125,13 @@ pub fn seconds(each: impl Iterator<Item = f64>) -> f64 {
 }
 
 impl Selection {
+    /// Whether no test needs running: the subset holds one test only so that a runner has one to
+    /// run (a caller that can run nothing, as the pytest plugin, runs none).
+    pub fn nothing_needs_running(&self) -> bool {
+        self.mode == Mode::Subset
+            && matches!(self.selected.as_slice(), [one] if one.reasons.iter().any(|r| r == super::pipeline::NOTHING_ELSE))
+    }
+
     /// Every test, with the reason.
     pub fn all(reason: String, tests: Vec<Selected>) -> Selection {
         Selection {

@@ -1,0 +1,344 @@
+"""pytest-seer: asks the `seer` binary which tests a change can break and runs only those;
+records runs (JUnit) and per-test coverage (coverage.py contexts).
+
+The plugin never fails closed: any failure of seer (a missing binary, an error exit, an answer
+it cannot read, a timeout) is reported and every collected test runs.
+
+A test is named as seer names it from pytest's JUnit report (`classname::name`, see
+`junit_id`), so a test skipped by seer is found among the collected items by its node id.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+# How long `seer select` may take before every test runs instead (it answers in milliseconds;
+# a cold start trains nothing, but a first refresh of a large store may read for a while).
+SELECT_TIMEOUT_S = 120
+# `seer record` and `seer coverage record` store what a whole suite produced.
+RECORD_TIMEOUT_S = 600
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("seer", "seer: run only the tests a change can break")
+    group.addoption(
+        "--seer",
+        action="store_true",
+        dest="seer_select",
+        help="run only the tests seer selects for the current change (the working tree's "
+        "uncommitted change, else HEAD's); every test runs when seer cannot answer",
+    )
+    group.addoption(
+        "--seer-commit",
+        metavar="REV",
+        dest="seer_commit",
+        help="select for (and record as) this commit instead of the working tree or HEAD",
+    )
+    group.addoption(
+        "--seer-record",
+        action="store_true",
+        dest="seer_record",
+        help="write JUnit (--junitxml, else a temporary file) and `seer record` it after the run",
+    )
+    group.addoption(
+        "--seer-coverage",
+        action="store_true",
+        dest="seer_coverage",
+        help="measure each test's lines (coverage.py, one context per test) and "
+        "`seer coverage record` them",
+    )
+    group.addoption(
+        "--seer-coverage-file",
+        metavar="PATH",
+        dest="seer_coverage_file",
+        default=".seer-coverage",
+        help="where --seer-coverage writes coverage.py's data (default: .seer-coverage)",
+    )
+    group.addoption(
+        "--seer-bin",
+        metavar="PATH",
+        dest="seer_bin",
+        default=os.environ.get("SEER_BIN", "seer"),
+        help="the seer binary (default: $SEER_BIN, else `seer` on PATH)",
+    )
+    group.addoption(
+        "--seer-db",
+        metavar="PATH",
+        dest="seer_db",
+        help="the store seer uses (default: $SEER_DB, else seer's own default)",
+    )
+
+
+def junit_id(nodeid):
+    """The id seer gives a test recorded from pytest's JUnit report: pytest writes classname
+    `tests.test_a.TestX` and name `test_y[p]` for `tests/test_a.py::TestX::test_y[p]`."""
+    path, bracket, params = nodeid.partition("[")
+    names = path.split("::")
+    if len(names) < 2:
+        return nodeid
+    name = names.pop() + bracket + params
+    module = names[0].replace("/", ".")
+    if module.endswith(".py"):
+        module = module[: -len(".py")]
+    return "::".join([".".join([module] + names[1:]), name])
+
+
+class SeerFailed(Exception):
+    """seer could not answer: the caller runs every test."""
+
+
+class Seer:
+    """The seer binary, run in pytest's root directory."""
+
+    def __init__(self, config):
+        self.binary = config.getoption("seer_bin")
+        self.db = config.getoption("seer_db")
+        self.root = str(config.rootpath)
+
+    def run(self, args, timeout):
+        command = [self.binary] + (["--db", self.db] if self.db else []) + list(args)
+        try:
+            done = subprocess.run(
+                command, cwd=self.root, capture_output=True, text=True, timeout=timeout
+            )
+        except FileNotFoundError:
+            raise SeerFailed(f"no seer binary at {self.binary!r} (--seer-bin or SEER_BIN)")
+        except subprocess.TimeoutExpired:
+            raise SeerFailed(f"`seer {args[0]}` took more than {timeout} s")
+        except OSError as e:
+            raise SeerFailed(f"cannot run {self.binary!r}: {e}")
+        if done.returncode != 0:
+            said = done.stderr.strip().splitlines()
+            raise SeerFailed(
+                f"`seer {' '.join(args[:2])}` exited {done.returncode}"
+                + (f": {said[-1]}" if said else "")
+            )
+        return done
+
+
+def tracked_changes(root):
+    """Whether tracked files differ from HEAD (None when git cannot tell)."""
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
+
+
+def absolute_paths(report):
+    """Makes the file names of a coverage.py JSON report absolute (coverage.py writes them
+    relative to the directory pytest ran in; seer makes absolute ones relative to the
+    repository's root, which may be another directory)."""
+    with open(report, encoding="utf-8") as f:
+        doc = json.load(f)
+    doc["files"] = {os.path.abspath(name): data for name, data in doc["files"].items()}
+    with open(report, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+
+
+class SeerPlugin:
+    def __init__(self, config):
+        self.config = config
+        self.seer = Seer(config)
+        self.commit = config.getoption("seer_commit")
+        self.lines = []  # what the plugin says after collection and at the end
+        self.deselected_all = False
+        self.junit_is_ours = False
+        self.coverage = None
+        self.coverage_report = None
+
+    def say(self, line):
+        self.lines.append(f"seer: {line}")
+
+    def dirty(self):
+        """Whether the run is of uncommitted changes (then it is not HEAD's to record)."""
+        return self.commit is None and tracked_changes(self.seer.root) is not False
+
+    # --- selection -------------------------------------------------------------------------
+
+    def select(self, items):
+        args = ["select", "--format", "json"]
+        if self.commit:
+            args += ["--commit", self.commit]
+        elif tracked_changes(self.seer.root):
+            args += ["--worktree"]
+        try:
+            done = self.seer.run(args, SELECT_TIMEOUT_S)
+            try:
+                doc = json.loads(done.stdout)
+                mode, skipped = doc["mode"], set(doc["skipped"]) | set(doc.get("quarantined") or [])
+            except (ValueError, KeyError, TypeError) as e:
+                raise SeerFailed(f"`seer select` gave an answer the plugin cannot read: {e}")
+        except SeerFailed as e:
+            self.say(f"running every test: {e}")
+            return
+        if mode != "subset":
+            self.say(f"running every test: {doc.get('reason') or 'seer selected them all'}")
+            for note in doc.get("notes") or []:
+                self.say(note)
+            return
+        if doc.get("nothing_to_run"):
+            # The one test seer names only so that a runner has one to run: pytest needs none.
+            skipped |= {t["id"] for t in doc["selected"]}
+        keep, drop = [], []
+        for item in items:
+            (drop if junit_id(item.nodeid) in skipped else keep).append(item)
+        quarantined = set(doc.get("quarantined") or [])
+        total, est = doc.get("total_s") or 0.0, doc.get("estimated_s") or 0.0
+        self.say(
+            f"running {len(keep)} of {len(items)} tests, skipping {len(drop)} that this change "
+            f"cannot break (estimated {est:.1f} s of {total:.1f} s); why:"
+        )
+        gate = doc.get("gate")
+        if gate and not gate.get("open"):
+            self.say("the model skips nothing until its trust gate opens: only coverage skips tests")
+        elif doc.get("model"):
+            self.say(f"the model ({doc['model']}) skips tests scoring below {doc.get('threshold') or 0:.3g}")
+        for note in doc.get("notes") or []:
+            self.say(note)
+        verbose = self.config.getoption("verbose") > 0
+        for item in drop:
+            if junit_id(item.nodeid) in quarantined:
+                self.say(f"quarantined: {item.nodeid} (run `seer select --quarantined` apart)")
+            elif verbose:
+                self.say(f"skipped: {item.nodeid}")
+        if drop:
+            self.config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+            self.deselected_all = not keep
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        if config.getoption("seer_select"):
+            self.select(items)
+
+    def pytest_report_collectionfinish(self, config, start_path, items):
+        return list(self.lines)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        if self.deselected_all and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK
+            self.lines.append("seer: nothing to run: this change cannot break any of the tests")
+        if self.coverage is not None:
+            self.coverage.stop()
+            self.coverage.save()
+            # The JSON report also lists the statements no test ran, which the data file does
+            # not: seer then knows a change to one of them breaks no test.
+            path = self.coverage.get_data().data_filename() + ".json"
+            try:
+                self.coverage.json_report(outfile=path, show_contexts=True)
+                absolute_paths(path)
+                self.coverage_report = path
+            except Exception as e:  # coverage.py's own errors: the data file is recorded instead
+                sys.stderr.write(f"seer: no coverage JSON report ({e}); recording the data file\n")
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.deselected_all:
+            terminalreporter.write_line("seer: nothing to run: this change cannot break any of the tests")
+
+    # --- recording -------------------------------------------------------------------------
+
+    def record(self, what, args, commit):
+        """Runs `seer ARGS… [--commit C] FILE` unless the run is of uncommitted changes."""
+        if self.dirty():
+            sys.stderr.write(
+                f"seer: {what} not recorded: the working tree has uncommitted changes "
+                "(they are not HEAD's; commit first, or give --seer-commit)\n"
+            )
+            return
+        commit = ["--commit", commit] if commit else []
+        try:
+            done = self.seer.run(args[:-1] + commit + args[-1:], RECORD_TIMEOUT_S)
+        except SeerFailed as e:
+            sys.stderr.write(f"seer: {what} not recorded: {e}\n")
+            return
+        for line in (done.stdout + done.stderr).strip().splitlines():
+            sys.stderr.write(f"seer: {line}\n")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config):
+        if config.getoption("seer_record"):
+            path = config.option.xmlpath
+            if path and os.path.exists(path):
+                self.record("the run", ["record", path], self.commit)
+            else:
+                sys.stderr.write("seer: the run not recorded: pytest wrote no JUnit report\n")
+            if self.junit_is_ours and path:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        if self.coverage is not None:
+            path = self.coverage_report or self.coverage.get_data().data_filename()
+            self.record("the coverage", ["coverage", "record", path], self.commit or "HEAD")
+
+
+# The coverage measurement, started before conftest files are imported (so that the imports
+# and module-level code of the measured files are seen, as they run outside any test).
+_coverage = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    global _coverage
+    options = early_config.known_args_namespace
+    if not getattr(options, "seer_coverage", False):
+        return
+    try:
+        import coverage
+    except ImportError:
+        sys.stderr.write("seer: --seer-coverage needs coverage.py (pip install coverage)\n")
+        return
+    root = str(early_config.rootpath)
+    path = os.path.join(root, options.seer_coverage_file)
+    _coverage = coverage.Coverage(data_file=path, source=[root])
+    _coverage.erase()
+    _coverage.start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    plugin = SeerPlugin(config)
+    plugin.coverage = _coverage
+    if config.getoption("seer_record") and not config.option.xmlpath:
+        fd, path = tempfile.mkstemp(prefix="seer-junit-", suffix=".xml")
+        os.close(fd)
+        config.option.xmlpath = path
+        plugin.junit_is_ours = True
+    config.pluginmanager.register(plugin, "seer-plugin")
+
+
+def _phase(item, phase):
+    if _coverage is not None:
+        _coverage.switch_context(f"{item.nodeid}|{phase}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    _phase(item, "setup")
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    _phase(item, "run")
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    _phase(item, "teardown")
+    yield
+    if _coverage is not None:
+        _coverage.switch_context("")
