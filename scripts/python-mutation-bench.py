@@ -84,7 +84,7 @@ def make_repo(out, package, python):
         t.extractall(out / "unpacked", filter="data")
     (top,) = list((out / "unpacked").iterdir())
     shutil.copytree(top, repo)
-    (repo / ".gitignore").write_text("__pycache__/\n.testmondata*\n.seer-coverage*\n*.egg-info/\n")
+    (repo / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n.testmondata*\n.seer-coverage*\n*.egg-info/\n")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "base")
@@ -261,6 +261,7 @@ def main():
     ap.add_argument("--src", required=True, help="the package's code, relative to the sdist's root")
     ap.add_argument("--tests", nargs="+", required=True)
     ap.add_argument("--ignore", nargs="*", default=[])
+    ap.add_argument("--pythonpath", default="src", help="put this directory of the sdist on PYTHONPATH (src layouts)")
     ap.add_argument("--seer", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--singles", type=int, default=60)
@@ -273,16 +274,16 @@ def main():
     seer_bin = str(Path(args.seer).resolve())
     python = make_venv(out, args.deps)
     repo = make_repo(out, args.package, python)
-    env = dict(os.environ, SEER_BIN=seer_bin, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, SEER_BIN=seer_bin, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(repo / args.pythonpath))
     for var in ("SEER_URL", "SEER_DB", "GITHUB_ACTIONS", "GITLAB_CI", "CI"):
         env.pop(var, None)
-    pytest = [python, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "-x" if False else "-q"]
+    # (testmon needs pytest's cache plugin: it reads --lf's option)
+    pytest = [python, "-m", "pytest", "-o", "addopts=", "-q"]
     pytest += [f"--ignore={i}" for i in args.ignore]
     pytest_tail = list(args.tests)
     (out / "junit").mkdir(exist_ok=True)
 
     # The base: the whole suite (durations), testmon's database, seer's run and coverage.
-    base = junit_cases_of_run = None
     t0 = time.time()
     r = run(pytest + ["--junitxml", str(out / "junit" / "base.xml")] + pytest_tail, cwd=repo, env=env, check=False)
     base_wall = time.time() - t0

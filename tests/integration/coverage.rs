@@ -152,3 +152,39 @@ fn coverage_that_accounts_for_the_change_skips_from_the_first_day_without_a_proj
     assert_eq!(ids(&doc), ["suite::a_works", "suite::b_works"], "{doc}");
     assert_eq!(doc["skipped"].as_array().unwrap().len(), 6, "{doc}");
 }
+
+#[test]
+fn a_changed_constant_runs_the_tests_that_ran_its_uses() {
+    let env = Env::new();
+    let repo = record_file_driven_history(&env, 6);
+    let r = repo.to_str().unwrap();
+    // c.rs declares LIMIT and uses it in limit() (beyond the margin), which only other_0 runs.
+    let c = repo.join("src/c.rs");
+    let before = std::fs::read_to_string(&c).unwrap();
+    let decl = before.lines().count() as u32 + 1;
+    std::fs::write(&c, format!("{before}const LIMIT: u32 = 3;\n\nfn limit() -> u32 {{ LIMIT }}\n")).unwrap();
+    git(&repo, &["commit", "-q", "-am", "limit"]);
+    let mut lcov = lcov(&repo);
+    lcov.push_str(&format!("TN:suite::other_0\nSF:{}/src/c.rs\nDA:{},1\nend_of_record\n", repo.display(), decl + 2));
+    for k in 1..6 {
+        lcov.push_str(&format!(
+            "TN:suite::other_{k}\nSF:{}/src/c.rs\nDA:{},0\nend_of_record\n",
+            repo.display(),
+            decl + 2
+        ));
+    }
+    let file = env.write("cov.lcov", lcov);
+    env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
+    let text = std::fs::read_to_string(&c).unwrap().replace("LIMIT: u32 = 3", "LIMIT: u32 = 4");
+    std::fs::write(&c, text).unwrap();
+    git(&repo, &["commit", "-q", "-am", "raise the limit"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    let other_0 = doc["selected"].as_array().unwrap().iter().find(|t| t["id"] == "suite::other_0");
+    let reasons = other_0.map(|t| t["reasons"].to_string()).unwrap_or_default();
+    assert!(reasons.contains(&format!("src/c.rs:{}, a use of LIMIT", decl + 2)), "{doc}");
+    assert!(
+        notes(&doc).contains("LIMIT declared in changed lines that coverage cannot see run: 1 more tests"),
+        "{doc}"
+    );
+}

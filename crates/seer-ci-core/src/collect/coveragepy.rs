@@ -155,8 +155,10 @@ fn lines_of_numbits(bits: &[u8]) -> Vec<u32> {
     let mut lines = Vec::new();
     for (byte_at, &byte) in bits.iter().enumerate() {
         for bit in 0..8 {
-            if byte & (1 << bit) != 0 {
-                lines.push(byte_at as u32 * 8 + bit);
+            let line = byte_at as u32 * 8 + bit;
+            // Line 0 is an empty module's entry, no line of it.
+            if byte & (1 << bit) != 0 && line > 0 {
+                lines.push(line);
             }
         }
     }
@@ -203,11 +205,11 @@ pub fn read_json(path: &Path, text: &str, root: &Path) -> Result<Tracefile, Inpu
         let (file, outside) = relative(&file, root);
         let mut by_context: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
         for (line, names) in &data.contexts {
-            let line: u32 = line
-                .parse()
-                .ok()
-                .filter(|&l| l > 0)
-                .ok_or_else(|| bad(format!("{file}: contexts of line {line:?}, not a line number")))?;
+            let line: u32 =
+                line.parse().map_err(|_| bad(format!("{file}: contexts of line {line:?}, not a line number")))?;
+            if line == 0 {
+                continue; // an empty module's entry (coverage.py counts it as line 0)
+            }
             for name in names {
                 by_context.entry(name).or_default().push(line);
             }
@@ -215,7 +217,8 @@ pub fn read_json(path: &Path, text: &str, root: &Path) -> Result<Tracefile, Inpu
         for (context, lines) in by_context {
             contexts.add(test_of_context(context).map_err(bad)?, file.clone(), outside, lines);
         }
-        let mut lines: Vec<u32> = data.executed_lines.iter().chain(&data.missing_lines).copied().collect();
+        let mut lines: Vec<u32> =
+            data.executed_lines.iter().chain(&data.missing_lines).copied().filter(|&l| l > 0).collect();
         lines.sort_unstable();
         lines.dedup();
         executable.insert(file, lines);
@@ -318,6 +321,7 @@ mod tests {
     fn numbits_are_read_as_coverage_py_writes_them() {
         // coverage.numbits.nums_to_numbits([1, 2, 9, 17]) == b'\x06\x02\x02'
         assert_eq!(lines_of_numbits(&[0x06, 0x02, 0x02]), vec![1, 2, 9, 17]);
+        assert_eq!(lines_of_numbits(&[0x01]), Vec::<u32>::new(), "line 0: an empty module's entry");
         assert_eq!(lines_of_numbits(&[]), Vec::<u32>::new());
     }
 
@@ -339,7 +343,7 @@ mod tests {
     fn a_json_report_gives_the_statements_that_never_ran() {
         let text = r#"{"meta": {"format": 3, "show_contexts": true}, "files": {"pkg/a.py": {
             "executed_lines": [1, 2, 4], "missing_lines": [6],
-            "contexts": {"1": [""], "2": ["tests/test_a.py::T::test_x|run"], "4": ["tests/test_a.py::test_y[1]|run", "tests/test_a.py::T::test_x|teardown"]}}}}"#;
+            "contexts": {"0": [""], "1": [""], "2": ["tests/test_a.py::T::test_x|run"], "4": ["tests/test_a.py::test_y[1]|run", "tests/test_a.py::T::test_x|teardown"]}}}}"#;
         let t = read_json(Path::new("cov.json"), text, Path::new("/repo")).unwrap();
         let ids: Vec<&str> = t.tests.iter().map(|t| t.test.as_str()).collect();
         assert_eq!(ids, ["tests.test_a.T::test_x", "tests.test_a::test_y[1]"]);

@@ -629,6 +629,58 @@ pub fn ancestors(dir: &Path, base: &str, limit: usize, paths: &[&str]) -> Option
     Some(out)
 }
 
+/// The text of `path` at `rev` in the repository holding `dir` (`None` when missing, binary or
+/// not UTF-8).
+pub fn file_at(dir: &Path, rev: &str, path: &str) -> Option<String> {
+    let repo = Repository::discover(dir).ok()?;
+    let tree = repo.revparse_single(rev).ok()?.peel_to_tree().ok()?;
+    let blob = repo.find_blob(tree.get_path(Path::new(path)).ok()?.id()).ok()?;
+    (!blob.is_binary()).then(|| String::from_utf8(blob.content().to_vec()).ok()).flatten()
+}
+
+/// Where `names` are used at `rev`: each line (1-based) of a file ending in `.EXT` (one of
+/// `exts`) that holds one of them as a whole word, with the name. `None` when git cannot tell or
+/// the tree holds more than `max_files` such files (too many to read for a selection).
+pub fn uses_of(
+    dir: &Path,
+    rev: &str,
+    names: &[String],
+    exts: &[&str],
+    max_files: usize,
+) -> Option<Vec<(String, u32, String)>> {
+    let repo = Repository::discover(dir).ok()?;
+    let tree = repo.revparse_single(rev).ok()?.peel_to_tree().ok()?;
+    let mut files = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+        let name = entry.name().unwrap_or_default();
+        if entry.kind() == Some(git2::ObjectType::Blob) && exts.iter().any(|e| name.ends_with(&format!(".{e}"))) {
+            files.push((format!("{root}{name}"), entry.id()));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .ok()?;
+    if files.len() > max_files {
+        return None;
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    for (path, id) in files {
+        let Ok(blob) = repo.find_blob(id) else { continue };
+        let Ok(text) = std::str::from_utf8(blob.content()) else { continue };
+        for (n, line) in text.lines().enumerate() {
+            for name in names {
+                let whole = line
+                    .match_indices(name.as_str())
+                    .any(|(at, _)| !line[..at].ends_with(word) && !line[at + name.len()..].starts_with(word));
+                if whole {
+                    out.push((path.clone(), n as u32 + 1, name.clone()));
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 /// One of [`ancestors`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ancestor {

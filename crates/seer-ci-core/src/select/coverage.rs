@@ -37,9 +37,27 @@ pub struct CoverageRule {
     /// Tests with coverage at the commit that is stale (they ran code changed since it was
     /// taken): not in `known`, so the rule skips none of them.
     pub stale: usize,
+    /// The touched base lines that hold no executable line (a constant, a static, a macro, a
+    /// declaration), per file: coverage cannot see them run, but it can see their uses run
+    /// ([`CoverageRule::add_uses`]).
+    pub declarations: Vec<(String, u32, u32)>,
 }
 
 impl CoverageRule {
+    /// Selects the tests that ran a line using one of the names the change's declarations
+    /// declare (`uses`: path, line and name, at the coverage's commit; `hits` of those paths):
+    /// a changed constant or macro runs where it is used.
+    pub fn add_uses(&mut self, uses: &[(String, u32, String)], at: &CoverageAt) {
+        for (path, line, name) in uses {
+            let Some(hits) = at.hits.get(path) else { continue };
+            for (test, lines) in hits {
+                if !self.ran.contains_key(test) && lines.binary_search(line).is_ok() {
+                    self.ran.insert(test.clone(), format!("{path}:{line}, a use of {name}"));
+                }
+            }
+        }
+    }
+
     /// Whether the rule skips `test`: it has coverage, ran no touched line, and every touched
     /// line is accounted for.
     pub fn skips(&self, test: &str) -> bool {
@@ -117,6 +135,7 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
                 incomplete(format!(
                     "{path}:{base_from}-{base_to} holds no executable line (a comment or a declaration?)"
                 ));
+                rule.declarations.push((path.to_string(), base_from, base_to));
                 (from.saturating_sub(config.coverage_margin), to.saturating_add(config.coverage_margin))
             };
             for (test, lines) in hits {
@@ -140,6 +159,34 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
         }
     }
     rule
+}
+
+/// The names `lines` declare: the identifier after a declaring keyword (`const`, `static [mut]`,
+/// `macro_rules!`, `type`, `struct`, `enum`, `union`, `trait`, `fn`, `var`, `#define`).
+pub fn declared_names(lines: &[&str]) -> Vec<String> {
+    const KEYWORDS: [&str; 11] =
+        ["const", "static", "macro_rules!", "type", "struct", "enum", "union", "trait", "fn", "var", "#define"];
+    let mut names = Vec::new();
+    for line in lines {
+        let words: Vec<&str> = line
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '!' || c == '#'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        for (k, w) in words.iter().enumerate() {
+            if !KEYWORDS.contains(w) {
+                continue;
+            }
+            let next = words[k + 1..].iter().find(|n| **n != "mut");
+            if let Some(name) = next.map(|n| n.trim_end_matches('!'))
+                && name.starts_with(|c: char| c.is_alphabetic() || c == '_')
+                && !KEYWORDS.contains(&name)
+                && !names.iter().any(|n| n == name)
+            {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
 }
 
 /// Whether `f` changes only blank lines and plain comments.
@@ -340,5 +387,27 @@ mod tests {
         near.drifted = None;
         let rule = judge(&[change("src/lib.rs", &[(13, 13)])], &near, coverage(), &SelectConfig::default());
         assert!(rule.incomplete.unwrap().contains("is not known"));
+    }
+
+    #[test]
+    fn declarations_name_what_they_declare() {
+        let lines = [
+            "pub const MAX_LEN: usize = 3;",
+            "    static mut COUNTER: u32 = 0;",
+            "macro_rules! bail {",
+            "#define LIMIT 4",
+            "let x = 1; // no declaration",
+        ];
+        assert_eq!(declared_names(&lines), ["MAX_LEN", "COUNTER", "bail", "LIMIT"]);
+    }
+
+    #[test]
+    fn a_changed_declaration_runs_the_tests_that_ran_its_uses() {
+        let mut rule = judged(&[change("src/lib.rs", &[(14, 15)])], &[true], 0);
+        assert_eq!(rule.declarations, [("src/lib.rs".to_string(), 14, 15)]);
+        assert!(rule.incomplete.is_some(), "the model still decides the rest");
+        rule.add_uses(&[("src/lib.rs".into(), 21, "LIMIT".into())], &coverage());
+        assert_eq!(rule.ran.get("display").map(String::as_str), Some("src/lib.rs:21, a use of LIMIT"));
+        assert_eq!(rule.ran.len(), 1);
     }
 }

@@ -661,7 +661,10 @@ fn coverage_rule(
             return None;
         }
     };
-    let rule = coverage::judge(&cs.files, &near, at, &request.config);
+    let mut rule = coverage::judge(&cs.files, &near, at, &request.config);
+    if !rule.declarations.is_empty() && !matches!(request.change, ChangeSource::Given(_)) {
+        through_uses(store, request, base, &near.sha, &mut rule, notes);
+    }
     let place = match near.distance {
         0 => format!("the coverage of the base {}", short(&near.sha)),
         n => format!("the coverage of {} ({n} commits before the base)", short(&near.sha)),
@@ -684,6 +687,52 @@ fn coverage_rule(
         ),
     });
     Some(rule)
+}
+
+/// The most source files the fallback for declarations reads (it reads them whole).
+const MAX_FILES_FOR_USES: usize = 5_000;
+
+/// Coverage cannot see a changed constant, static or macro run, but it sees its uses run: the
+/// tests that ran a line naming what the change's declarations declare (in files of the changed
+/// files' languages, at the coverage's commit) run. The model still decides the rest.
+fn through_uses(
+    store: &dyn History,
+    request: &SelectRequest,
+    base: &str,
+    sha: &str,
+    rule: &mut CoverageRule,
+    notes: &mut Vec<String>,
+) {
+    let mut names = Vec::new();
+    let mut exts = Vec::new();
+    for (path, from, to) in &rule.declarations {
+        let Some(text) = crate::collect::git::file_at(&request.repo, base, path) else { continue };
+        let lines: Vec<&str> = text.lines().skip(*from as usize - 1).take((to - from + 1) as usize).collect();
+        for name in coverage::declared_names(&lines) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if let Some(ext) = path.rsplit_once('.').map(|(_, e)| e).filter(|e| !exts.contains(e)) {
+            exts.push(ext);
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    let Some(uses) = crate::collect::git::uses_of(&request.repo, sha, &names, &exts, MAX_FILES_FOR_USES) else {
+        return;
+    };
+    let mut paths: Vec<&str> = uses.iter().map(|(p, _, _)| p.as_str()).collect();
+    paths.dedup();
+    let Ok(at) = store.coverage_at(sha, &paths) else { return };
+    let before = rule.ran.len();
+    rule.add_uses(&uses, &at);
+    notes.push(format!(
+        "{} declared in changed lines that coverage cannot see run: {} more tests ran a use of it, and run",
+        names.join(", "),
+        rule.ran.len() - before
+    ));
 }
 
 /// Candidates of a Cargo workspace that the changed crates cannot reach (see `workspace`).
