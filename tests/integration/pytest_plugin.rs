@@ -43,7 +43,10 @@ def div(a, b):
 
 
 def clamp(x):
-    return min(x, LIMIT)
+    return min(
+        x,
+        LIMIT,
+    )
 ";
 
 const TESTS: &str = "\
@@ -260,6 +263,22 @@ fn the_plugin_records_then_runs_only_what_a_change_can_break() {
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("seer: nothing to run: this change cannot break any of the tests"), "{said}");
+
+    // A change inside a statement written over several lines (coverage.py counts it on its first
+    // line): the test that ran the statement runs (with the two whose coverage is stale).
+    commit(repo, "calc.py", &div.replace("        LIMIT,", "        LIMIT + 0,"), "clamp");
+    let out = pytest(&python, &env, repo, &["--seer", "-v"]);
+    let said = text(&out);
+    let expect: BTreeSet<String> = [
+        "tests/test_calc.py::test_clamp",
+        "tests/test_calc.py::TestDiv::test_one",
+        "tests/test_calc.py::TestDiv::TestNested::test_half",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(ran(&out), expect, "{said}");
+    assert!(said.contains("1 of its 9 tests ran a changed line"), "{said}");
 
     // A change to a module-level constant: every test that imported the module runs.
     commit(repo, "calc.py", &div.replace("# adds\n", "").replace("LIMIT = 10", "LIMIT = 11"), "limit");

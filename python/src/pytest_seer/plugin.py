@@ -8,6 +8,7 @@ A test is named as seer names it from pytest's JUnit report (`classname::name`, 
 `junit_id`), so a test skipped by seer is found among the collected items by its node id.
 """
 
+import ast
 import json
 import os
 import subprocess
@@ -135,13 +136,48 @@ def tracked_changes(root):
     return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
-def absolute_paths(report):
-    """Makes the file names of a coverage.py JSON report absolute (coverage.py writes them
-    relative to the directory pytest ran in; seer makes absolute ones relative to the
-    repository's root, which may be another directory)."""
+def continuation_lines(path):
+    """For each statement of the Python file at `path` written over several lines, its first line
+    (where coverage.py counts it) → the lines after it (of a compound statement, its header's).
+    Empty when the file cannot be parsed."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    out = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or node.end_lineno is None:
+            continue
+        body = getattr(node, "body", None)
+        last = body[0].lineno - 1 if isinstance(body, list) and body else node.end_lineno
+        if last > node.lineno:
+            out[node.lineno] = range(node.lineno + 1, last + 1)
+    return out
+
+
+def rewrite_report(report):
+    """Makes a coverage.py JSON report say more for seer: file names absolute (coverage.py writes
+    them relative to the directory pytest ran in; seer makes absolute ones relative to the
+    repository's root, which may be another directory), and a statement written over several
+    lines run on each of its lines (coverage.py counts it on its first line only, and a change to
+    a later line would otherwise touch no executable line)."""
     with open(report, encoding="utf-8") as f:
         doc = json.load(f)
-    doc["files"] = {os.path.abspath(name): data for name, data in doc["files"].items()}
+    files = {}
+    for name, data in doc["files"].items():
+        path = os.path.abspath(name)
+        more = continuation_lines(path)
+        for key in ("executed_lines", "missing_lines"):
+            if key in data:
+                data[key] = sorted(set(data[key]).union(*(more.get(l, ()) for l in data[key])))
+        contexts = data.get("contexts") or {}
+        for line, names in list(contexts.items()):
+            for extra in more.get(int(line), ()):
+                contexts.setdefault(str(extra), [])
+                contexts[str(extra)] = sorted(set(contexts[str(extra)]) | set(names))
+        files[path] = data
+    doc["files"] = files
     with open(report, "w", encoding="utf-8") as f:
         json.dump(doc, f)
 
@@ -238,7 +274,7 @@ class SeerPlugin:
             path = self.coverage.get_data().data_filename() + ".json"
             try:
                 self.coverage.json_report(outfile=path, show_contexts=True)
-                absolute_paths(path)
+                rewrite_report(path)
                 self.coverage_report = path
             except Exception as e:  # coverage.py's own errors: the data file is recorded instead
                 sys.stderr.write(f"seer: no coverage JSON report ({e}); recording the data file\n")
