@@ -68,7 +68,8 @@ def make_venv(out, deps):
     if not (venv / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", str(venv)])
     pip = [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
-    run(pip + ["pytest==9.2.0", "coverage==7.17.5", "pytest-testmon==2.2.0", str(REPO / "python"), *deps])
+    run(pip + ["pytest==9.2.0", "coverage==7.17.5", "pytest-testmon==2.2.0", *deps])
+    run(pip + ["--force-reinstall", "--no-deps", str(REPO / "python")])  # this checkout's plugin
     return str(venv / "bin" / "python")
 
 

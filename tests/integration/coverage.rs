@@ -76,15 +76,15 @@ fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
     assert!(!notes(&doc).contains("skipped: their coverage"), "{doc}");
 
     // A file changed since the coverage was taken (a comment appended): its lines are mapped
-    // through the diff. The tests that ran lines changed since (b's body, the declaration in
-    // c.rs, which makes every test of c.rs stale) are left to the model.
+    // through the diff. The test that ran a line changed since (b's body) is stale and left to
+    // the model; the constant declared in c.rs since is used nowhere, so no test ran a use of it.
     let a = repo.join("src/a.rs");
     let text = std::fs::read_to_string(&a).unwrap().replacen("fn a() {}", "fn a() { let _ = 2; }", 1);
     std::fs::write(&a, text).unwrap();
     git(&repo, &["commit", "-q", "-am", "change a"]);
     let sha = git(&repo, &["rev-parse", "HEAD"]);
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
-    assert!(notes(&doc).contains("7 tests ran code changed since it was taken; their coverage is stale"), "{doc}");
+    assert!(notes(&doc).contains("1 tests ran code changed since it was taken; their coverage is stale"), "{doc}");
     assert!(notes(&doc).contains("1 of its 8 tests ran a changed line"), "{doc}");
     let a_works =
         doc["selected"].as_array().unwrap().iter().find(|t| t["id"] == "suite::a_works").expect("a_works runs");
@@ -187,4 +187,16 @@ fn a_changed_constant_runs_the_tests_that_ran_its_uses() {
         notes(&doc).contains("LIMIT declared in changed lines that coverage cannot see run: 1 more tests"),
         "{doc}"
     );
+
+    // The next change, in a.rs: LIMIT changed since the coverage was taken, so other_0, which ran
+    // a use of it, is stale and no longer skipped by coverage.
+    let a = repo.join("src/a.rs");
+    let text = std::fs::read_to_string(&a).unwrap().replacen("fn a() {}", "fn a() { let _ = 9; }", 1);
+    std::fs::write(&a, text).unwrap();
+    git(&repo, &["commit", "-q", "-am", "change a"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert!(notes(&doc).contains("1 tests ran code changed since it was taken"), "{doc}");
+    let would_skip = doc["would_skip"].to_string() + &doc["skipped"].to_string();
+    assert!(!would_skip.contains("other_0") && would_skip.contains("other_1"), "{doc}");
 }

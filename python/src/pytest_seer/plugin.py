@@ -136,15 +136,17 @@ def tracked_changes(root):
     return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
-def continuation_lines(path):
-    """For each statement of the Python file at `path` written over several lines, its first line
-    (where coverage.py counts it) → the lines after it (of a compound statement, its header's).
-    Empty when the file cannot be parsed."""
+def parse(path):
     try:
         with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read())
+            return ast.parse(f.read())
     except (OSError, SyntaxError, ValueError):
-        return {}
+        return None
+
+
+def continuation_lines(tree):
+    """For each statement written over several lines, its first line (where coverage.py counts
+    it) → the lines after it (of a compound statement, its header's)."""
     out = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.stmt) or node.end_lineno is None:
@@ -156,27 +158,53 @@ def continuation_lines(path):
     return out
 
 
+def definitions(tree):
+    """Each function and class definition: (its header's lines, decorators included; all its
+    lines). Its header runs at import, outside any test; what it defines runs in the tests that
+    run its body."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            out.append((range(first, node.body[0].lineno), range(first, node.end_lineno + 1)))
+    return out
+
+
 def rewrite_report(report):
     """Makes a coverage.py JSON report say more for seer: file names absolute (coverage.py writes
     them relative to the directory pytest ran in; seer makes absolute ones relative to the
-    repository's root, which may be another directory), and a statement written over several
-    lines run on each of its lines (coverage.py counts it on its first line only, and a change to
-    a later line would otherwise touch no executable line)."""
+    repository's root, which may be another directory); a statement written over several lines
+    run on each of its lines (coverage.py counts it on its first line only, and a change to a later
+    line would otherwise touch no executable line); and a definition's header (`def` and
+    decorator lines, run at import, outside any test) run by the tests that ran the definition's
+    body, not by every test (seer counts lines run outside any test for every test)."""
     with open(report, encoding="utf-8") as f:
         doc = json.load(f)
     files = {}
     for name, data in doc["files"].items():
         path = os.path.abspath(name)
-        more = continuation_lines(path)
+        tree = parse(path)
+        files[path] = data
+        if tree is None:
+            continue
+        more = continuation_lines(tree)
         for key in ("executed_lines", "missing_lines"):
             if key in data:
                 data[key] = sorted(set(data[key]).union(*(more.get(l, ()) for l in data[key])))
-        contexts = data.get("contexts") or {}
+        contexts = {int(line): set(names) for line, names in (data.get("contexts") or {}).items()}
         for line, names in list(contexts.items()):
-            for extra in more.get(int(line), ()):
-                contexts.setdefault(str(extra), [])
-                contexts[str(extra)] = sorted(set(contexts[str(extra)]) | set(names))
-        files[path] = data
+            for extra in more.get(line, ()):
+                contexts.setdefault(extra, set()).update(names)
+        # Innermost first: a class's header then takes the tests of its methods.
+        for header, lines in sorted(definitions(tree), key=lambda d: len(d[1])):
+            body = set().union(*(contexts.get(l, set()) for l in lines if l not in header))
+            if "" in body:
+                continue  # its body ran at import too: every test may depend on it
+            ran = body
+            for l in header:
+                if "" in contexts.get(l, ()):
+                    contexts[l] = (contexts[l] - {""}) | ran
+        data["contexts"] = {str(line): sorted(names) for line, names in contexts.items() if names}
     doc["files"] = files
     with open(report, "w", encoding="utf-8") as f:
         json.dump(doc, f)

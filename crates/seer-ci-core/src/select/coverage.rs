@@ -41,9 +41,25 @@ pub struct CoverageRule {
     /// declaration), per file: coverage cannot see them run, but it can see their uses run
     /// ([`CoverageRule::add_uses`]).
     pub declarations: Vec<(String, u32, u32)>,
+    /// The same of what changed between the coverage's commit and the base, in that commit's
+    /// lines: the tests that ran their uses are stale too ([`CoverageRule::add_stale_uses`]).
+    pub drift_declarations: Vec<(String, u32, u32)>,
 }
 
 impl CoverageRule {
+    /// Makes stale the tests that ran a line using a name the drift's declarations declare
+    /// (`uses` at the coverage's commit; `hits` of those paths).
+    pub fn add_stale_uses(&mut self, uses: &[(String, u32, String)], at: &CoverageAt) {
+        for (path, line, _) in uses {
+            let Some(hits) = at.hits.get(path) else { continue };
+            for (test, lines) in hits {
+                if lines.binary_search(line).is_ok() && self.known.remove(test) {
+                    self.stale += 1;
+                }
+            }
+        }
+    }
+
     /// Selects the tests that ran a line using one of the names the change's declarations
     /// declare (`uses`: path, line and name, at the coverage's commit; `hits` of those paths):
     /// a changed constant or macro runs where it is used.
@@ -77,18 +93,25 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
     let mut incomplete_first = None;
     // A change of comments alone breaks no test, whatever the coverage's age.
     let stale = match files.iter().all(comments_only) {
-        true => Ok(HashSet::new()),
-        false => stale_tests(near, &at),
+        true => Ok(Default::default()),
+        false => stale_tests(near, &at, config.coverage_margin),
     };
-    match &stale {
-        Ok(stale) => known.retain(|t| !stale.contains(t)),
-        Err(why) => incomplete_first = Some(why.clone()),
-    }
+    let (stale, drift_declarations) = match stale {
+        Ok((stale, declarations)) => {
+            known.retain(|t| !stale.contains(t));
+            (stale.len(), declarations)
+        }
+        Err(why) => {
+            incomplete_first = Some(why);
+            (0, Vec::new())
+        }
+    };
     let mut rule = CoverageRule {
         commit: near.sha.clone(),
         known,
         incomplete: incomplete_first,
-        stale: stale.map_or(0, |s| s.len()),
+        stale,
+        drift_declarations,
         ..Default::default()
     };
     let mut incomplete = |why: String| {
@@ -213,32 +236,48 @@ fn earlier_ranges(ranges: &[(u32, u32)], map: &LineMap) -> Result<Vec<(u32, u32)
 }
 
 /// The tests whose coverage may no longer say what they run: those that ran, at the coverage's
-/// commit, a line that changed between it and the base (a file changed whole, or in lines none of
-/// which is executable, makes every test that ran it stale), as the rule itself would run them for
-/// that change. `Err` when what changed since is not known.
-fn stale_tests(near: &NearCommit, at: &CoverageAt) -> Result<HashSet<String>, String> {
+/// commit, a line that changed between it and the base, as the rule itself would run them for
+/// that change (where the changed lines hold no executable line, one within `margin` lines;
+/// a file deleted, renamed or binary since makes every test that ran it stale); and the drift's
+/// lines without an executable line (a constant, a macro: their uses are looked up by the
+/// caller, [`CoverageRule::add_stale_uses`]). `Err` when what changed since is not known.
+#[allow(clippy::type_complexity)]
+fn stale_tests(
+    near: &NearCommit,
+    at: &CoverageAt,
+    margin: u32,
+) -> Result<(HashSet<String>, Vec<(String, u32, u32)>), String> {
     let Some(drifted) = &near.drifted else {
         return match near.distance {
-            0 => Ok(HashSet::new()),
+            0 => Ok(Default::default()),
             n => Err(format!("what changed in the {n} commits since the coverage was taken is not known")),
         };
     };
     let mut stale = HashSet::new();
+    let mut declarations = Vec::new();
     for (path, touched) in drifted {
         let Some(hits) = at.hits.get(path) else { continue };
         let executable = at.executable.get(path).map(Vec::as_slice).unwrap_or_default();
-        let whole = match touched {
-            None => true,
-            Some(ranges) => ranges.iter().any(|&(from, to)| first_in(executable, from, to).is_none()),
+        let Some(ranges) = touched else {
+            stale.extend(hits.iter().map(|(t, _)| t.clone()));
+            continue;
         };
+        let mut reach = Vec::new();
+        for &(from, to) in ranges {
+            if first_in(executable, from, to).is_some() {
+                reach.push((from, to));
+            } else {
+                reach.push((from.saturating_sub(margin), to.saturating_add(margin)));
+                declarations.push((path.clone(), from, to));
+            }
+        }
         for (test, lines) in hits {
-            let ran = whole || touched.iter().flatten().any(|&(from, to)| first_in(lines, from, to).is_some());
-            if ran {
+            if reach.iter().any(|&(from, to)| first_in(lines, from, to).is_some()) {
                 stale.insert(test.clone());
             }
         }
     }
-    Ok(stale)
+    Ok((stale, declarations))
 }
 
 /// The first of ascending `lines` in `from..=to`.
@@ -379,8 +418,17 @@ mod tests {
         assert!(!rule.skips("display"), "display ran line 20, changed since: its coverage is stale");
         assert!(rule.skips("other"));
 
-        // A declaration changed since (no executable line): every test that ran the file is stale.
+        // A declaration changed since (no executable line): the tests that ran a use of it are
+        // stale (the caller finds the uses), and those within the margin.
         near.drifted = Some([("src/lib.rs".to_string(), Some(vec![(14, 15)]))].into_iter().collect());
+        let mut rule = judge(&[change("src/lib.rs", &[(13, 13)])], &near, coverage(), &SelectConfig::default());
+        assert_eq!(rule.drift_declarations, [("src/lib.rs".to_string(), 14, 15)]);
+        assert!(rule.skips("display") && rule.skips("other"));
+        rule.add_stale_uses(&[("src/lib.rs".into(), 30, "LIMIT".into())], &coverage());
+        assert!(rule.skips("display") && !rule.skips("other"), "other ran a use of what changed");
+        assert_eq!(rule.stale, 1);
+        // A file deleted or renamed since: every test that ran it is stale.
+        near.drifted = Some([("src/lib.rs".to_string(), None)].into_iter().collect());
         let rule = judge(&[change("src/lib.rs", &[(13, 13)])], &near, coverage(), &SelectConfig::default());
         assert!(!rule.skips("display") && !rule.skips("other"));
         // What changed since unknown: it skips nothing.

@@ -662,7 +662,9 @@ fn coverage_rule(
         }
     };
     let mut rule = coverage::judge(&cs.files, &near, at, &request.config);
-    if !rule.declarations.is_empty() && !matches!(request.change, ChangeSource::Given(_)) {
+    // A server has no checkout to look uses up in.
+    let declared = !rule.declarations.is_empty() || !rule.drift_declarations.is_empty();
+    if declared && !matches!(request.change, ChangeSource::Given(_)) {
         through_uses(store, request, base, &near.sha, &mut rule, notes);
     }
     let place = match near.distance {
@@ -694,7 +696,9 @@ const MAX_FILES_FOR_USES: usize = 5_000;
 
 /// Coverage cannot see a changed constant, static or macro run, but it sees its uses run: the
 /// tests that ran a line naming what the change's declarations declare (in files of the changed
-/// files' languages, at the coverage's commit) run. The model still decides the rest.
+/// files' languages, at the coverage's commit) run; the model still decides the rest. Likewise,
+/// the tests that ran a use of what the declarations changed since the coverage was taken
+/// declare are stale.
 fn through_uses(
     store: &dyn History,
     request: &SelectRequest,
@@ -703,10 +707,34 @@ fn through_uses(
     rule: &mut CoverageRule,
     notes: &mut Vec<String>,
 ) {
+    if let Some((names, uses, at)) = uses(store, request, base, sha, &rule.declarations) {
+        let before = rule.ran.len();
+        rule.add_uses(&uses, &at);
+        notes.push(format!(
+            "{} declared in changed lines that coverage cannot see run: {} more tests ran a use of it, and run",
+            names.join(", "),
+            rule.ran.len() - before
+        ));
+    }
+    if let Some((_, uses, at)) = uses(store, request, sha, sha, &rule.drift_declarations) {
+        rule.add_stale_uses(&uses, &at);
+    }
+}
+
+/// The names `declarations` (lines of `text_rev`) declare, their uses at `sha`, and the coverage
+/// there of the files using them; `None` when there are none or git cannot tell.
+#[allow(clippy::type_complexity)]
+fn uses(
+    store: &dyn History,
+    request: &SelectRequest,
+    text_rev: &str,
+    sha: &str,
+    declarations: &[(String, u32, u32)],
+) -> Option<(Vec<String>, Vec<(String, u32, String)>, crate::store::CoverageAt)> {
     let mut names = Vec::new();
     let mut exts = Vec::new();
-    for (path, from, to) in &rule.declarations {
-        let Some(text) = crate::collect::git::file_at(&request.repo, base, path) else { continue };
+    for (path, from, to) in declarations {
+        let Some(text) = crate::collect::git::file_at(&request.repo, text_rev, path) else { continue };
         let lines: Vec<&str> = text.lines().skip(*from as usize - 1).take((to - from + 1) as usize).collect();
         for name in coverage::declared_names(&lines) {
             if !names.contains(&name) {
@@ -718,21 +746,13 @@ fn through_uses(
         }
     }
     if names.is_empty() {
-        return;
+        return None;
     }
-    let Some(uses) = crate::collect::git::uses_of(&request.repo, sha, &names, &exts, MAX_FILES_FOR_USES) else {
-        return;
-    };
+    let uses = crate::collect::git::uses_of(&request.repo, sha, &names, &exts, MAX_FILES_FOR_USES)?;
     let mut paths: Vec<&str> = uses.iter().map(|(p, _, _)| p.as_str()).collect();
     paths.dedup();
-    let Ok(at) = store.coverage_at(sha, &paths) else { return };
-    let before = rule.ran.len();
-    rule.add_uses(&uses, &at);
-    notes.push(format!(
-        "{} declared in changed lines that coverage cannot see run: {} more tests ran a use of it, and run",
-        names.join(", "),
-        rule.ran.len() - before
-    ));
+    let at = store.coverage_at(sha, &paths).ok()?;
+    Some((names, uses, at))
 }
 
 /// Candidates of a Cargo workspace that the changed crates cannot reach (see `workspace`).
