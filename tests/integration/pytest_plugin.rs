@@ -280,11 +280,25 @@ fn the_plugin_records_then_runs_only_what_a_change_can_break() {
     assert_eq!(ran(&out), expect, "{said}");
     assert!(said.contains("1 of its 9 tests ran a changed line"), "{said}");
 
-    // A change to a module-level constant: every test that imported the module runs.
-    commit(repo, "calc.py", &div.replace("# adds\n", "").replace("LIMIT = 10", "LIMIT = 11"), "limit");
+    // A change to a module-level constant: the tests that ran a line naming it run, test_limit
+    // among them, which reads it in its own file and runs no line of calc.py (pytest-testmon
+    // skips it). Both fail. (With the three stale ones.)
+    let limit = div.replace("        LIMIT,", "        LIMIT + 0,").replace("LIMIT = 10", "LIMIT = 11");
+    commit(repo, "calc.py", &limit, "limit");
     let out = pytest(&python, &env, repo, &["--seer", "-v"]);
-    assert_eq!(ran(&out).len(), 9, "{}", text(&out));
-    assert_eq!(out.status.code(), Some(1), "test_limit and test_clamp fail: {}", text(&out));
+    let said = text(&out);
+    let expect: BTreeSet<String> = [
+        "tests/test_calc.py::test_limit",
+        "tests/test_calc.py::test_clamp",
+        "tests/test_calc.py::TestDiv::test_one",
+        "tests/test_calc.py::TestDiv::TestNested::test_half",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(ran(&out), expect, "{said}");
+    assert_eq!(out.status.code(), Some(1), "test_limit and test_clamp fail: {said}");
+    assert!(said.contains("FAILED") && said.matches(" FAILED").count() == 2, "{said}");
 }
 
 #[test]

@@ -170,17 +170,49 @@ def definitions(tree):
     return out
 
 
+def names_by_line(tree):
+    """Each identifier the file reads or writes (a variable, an attribute) → the lines naming it.
+    Imports are left out: they bind a name again, and the uses of that name are indexed."""
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            out.setdefault(node.id, set()).add(node.lineno)
+        elif isinstance(node, ast.Attribute):
+            out.setdefault(node.attr, set()).add(node.end_lineno or node.lineno)
+    return out
+
+
+def bound_names(stmt):
+    """The names a module-level statement binds (`None`: it binds none, or a dunder name such as
+    `__all__`, which code reads without naming it)."""
+    names = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name.split(".")[0])
+    if not names or any(n.startswith("__") for n in names) or isinstance(stmt, (ast.Global, ast.Nonlocal)):
+        return None
+    return names
+
+
 def rewrite_report(report):
-    """Makes a coverage.py JSON report say more for seer: file names absolute (coverage.py writes
-    them relative to the directory pytest ran in; seer makes absolute ones relative to the
-    repository's root, which may be another directory); a statement written over several lines
-    run on each of its lines (coverage.py counts it on its first line only, and a change to a later
-    line would otherwise touch no executable line); and a definition's header (`def` and
-    decorator lines, run at import, outside any test) run by the tests that ran the definition's
-    body, not by every test (seer counts lines run outside any test for every test)."""
+    """Makes a coverage.py JSON report say more for seer. seer counts lines run outside any test
+    (imports, module-level code, `def` lines) as run by every test; the plugin knows the source
+    and narrows that where the code says who depends on a line:
+      - file names absolute (coverage.py writes them relative to the directory pytest ran in;
+        seer makes absolute ones relative to the repository's root, which may be elsewhere);
+      - a statement written over several lines runs on each of its lines (coverage.py counts it
+        on its first line only, and a change to a later line would touch no executable line);
+      - a definition's header (`def`, `class` and decorator lines) runs in the tests that ran
+        the definition's body;
+      - a module-level statement binding names (a constant, a table, an import) runs in the
+        tests that ran a line naming one of them, in any measured file (test files included).
+        It stays run by every test when it binds a dunder name (`__all__`), when nothing names
+        what it binds (it may be read by `getattr`), or when a line naming it ran outside tests."""
     with open(report, encoding="utf-8") as f:
         doc = json.load(f)
-    files = {}
+    files, parsed = {}, {}
     for name, data in doc["files"].items():
         path = os.path.abspath(name)
         tree = parse(path)
@@ -200,11 +232,32 @@ def rewrite_report(report):
             body = set().union(*(contexts.get(l, set()) for l in lines if l not in header))
             if "" in body:
                 continue  # its body ran at import too: every test may depend on it
-            ran = body
             for l in header:
                 if "" in contexts.get(l, ()):
-                    contexts[l] = (contexts[l] - {""}) | ran
-        data["contexts"] = {str(line): sorted(names) for line, names in contexts.items() if names}
+                    contexts[l] = (contexts[l] - {""}) | body
+        parsed[path] = (tree, contexts, names_by_line(tree))
+    for path, (tree, contexts, _) in parsed.items():
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            own = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
+            names = bound_names(stmt)
+            if names is None or "" not in contexts.get(stmt.lineno, ()):
+                continue
+            ran, named = set(), False
+            for other, (_, other_contexts, index) in parsed.items():
+                for n in names:
+                    for line in index.get(n, ()):
+                        if other == path and line in own:
+                            continue
+                        named = True
+                        ran |= other_contexts.get(line, set())
+            if named and "" not in ran:
+                for l in own:
+                    if "" in contexts.get(l, ()):
+                        contexts[l] = (contexts[l] - {""}) | ran
+    for path, (_, contexts, _) in parsed.items():
+        files[path]["contexts"] = {str(line): sorted(names) for line, names in contexts.items() if names}
     doc["files"] = files
     with open(report, "w", encoding="utf-8") as f:
         json.dump(doc, f)
