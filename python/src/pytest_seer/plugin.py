@@ -196,6 +196,39 @@ def bound_names(stmt):
     return names
 
 
+def narrow(stmt, path, contexts, parsed):
+    """Gives an import-time statement that binds names the tests that ran a line naming them,
+    where that is known (see `rewrite_report`); whether it changed anything."""
+    own = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
+    names = bound_names(stmt)
+    if names is None or "" not in contexts.get(stmt.lineno, ()):
+        return False
+    ran, named = set(), False
+    for other, (_, other_contexts, index) in parsed.items():
+        for n in names:
+            for line in index.get(n, ()):
+                if other == path and line in own:
+                    continue
+                named = True
+                ran |= other_contexts.get(line, set())
+    if not named or "" in ran:
+        return False
+    for line in own:
+        if "" in contexts.get(line, ()):
+            contexts[line] = (contexts[line] - {""}) | ran
+    return True
+
+
+def import_time_statements(body):
+    """The statements of a module's or class's body that run at import, but definitions (whose
+    headers are seen to apart), classes' bodies included."""
+    for stmt in body:
+        if isinstance(stmt, ast.ClassDef):
+            yield from import_time_statements(stmt.body)
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield stmt
+
+
 def rewrite_report(report):
     """Makes a coverage.py JSON report say more for seer. seer counts lines run outside any test
     (imports, module-level code, `def` lines) as run by every test; the plugin knows the source
@@ -206,7 +239,8 @@ def rewrite_report(report):
         on its first line only, and a change to a later line would touch no executable line);
       - a definition's header (`def`, `class` and decorator lines) runs in the tests that ran
         the definition's body;
-      - a module-level statement binding names (a constant, a table, an import) runs in the
+      - a module-level (or class-level) statement binding names (a constant, a table, an
+        import) runs in the
         tests that ran a line naming one of them, in any measured file (test files included).
         It stays run by every test when it binds a dunder name (`__all__`), when nothing names
         what it binds (it may be read by `getattr`), or when a line naming it ran outside tests."""
@@ -236,26 +270,14 @@ def rewrite_report(report):
                 if "" in contexts.get(l, ()):
                     contexts[l] = (contexts[l] - {""}) | body
         parsed[path] = (tree, contexts, names_by_line(tree))
-    for path, (tree, contexts, _) in parsed.items():
-        for stmt in tree.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            own = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
-            names = bound_names(stmt)
-            if names is None or "" not in contexts.get(stmt.lineno, ()):
-                continue
-            ran, named = set(), False
-            for other, (_, other_contexts, index) in parsed.items():
-                for n in names:
-                    for line in index.get(n, ()):
-                        if other == path and line in own:
-                            continue
-                        named = True
-                        ran |= other_contexts.get(line, set())
-            if named and "" not in ran:
-                for l in own:
-                    if "" in contexts.get(l, ()):
-                        contexts[l] = (contexts[l] - {""}) | ran
+    # Until nothing changes: a statement's uses may be import-time statements narrowed before.
+    for _ in range(10):
+        changed = False
+        for path, (tree, contexts, _) in parsed.items():
+            for stmt in import_time_statements(tree.body):
+                changed |= narrow(stmt, path, contexts, parsed)
+        if not changed:
+            break
     for path, (_, contexts, _) in parsed.items():
         files[path]["contexts"] = {str(line): sorted(names) for line, names in contexts.items() if names}
     doc["files"] = files
