@@ -219,6 +219,19 @@ def narrow(stmt, path, contexts, parsed):
     return True
 
 
+def docstrings(tree):
+    """The lines of each docstring (of the module, its classes and functions)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                yield range(first.lineno, (first.end_lineno or first.lineno) + 1)
+
+
 def import_time_statements(body):
     """The statements of a module's or class's body that run at import, but definitions (whose
     headers are seen to apart), classes' bodies included."""
@@ -229,7 +242,7 @@ def import_time_statements(body):
             yield stmt
 
 
-def rewrite_report(report):
+def rewrite_report(report, doctests):
     """Makes a coverage.py JSON report say more for seer. seer counts lines run outside any test
     (imports, module-level code, `def` lines) as run by every test; the plugin knows the source
     and narrows that where the code says who depends on a line:
@@ -239,6 +252,9 @@ def rewrite_report(report):
         on its first line only, and a change to a later line would touch no executable line);
       - a definition's header (`def`, `class` and decorator lines) runs in the tests that ran
         the definition's body;
+      - a docstring runs in the doctests collected from its file (`doctests`: path → node
+        ids), or in every test when code names `__doc__`; coverage.py does not count a
+        function's docstring, and a change to one would otherwise touch no executable line;
       - a module-level (or class-level) statement binding names (a constant, a table, an
         import) runs in the
         tests that ran a line naming one of them, in any measured file (test files included).
@@ -270,6 +286,15 @@ def rewrite_report(report):
                 if "" in contexts.get(l, ()):
                     contexts[l] = (contexts[l] - {""}) | body
         parsed[path] = (tree, contexts, names_by_line(tree))
+    reads_doc = any("__doc__" in index for _, _, index in parsed.values())
+    for path, (tree, contexts, _) in parsed.items():
+        ran = {f"{node}|run" for node in doctests.get(path, ())} | ({""} if reads_doc else set())
+        data = files[path]
+        lines = [l for doc in docstrings(tree) for l in doc]
+        for key in ("executed_lines", "missing_lines"):
+            data[key] = sorted(set(data.get(key) or []) | (set(lines) if key == "missing_lines" else set()))
+        for l in lines:
+            contexts[l] = (contexts.get(l, set()) - {""}) | ran
     # Until nothing changes: a statement's uses may be import-time statements narrowed before.
     for _ in range(10):
         changed = False
@@ -377,7 +402,7 @@ class SeerPlugin:
             path = self.coverage.get_data().data_filename() + ".json"
             try:
                 self.coverage.json_report(outfile=path, show_contexts=True)
-                rewrite_report(path)
+                rewrite_report(path, _doctests)
                 self.coverage_report = path
             except Exception as e:  # coverage.py's own errors: the data file is recorded instead
                 sys.stderr.write(f"seer: no coverage JSON report ({e}); recording the data file\n")
@@ -456,6 +481,18 @@ def pytest_configure(config):
         config.option.xmlpath = path
         plugin.junit_is_ours = True
     config.pluginmanager.register(plugin, "seer-plugin")
+
+
+# The doctests collected, by file: a docstring's change runs them.
+_doctests = {}
+
+
+def pytest_collection_finish(session):
+    if _coverage is None:
+        return
+    for item in session.items:
+        if type(item).__name__ == "DoctestItem":
+            _doctests.setdefault(str(item.path), set()).add(item.nodeid)
 
 
 def _phase(item, phase):
