@@ -253,8 +253,9 @@ def rewrite_report(report, doctests):
       - a definition's header (`def`, `class` and decorator lines) runs in the tests that ran
         the definition's body;
       - a docstring runs in the doctests collected from its file (`doctests`: path → node
-        ids), or in every test when code names `__doc__`; coverage.py does not count a
-        function's docstring, and a change to one would otherwise touch no executable line;
+        ids) and in the tests that ran a line naming `__doc__` (in every test when such a line
+        ran outside tests); coverage.py does not count a function's docstring, and a change
+        to one would otherwise touch no executable line;
       - a module-level (or class-level) statement binding names (a constant, a table, an
         import) runs in the
         tests that ran a line naming one of them, in any measured file (test files included).
@@ -286,9 +287,13 @@ def rewrite_report(report, doctests):
                 if "" in contexts.get(l, ()):
                     contexts[l] = (contexts[l] - {""}) | body
         parsed[path] = (tree, contexts, names_by_line(tree))
-    reads_doc = any("__doc__" in index for _, _, index in parsed.values())
+    # The tests that ran a line reading a docstring (`__doc__`) depend on every docstring.
+    reads_doc = set()
+    for _, other_contexts, index in parsed.values():
+        for line in index.get("__doc__", ()):
+            reads_doc |= other_contexts.get(line, {""})
     for path, (tree, contexts, _) in parsed.items():
-        ran = {f"{node}|run" for node in doctests.get(path, ())} | ({""} if reads_doc else set())
+        ran = {f"{node}|run" for node in doctests.get(path, ())} | reads_doc
         data = files[path]
         lines = [l for doc in docstrings(tree) for l in doc]
         for key in ("executed_lines", "missing_lines"):
