@@ -171,36 +171,40 @@ def definitions(tree):
 
 
 def names_by_line(tree):
-    """Each identifier the file reads or writes (a variable, an attribute) → the lines naming it.
-    Imports are left out: they bind a name again, and the uses of that name are indexed."""
+    """Each identifier the file reads (a variable, an attribute) → the lines reading it. Bindings
+    are left out (an import binds a name again, and the reads of that name are indexed)."""
     out = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             out.setdefault(node.id, set()).add(node.lineno)
-        elif isinstance(node, ast.Attribute):
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
             out.setdefault(node.attr, set()).add(node.end_lineno or node.lineno)
+        elif isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            out.setdefault("__all__", set()).add(node.lineno)  # a star import reads `__all__`
     return out
 
 
-def bound_names(stmt):
-    """The names a module-level statement binds (`None`: it binds none, or a dunder name such as
-    `__all__`, which code reads without naming it)."""
+def bound_names(stmt, in_class):
+    """The names an import-time statement binds (`None`: it binds none, or, in a class's body, a
+    dunder name such as `__slots__`, which Python itself reads). A module's `__all__` is read
+    by star imports, which `names_by_line` counts as naming it."""
     names = set()
     for node in ast.walk(stmt):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, ast.alias):
             names.add(node.asname or node.name.split(".")[0])
-    if not names or any(n.startswith("__") for n in names) or isinstance(stmt, (ast.Global, ast.Nonlocal)):
+    dunder = any(n.startswith("__") for n in names)
+    if not names or (in_class and dunder) or isinstance(stmt, (ast.Global, ast.Nonlocal)):
         return None
     return names
 
 
-def narrow(stmt, path, contexts, parsed):
+def narrow(stmt, in_class, path, contexts, parsed):
     """Gives an import-time statement that binds names the tests that ran a line naming them,
     where that is known (see `rewrite_report`); whether it changed anything."""
     own = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
-    names = bound_names(stmt)
+    names = bound_names(stmt, in_class)
     if names is None or "" not in contexts.get(stmt.lineno, ()):
         return False
     ran, named = set(), False
@@ -211,7 +215,9 @@ def narrow(stmt, path, contexts, parsed):
                     continue
                 named = True
                 ran |= other_contexts.get(line, set())
-    if not named or "" in ran:
+    # Nothing names it: it may be read by name at run time (`getattr`), but for `__all__`, which
+    # only star imports and code naming it read.
+    if (not named and names != {"__all__"}) or "" in ran:
         return False
     for line in own:
         if "" in contexts.get(line, ()):
@@ -232,14 +238,14 @@ def docstrings(tree):
                 yield range(first.lineno, (first.end_lineno or first.lineno) + 1)
 
 
-def import_time_statements(body):
+def import_time_statements(body, in_class=False):
     """The statements of a module's or class's body that run at import, but definitions (whose
-    headers are seen to apart), classes' bodies included."""
+    headers are seen to apart), classes' bodies included; each with whether it is a class's."""
     for stmt in body:
         if isinstance(stmt, ast.ClassDef):
-            yield from import_time_statements(stmt.body)
+            yield from import_time_statements(stmt.body, True)
         elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield stmt
+            yield stmt, in_class
 
 
 def rewrite_report(report, doctests):
@@ -259,8 +265,9 @@ def rewrite_report(report, doctests):
       - a module-level (or class-level) statement binding names (a constant, a table, an
         import) runs in the
         tests that ran a line naming one of them, in any measured file (test files included).
-        It stays run by every test when it binds a dunder name (`__all__`), when nothing names
-        what it binds (it may be read by `getattr`), or when a line naming it ran outside tests."""
+        A module's `__all__` is named by star imports (and when nothing names it, no test runs it). It stays run by every test when it binds a
+        dunder name in a class (`__slots__`: Python reads it), when nothing names what it binds
+        (it may be read by `getattr`), or when a line naming it ran outside tests."""
     with open(report, encoding="utf-8") as f:
         doc = json.load(f)
     files, parsed = {}, {}
@@ -304,8 +311,8 @@ def rewrite_report(report, doctests):
     for _ in range(10):
         changed = False
         for path, (tree, contexts, _) in parsed.items():
-            for stmt in import_time_statements(tree.body):
-                changed |= narrow(stmt, path, contexts, parsed)
+            for stmt, in_class in import_time_statements(tree.body):
+                changed |= narrow(stmt, in_class, path, contexts, parsed)
         if not changed:
             break
     for path, (_, contexts, _) in parsed.items():

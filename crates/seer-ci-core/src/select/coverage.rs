@@ -1,9 +1,9 @@
 //! The coverage rule: a test fails because of a change only by running changed code, so per-test
 //! line coverage recorded at (or shortly before) the base says which tests a change can reach.
 //!
-//! - A test that ran a line the change touches is always selected; where the touched lines hold
-//!   no executable line (the continuation of an expression), one that ran a line within
-//!   [`SelectConfig::coverage_margin`] lines of them.
+//! - A test that ran a line the change touches, or one within [`SelectConfig::coverage_margin`]
+//!   lines of them (in a Python file only where the touched lines hold no executable line), is
+//!   always selected.
 //! - When coverage accounts for every touched line (each changed file is known to the coverage,
 //!   is the same file at the coverage's commit as at the base, and each hunk touches at least one
 //!   executable line), a test with coverage that ran none of them is skipped.
@@ -150,15 +150,19 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
         let hits = at.hits.get(path).map(Vec::as_slice).unwrap_or_default();
         for (&(from, to), &(base_from, base_to)) in ranges.iter().zip(&f.base_lines) {
             // The margin is for a change on a line without a counter of its own (the continuation
-            // of an expression that starts above): where the change holds an executable line, the
-            // tests that ran it are the ones.
-            let (lo, hi) = if first_in(executable, from, to).is_some() {
-                (from, to)
-            } else {
+            // of an expression that starts above). coverage.py counts a statement on its first
+            // line, and Python's `def` lines run at import: in a Python file, where the change
+            // holds an executable line, the tests that ran it are the ones.
+            let executable_touched = first_in(executable, from, to).is_some();
+            if !executable_touched {
                 incomplete(format!(
                     "{path}:{base_from}-{base_to} holds no executable line (a comment or a declaration?)"
                 ));
                 rule.declarations.push((path.to_string(), base_from, base_to));
+            }
+            let (lo, hi) = if executable_touched && path.ends_with(".py") {
+                (from, to)
+            } else {
                 (from.saturating_sub(config.coverage_margin), to.saturating_add(config.coverage_margin))
             };
             for (test, lines) in hits {
