@@ -364,6 +364,7 @@ def main():
             "seer_modes": {name: [p[1], p[2], p[3]] for name, p in picks.items()},
         })
         r = results[-1]
+        (out / "partial.json").write_text(json.dumps(results))  # what a stopped run has scored
         print(f"[{k + 1}/{len(todo)}] {ch['kind']:6} fail={len(failing):3} testmon={len(r['testmon']):4} "
               f"seer+cov={len(r['seer+coverage']):4} seer={len(r['seer']):4}  {ch['what'][:70]}", flush=True)
     git(repo, "checkout", "-q", base_sha)
