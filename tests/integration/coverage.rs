@@ -2,7 +2,7 @@
 //! run, the others are skipped when coverage accounts for the whole change, and it stays out of
 //! the way when it cannot.
 
-use crate::util::{Env, commit_edit, git, ids, record_file_driven_history};
+use crate::util::{Env, commit_edit, commit_replace, git, ids, record_file_driven_history};
 
 /// LCOV of the file-driven history's tests at its head: `a_works` runs line 1 of src/a.rs,
 /// `b_works` line 1 of src/b.rs, the others line 1 of src/c.rs; later lines are not executable.
@@ -40,11 +40,7 @@ fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
     assert_eq!(listed["commits"][0]["tests"], 8, "{listed}");
 
     // A code change on the line b_works ran: only b_works runs.
-    let b = repo.join("src/b.rs");
-    let text = std::fs::read_to_string(&b).unwrap().replacen("fn b() {}", "fn b() { let _ = 1; }", 1);
-    std::fs::write(&b, text).unwrap();
-    git(&repo, &["commit", "-q", "-am", "change b"]);
-    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let sha = commit_replace(&repo, "src/b.rs", "fn b() {}", "fn b() { let _ = 1; }");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
     assert_eq!(doc["mode"], "subset", "{doc}");
     assert_eq!(ids(&doc), ["suite::b_works"], "{doc}");
@@ -78,11 +74,7 @@ fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
     // A file changed since the coverage was taken (a comment appended): its lines are mapped
     // through the diff. The test that ran a line changed since (b's body) is stale and left to
     // the model; the constant declared in c.rs since is used nowhere, so no test ran a use of it.
-    let a = repo.join("src/a.rs");
-    let text = std::fs::read_to_string(&a).unwrap().replacen("fn a() {}", "fn a() { let _ = 2; }", 1);
-    std::fs::write(&a, text).unwrap();
-    git(&repo, &["commit", "-q", "-am", "change a"]);
-    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let sha = commit_replace(&repo, "src/a.rs", "fn a() {}", "fn a() { let _ = 2; }");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
     assert!(notes(&doc).contains("1 tests ran code changed since it was taken; their coverage is stale"), "{doc}");
     assert!(notes(&doc).contains("1 of its 8 tests ran a changed line"), "{doc}");
@@ -90,14 +82,8 @@ fn select_runs_the_tests_that_ran_a_changed_line_and_skips_the_others() {
         doc["selected"].as_array().unwrap().iter().find(|t| t["id"] == "suite::a_works").expect("a_works runs");
     assert!(a_works["reasons"].to_string().contains("it ran a changed line (src/a.rs:1)"), "{doc}");
     // A line added since the coverage was taken is not in it.
-    let text =
-        std::fs::read_to_string(&a).unwrap().replacen("fn a() { let _ = 2; }", "fn a() { let _ = 2; }\nfn a2() {}", 1);
-    std::fs::write(&a, text).unwrap();
-    git(&repo, &["commit", "-q", "-am", "add a2"]);
-    let text = std::fs::read_to_string(&a).unwrap().replacen("fn a2() {}", "fn a2() { let _ = 3; }", 1);
-    std::fs::write(&a, text).unwrap();
-    git(&repo, &["commit", "-q", "-am", "change a2"]);
-    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    commit_replace(&repo, "src/a.rs", "fn a() { let _ = 2; }", "fn a() { let _ = 2; }\nfn a2() {}");
+    let sha = commit_replace(&repo, "src/a.rs", "fn a2() {}", "fn a2() { let _ = 3; }");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
     assert!(notes(&doc).contains("src/a.rs:2 changed between the coverage's commit and the base"), "{doc}");
 
@@ -139,11 +125,7 @@ fn coverage_that_accounts_for_the_change_skips_from_the_first_day_without_a_proj
     let r = repo.to_str().unwrap();
     let file = env.write("cov.lcov", lcov(&repo));
     env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
-    let b = repo.join("src/b.rs");
-    let text = std::fs::read_to_string(&b).unwrap().replacen("fn b() {}", "fn b() { let _ = 2; }", 1);
-    std::fs::write(&b, text).unwrap();
-    git(&repo, &["commit", "-q", "-am", "change b"]);
-    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let sha = commit_replace(&repo, "src/b.rs", "fn b() {}", "fn b() { let _ = 2; }");
     // No trained model: the coverage decides what to skip; the bundled model skips nothing.
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
     assert_eq!(doc["mode"], "subset", "{doc}");
@@ -175,10 +157,7 @@ fn a_changed_constant_runs_the_tests_that_ran_its_uses() {
     }
     let file = env.write("cov.lcov", lcov);
     env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
-    let text = std::fs::read_to_string(&c).unwrap().replace("LIMIT: u32 = 3", "LIMIT: u32 = 4");
-    std::fs::write(&c, text).unwrap();
-    git(&repo, &["commit", "-q", "-am", "raise the limit"]);
-    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let sha = commit_replace(&repo, "src/c.rs", "LIMIT: u32 = 3", "LIMIT: u32 = 4");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
     let other_0 = doc["selected"].as_array().unwrap().iter().find(|t| t["id"] == "suite::other_0");
     let reasons = other_0.map(|t| t["reasons"].to_string()).unwrap_or_default();
@@ -190,11 +169,7 @@ fn a_changed_constant_runs_the_tests_that_ran_its_uses() {
 
     // The next change, in a.rs: LIMIT changed since the coverage was taken, so other_0, which ran
     // a use of it, is stale and no longer skipped by coverage.
-    let a = repo.join("src/a.rs");
-    let text = std::fs::read_to_string(&a).unwrap().replacen("fn a() {}", "fn a() { let _ = 9; }", 1);
-    std::fs::write(&a, text).unwrap();
-    git(&repo, &["commit", "-q", "-am", "change a"]);
-    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    let sha = commit_replace(&repo, "src/a.rs", "fn a() {}", "fn a() { let _ = 9; }");
     let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
     assert!(notes(&doc).contains("1 tests ran code changed since it was taken"), "{doc}");
     let would_skip = doc["would_skip"].to_string() + &doc["skipped"].to_string();

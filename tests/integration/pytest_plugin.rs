@@ -190,6 +190,11 @@ fn commit(repo: &Path, file: &str, text: &str, message: &str) {
     git(repo, &["commit", "-q", "-am", message]);
 }
 
+/// A set of node ids.
+fn nodes(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
 /// The node ids pytest ran, from its `-v` output.
 fn ran(out: &Output) -> BTreeSet<String> {
     String::from_utf8_lossy(&out.stdout)
@@ -222,11 +227,8 @@ fn the_plugin_records_then_runs_only_what_a_change_can_break() {
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     // The two tests that ran `return a / b` (test_zero raises before it).
-    let expect: BTreeSet<String> =
-        ["tests/test_calc.py::TestDiv::test_one", "tests/test_calc.py::TestDiv::TestNested::test_half"]
-            .into_iter()
-            .map(String::from)
-            .collect();
+    let expect =
+        nodes(&["tests/test_calc.py::TestDiv::test_one", "tests/test_calc.py::TestDiv::TestNested::test_half"]);
     assert_eq!(ran(&out), expect, "{said}");
     assert!(said.contains("seer: running 2 of 9 tests, skipping 7"), "{said}");
     assert!(said.contains("7 tests skipped: their coverage ran none of the changed lines"), "{said}");
@@ -240,17 +242,14 @@ fn the_plugin_records_then_runs_only_what_a_change_can_break() {
     assert_eq!(out.status.code(), Some(1), "the failing tests ran: {said}");
     // test_add and test_odd_ids (they call add), and the two tests whose coverage is stale: they
     // ran div's line, changed since the coverage was taken at the base.
-    let expect: BTreeSet<String> = [
+    let expect = nodes(&[
         "tests/test_calc.py::test_add[1-2]",
         "tests/test_calc.py::test_add[3-4]",
         "tests/test_calc.py::test_odd_ids[x/y::z]",
         "tests/test_calc.py::test_odd_ids[w]",
         "tests/test_calc.py::TestDiv::test_one",
         "tests/test_calc.py::TestDiv::TestNested::test_half",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+    ]);
     assert_eq!(ran(&out), expect, "{said}");
     assert!(said.contains("2 tests ran code changed since it was taken"), "{said}");
     assert!(said.contains("the run not recorded: the working tree has uncommitted changes"), "{said}");
@@ -269,14 +268,11 @@ fn the_plugin_records_then_runs_only_what_a_change_can_break() {
     commit(repo, "calc.py", &div.replace("        LIMIT,", "        LIMIT + 0,"), "clamp");
     let out = pytest(&python, &env, repo, &["--seer", "-v"]);
     let said = text(&out);
-    let expect: BTreeSet<String> = [
+    let expect = nodes(&[
         "tests/test_calc.py::test_clamp",
         "tests/test_calc.py::TestDiv::test_one",
         "tests/test_calc.py::TestDiv::TestNested::test_half",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+    ]);
     assert_eq!(ran(&out), expect, "{said}");
     assert!(said.contains("1 of its 9 tests ran a changed line"), "{said}");
 
@@ -287,15 +283,12 @@ fn the_plugin_records_then_runs_only_what_a_change_can_break() {
     commit(repo, "calc.py", &limit, "limit");
     let out = pytest(&python, &env, repo, &["--seer", "-v"]);
     let said = text(&out);
-    let expect: BTreeSet<String> = [
+    let expect = nodes(&[
         "tests/test_calc.py::test_limit",
         "tests/test_calc.py::test_clamp",
         "tests/test_calc.py::TestDiv::test_one",
         "tests/test_calc.py::TestDiv::TestNested::test_half",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+    ]);
     assert_eq!(ran(&out), expect, "{said}");
     assert_eq!(out.status.code(), Some(1), "test_limit and test_clamp fail: {said}");
     assert!(said.contains("FAILED") && said.matches(" FAILED").count() == 2, "{said}");

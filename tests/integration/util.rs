@@ -233,6 +233,17 @@ pub fn commit_edit(repo: &Path, file: &str, text: &str) -> String {
     git(repo, &["rev-parse", "HEAD"])
 }
 
+/// Commits `file` (relative to the repo) with its first `from` replaced by `to`, and returns the
+/// new commit's sha.
+pub fn commit_replace(repo: &Path, file: &str, from: &str, to: &str) -> String {
+    let path = repo.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} holds no {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    git(repo, &["commit", "-q", "-am", &format!("edit {file}")]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
 /// A JUnit report of the file-driven history's shape: suite `suite`, one case per (name, fails).
 pub fn suite_junit(cases: &[(&str, bool)]) -> String {
     let cases: Vec<String> = cases

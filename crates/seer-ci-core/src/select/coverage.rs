@@ -50,12 +50,9 @@ impl CoverageRule {
     /// Makes stale the tests that ran a line using a name the drift's declarations declare
     /// (`uses` at the coverage's commit; `hits` of those paths).
     pub fn add_stale_uses(&mut self, uses: &[(String, u32, String)], at: &CoverageAt) {
-        for (path, line, _) in uses {
-            let Some(hits) = at.hits.get(path) else { continue };
-            for (test, lines) in hits {
-                if lines.binary_search(line).is_ok() && self.known.remove(test) {
-                    self.stale += 1;
-                }
+        for (test, _) in ran_uses(uses, at) {
+            if self.known.remove(test) {
+                self.stale += 1;
             }
         }
     }
@@ -64,12 +61,9 @@ impl CoverageRule {
     /// declare (`uses`: path, line and name, at the coverage's commit; `hits` of those paths):
     /// a changed constant or macro runs where it is used.
     pub fn add_uses(&mut self, uses: &[(String, u32, String)], at: &CoverageAt) {
-        for (path, line, name) in uses {
-            let Some(hits) = at.hits.get(path) else { continue };
-            for (test, lines) in hits {
-                if !self.ran.contains_key(test) && lines.binary_search(line).is_ok() {
-                    self.ran.insert(test.clone(), format!("{path}:{line}, a use of {name}"));
-                }
+        for (test, (path, line, name)) in ran_uses(uses, at) {
+            if !self.ran.contains_key(test) {
+                self.ran.insert(test.clone(), format!("{path}:{line}, a use of {name}"));
             }
         }
     }
@@ -214,6 +208,17 @@ pub fn declared_names(lines: &[&str]) -> Vec<String> {
         }
     }
     names
+}
+
+/// Each test that ran one of `uses` (path, line, name), with the use, by the coverage `at`.
+fn ran_uses<'a>(
+    uses: &'a [(String, u32, String)],
+    at: &'a CoverageAt,
+) -> impl Iterator<Item = (&'a String, &'a (String, u32, String))> {
+    uses.iter().flat_map(move |u| {
+        let hits = at.hits.get(&u.0).map(Vec::as_slice).unwrap_or_default();
+        hits.iter().filter(move |(_, lines)| lines.binary_search(&u.1).is_ok()).map(move |(test, _)| (test, u))
+    })
 }
 
 /// Whether `f` changes only blank lines and plain comments.
