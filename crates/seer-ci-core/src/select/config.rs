@@ -32,6 +32,11 @@ pub struct SelectConfig {
     pub coverage_margin: u32,
     /// Coverage is looked for at the base and at most this many first-parent commits before it.
     pub coverage_max_distance: usize,
+    /// Of the tests that ran the change, the model (once trusted) keeps the likeliest until their
+    /// predicted failures reach this share of all of theirs, and the likeliest of each changed
+    /// place; the rest go to its threshold like any test. 1 runs them all: on the mutation
+    /// replays a lower share lost failing tests and saved next to no time (docs/benchmarks.md).
+    pub coverage_recall: f64,
     /// The trust gate (`gate.rs`): the least failing tests a project model's validation must hold
     /// before its selections skip tests.
     pub min_validation_failing: usize,
@@ -50,6 +55,7 @@ impl Default for SelectConfig {
             coverage: true,
             coverage_margin: 1,
             coverage_max_distance: 100,
+            coverage_recall: 1.0,
             min_validation_failing: crate::model::MIN_VALIDATION_FAILING,
             drift_window_runs: 50,
         }
@@ -73,6 +79,7 @@ struct FileSelect {
     coverage: Option<bool>,
     coverage_margin: Option<u32>,
     coverage_max_distance: Option<usize>,
+    coverage_recall: Option<f64>,
     min_validation_failing: Option<usize>,
     drift_window_runs: Option<usize>,
 }
@@ -134,6 +141,12 @@ impl SelectConfig {
         if let Some(d) = s.coverage_max_distance {
             config.coverage_max_distance = d;
         }
+        if let Some(r) = s.coverage_recall {
+            if !(r > 0.0 && r <= 1.0) {
+                return Err(err("select.coverage_recall must be in (0, 1]".into()));
+            }
+            config.coverage_recall = r;
+        }
         if let Some(n) = s.min_validation_failing {
             config.min_validation_failing = n;
         }
@@ -190,6 +203,12 @@ mod tests {
         assert_eq!(c.fail_open_file(["Cargo.toml"].into_iter()), None, "the list replaces the defaults");
         let e = SelectConfig::parse("[select]\ncandidate_runs = \"five\"\n", "f").unwrap_err();
         assert!(e.to_string().starts_with("f: "), "{e}");
+        let (c, _) = SelectConfig::parse("[select]\ncoverage_recall = 0.9\n", "f").unwrap();
+        assert_eq!((c.coverage_recall, SelectConfig::default().coverage_recall), (0.9, 1.0));
+        for bad in ["0", "1.5", "nan"] {
+            let e = SelectConfig::parse(&format!("[select]\ncoverage_recall = {bad}\n"), "f").unwrap_err();
+            assert!(e.to_string().contains("coverage_recall must be in (0, 1]"), "{bad}: {e}");
+        }
         let e = SelectConfig::parse("[select\n", "f").unwrap_err();
         assert!(e.to_string().contains("f: "), "{e}");
     }

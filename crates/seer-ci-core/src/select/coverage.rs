@@ -44,6 +44,9 @@ pub struct CoverageRule {
     /// The same of what changed between the coverage's commit and the base, in that commit's
     /// lines: the tests that ran their uses are stale too ([`CoverageRule::add_stale_uses`]).
     pub drift_declarations: Vec<(String, u32, u32)>,
+    /// For each touched range (and the uses of the change's declarations), the tests that ran
+    /// it: [`CoverageRule::let_go`] keeps the likeliest of each.
+    pub groups: Vec<Vec<String>>,
 }
 
 impl CoverageRule {
@@ -61,11 +64,47 @@ impl CoverageRule {
     /// declare (`uses`: path, line and name, at the coverage's commit; `hits` of those paths):
     /// a changed constant or macro runs where it is used.
     pub fn add_uses(&mut self, uses: &[(String, u32, String)], at: &CoverageAt) {
+        let mut group = Vec::new();
         for (test, (path, line, name)) in ran_uses(uses, at) {
             if !self.ran.contains_key(test) {
                 self.ran.insert(test.clone(), format!("{path}:{line}, a use of {name}"));
             }
+            group.push(test.clone());
         }
+        if !group.is_empty() {
+            self.groups.push(group);
+        }
+    }
+
+    /// The tests that ran the change which the model's order lets go at `recall`, given each
+    /// test's predicted probability of failing `p`. Coverage says which tests can fail; the model
+    /// says which of them likely do. Ordered by `p`, the fewest likeliest whose summed
+    /// probability reaches `recall` of all of theirs are kept, and the likeliest of each touched
+    /// range (a change of several places is caught in each); the rest are let go, to be decided
+    /// by the model's threshold like any test. `recall` 1 keeps them all.
+    pub fn let_go(&self, p: impl Fn(&str) -> f64, recall: f64) -> HashSet<String> {
+        if recall >= 1.0 {
+            return HashSet::new();
+        }
+        // A floor, so that tests the model gives nothing still count, and ties keep an order.
+        let p = |t: &str| p(t).max(1e-6);
+        let mut order: Vec<(&str, f64)> = self.ran.keys().map(|t| (t.as_str(), p(t))).collect();
+        order.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        let total: f64 = order.iter().map(|(_, p)| p).sum();
+        let mut kept: HashSet<&str> = HashSet::new();
+        let mut sum = 0.0;
+        for &(t, pt) in &order {
+            if sum >= recall * total {
+                break;
+            }
+            sum += pt;
+            kept.insert(t);
+        }
+        for group in &self.groups {
+            let likeliest = group.iter().max_by(|a, b| p(a).total_cmp(&p(b)).then(b.cmp(a)));
+            kept.extend(likeliest.map(String::as_str));
+        }
+        self.ran.keys().filter(|t| !kept.contains(t.as_str())).cloned().collect()
     }
 
     /// Whether the rule skips `test`: it has coverage, ran no touched line, and every touched
@@ -143,10 +182,6 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
         };
         let hits = at.hits.get(path).map(Vec::as_slice).unwrap_or_default();
         for (&(from, to), &(base_from, base_to)) in ranges.iter().zip(&f.base_lines) {
-            // The margin is for a change on a line without a counter of its own (the continuation
-            // of an expression that starts above). coverage.py counts a statement on its first
-            // line, and Python's `def` lines run at import: in a Python file, where the change
-            // holds an executable line, the tests that ran it are the ones.
             let executable_touched = first_in(executable, from, to).is_some();
             if !executable_touched {
                 incomplete(format!(
@@ -154,11 +189,12 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
                 ));
                 rule.declarations.push((path.to_string(), base_from, base_to));
             }
-            let (lo, hi) = if executable_touched && path.ends_with(".py") {
-                (from, to)
-            } else {
-                (from.saturating_sub(config.coverage_margin), to.saturating_add(config.coverage_margin))
-            };
+            let (lo, hi) = reach(path, executable_touched, (from, to), config.coverage_margin);
+            let group: Vec<String> =
+                hits.iter().filter(|(_, lines)| first_in(lines, lo, hi).is_some()).map(|(t, _)| t.clone()).collect();
+            if !group.is_empty() {
+                rule.groups.push(group);
+            }
             for (test, lines) in hits {
                 if rule.ran.contains_key(test.as_str()) {
                     continue; // the first line found is the one named
@@ -246,8 +282,8 @@ fn earlier_ranges(ranges: &[(u32, u32)], map: &LineMap) -> Result<Vec<(u32, u32)
 
 /// The tests whose coverage may no longer say what they run: those that ran, at the coverage's
 /// commit, a line that changed between it and the base, as the rule itself would run them for
-/// that change (where the changed lines hold no executable line, one within `margin` lines;
-/// a file deleted, renamed or binary since makes every test that ran it stale); and the drift's
+/// that change ([`reach`]: within `margin` lines, except where a Python file's changed lines
+/// hold an executable line; a file deleted, renamed or binary since makes every test that ran it stale); and the drift's
 /// lines without an executable line (a constant, a macro: their uses are looked up by the
 /// caller, [`CoverageRule::add_stale_uses`]). `Err` when what changed since is not known.
 #[allow(clippy::type_complexity)]
@@ -271,22 +307,33 @@ fn stale_tests(
             stale.extend(hits.iter().map(|(t, _)| t.clone()));
             continue;
         };
-        let mut reach = Vec::new();
+        let mut reached = Vec::new();
         for &(from, to) in ranges {
-            if first_in(executable, from, to).is_some() {
-                reach.push((from, to));
-            } else {
-                reach.push((from.saturating_sub(margin), to.saturating_add(margin)));
+            let executable_touched = first_in(executable, from, to).is_some();
+            if !executable_touched {
                 declarations.push((path.clone(), from, to));
             }
+            reached.push(reach(path, executable_touched, (from, to), margin));
         }
         for (test, lines) in hits {
-            if reach.iter().any(|&(from, to)| first_in(lines, from, to).is_some()) {
+            if reached.iter().any(|&(from, to)| first_in(lines, from, to).is_some()) {
                 stale.insert(test.clone());
             }
         }
     }
     Ok((stale, declarations))
+}
+
+/// The lines a test must have run for the touched lines `from..=to` of `path` to count as run by
+/// it. The margin is for a change on a line without a counter of its own (the continuation of an
+/// expression that starts above). coverage.py counts a statement on its first line, and Python's
+/// `def` lines run at import: in a Python file, where the change holds an executable line, the
+/// tests that ran it are the ones.
+fn reach(path: &str, executable_touched: bool, (from, to): (u32, u32), margin: u32) -> (u32, u32) {
+    match executable_touched && path.ends_with(".py") {
+        true => (from, to),
+        false => (from.saturating_sub(margin), to.saturating_add(margin)),
+    }
 }
 
 /// The first of ascending `lines` in `from..=to`.
@@ -444,6 +491,54 @@ mod tests {
         near.drifted = None;
         let rule = judge(&[change("src/lib.rs", &[(13, 13)])], &near, coverage(), &SelectConfig::default());
         assert!(rule.incomplete.unwrap().contains("is not known"));
+    }
+
+    #[test]
+    fn staleness_reaches_as_far_as_the_rule_does() {
+        // Since the coverage, line 13 changed: executable, run by no test. The rule would run a
+        // test that ran line 12 for a change on 13 (the margin), so that test is stale too.
+        let mut at = coverage();
+        at.executable.insert("src/lib.rs".into(), vec![10, 11, 12, 13, 20, 21, 30]);
+        let mut near = near(&[false]);
+        near.moved = vec![Some(LineMap::from_hunks([(13, 1, 13, 1)]))];
+        near.drifted = Some([("src/lib.rs".to_string(), Some(vec![(13, 13)]))].into_iter().collect());
+        let config = SelectConfig { coverage_margin: 1, ..Default::default() };
+        let rule = judge(&[change("src/lib.rs", &[(30, 30)])], &near, at.clone(), &config);
+        assert_eq!((rule.stale, rule.skips("parse")), (1, false), "parse ran line 12, next to the drift");
+        assert!(rule.skips("display"));
+        // In a Python file, an executable line changed since makes stale only the tests that ran it.
+        let executable = at.executable.remove("src/lib.rs").unwrap();
+        at.executable.insert("lib.py".into(), executable);
+        let hits = at.hits.remove("src/lib.rs").unwrap();
+        at.hits.insert("lib.py".into(), hits);
+        near.drifted = Some([("lib.py".to_string(), Some(vec![(13, 13)]))].into_iter().collect());
+        let rule = judge(&[change("lib.py", &[(30, 30)])], &near, at, &config);
+        assert_eq!((rule.stale, rule.skips("parse")), (0, true));
+    }
+
+    #[test]
+    fn the_model_orders_the_tests_that_ran_the_change() {
+        let mut rule = CoverageRule::default();
+        for t in ["a", "b", "c", "d"] {
+            rule.ran.insert(t.into(), "src/lib.rs:1".into());
+        }
+        rule.groups = vec![vec!["a".into(), "b".into(), "c".into()], vec!["d".into()]];
+        let p = |t: &str| match t {
+            "a" => 0.6,
+            "b" => 0.3,
+            "c" => 0.05,
+            _ => 0.0,
+        };
+        let sorted = |set: HashSet<String>| {
+            let mut v: Vec<String> = set.into_iter().collect();
+            v.sort();
+            v
+        };
+        assert!(rule.let_go(p, 1.0).is_empty(), "recall 1 keeps every test that ran the change");
+        // a and b hold 0.9 of 0.95: enough for 0.9, not for 0.95; d is the only one of its place.
+        assert_eq!(sorted(rule.let_go(p, 0.9)), ["c"]);
+        assert!(rule.let_go(p, 0.95).is_empty());
+        assert_eq!(sorted(rule.let_go(p, 0.5)), ["b", "c"], "a alone reaches half; d stays for its place");
     }
 
     #[test]

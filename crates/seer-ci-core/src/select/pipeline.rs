@@ -199,7 +199,7 @@ fn select_in(store: &mut dyn History, request: &SelectRequest, warm: &mut Warm) 
             // selection is only observed.
             let coverage_decides = s.coverage.as_ref().is_some_and(|c| c.incomplete.is_none());
             let gated = (s.gate_holds(request.target) && !coverage_decides).then(|| s.gate.why.clone());
-            let mut selection = choose(&s, request.target, &request.config.always, request.reasons_for);
+            let mut selection = choose(&s, request.target, &request.config, request.reasons_for);
             selection.notes.splice(0..0, s.notes.iter().cloned());
             selection.gate = Some(s.gate.clone());
             let kept = NewSelection {
@@ -337,7 +337,7 @@ pub fn predict(db: &Path, request: &SelectRequest) -> Result<Predicted, Unusable
         .map(|(rank, c)| {
             // Reasons for the ones a person will read.
             let mut reasons = if rank < request.reasons_for { s.reasons(c, context.as_ref()) } else { vec![] };
-            let rules = s.rules(c, &[]);
+            let rules = s.rules(c, &[], &HashSet::new());
             let (first, last): (Vec<Rule<'_>>, Vec<Rule<'_>>) =
                 rules.into_iter().partition(|r| !matches!(r, Rule::FailedOnBase));
             reasons.splice(0..0, first.iter().rev().map(Rule::to_string));
@@ -808,7 +808,7 @@ fn by_score(scored: &[Scored]) -> Vec<usize> {
 }
 
 /// The subset for `target`: the model's choice plus the tests that always run.
-fn choose(s: &Scoring, target: Target, always: &[String], reasons_for: usize) -> Selection {
+fn choose(s: &Scoring, target: Target, config: &SelectConfig, reasons_for: usize) -> Selection {
     let order: Vec<&Scored> = by_score(&s.scored).into_iter().map(|i| &s.scored[i]).collect();
     let context = s.context();
     let threshold = match target {
@@ -816,12 +816,21 @@ fn choose(s: &Scoring, target: Target, always: &[String], reasons_for: usize) ->
         Target::Recall(r) => Some(s.model.threshold_for(r)),
         Target::TimeBudget(_) | Target::Fraction(_) => None,
     };
+    // Of the tests that ran the change, the ones the model's order lets go (once it is trusted,
+    // and for a recall, not for a budget, which charges them first).
+    let let_go = match (&s.coverage, target) {
+        (Some(cov), Target::Model | Target::Recall(_)) if !s.gate_holds(target) && config.coverage_recall < 1.0 => {
+            let p: HashMap<&str, f64> = s.scored.iter().map(|t| (&*t.test.id, t.score)).collect();
+            cov.let_go(|t| p.get(t).copied().unwrap_or(1.0), config.coverage_recall)
+        }
+        _ => HashSet::new(),
+    };
     // Each test's rules and what skips it, worked out once. Tests that run whatever the target
     // are charged to a time budget first.
     let judged: Vec<(Vec<Rule<'_>>, Option<SkipCause>)> = order
         .iter()
         .map(|t| {
-            let rules = s.rules(t, always);
+            let rules = s.rules(t, &config.always, &let_go);
             let cause = s.skip_cause(t, &rules);
             (rules, cause)
         })
@@ -849,6 +858,7 @@ fn choose(s: &Scoring, target: Target, always: &[String], reasons_for: usize) ->
             skipped.push(skip(t));
             continue;
         }
+        let let_go = let_go.contains(&*t.test.id);
         let by_model = match threshold {
             Some(th) if t.score >= th => Some(format!("predicted failure score {:.3} ≥ threshold {th:.3}", t.score)),
             None if !must(&rules) && t.estimated_s <= budget => {
@@ -860,6 +870,7 @@ fn choose(s: &Scoring, target: Target, always: &[String], reasons_for: usize) ->
         let by_rule = rules.iter().any(|r| r.runs());
         let gated = by_model.is_none() && !by_rule && s.gate_holds(target);
         if by_model.is_none() && !by_rule && !gated {
+            skips.let_go += usize::from(let_go);
             skipped.push(skip(t));
             continue;
         }
@@ -890,7 +901,7 @@ fn choose(s: &Scoring, target: Target, always: &[String], reasons_for: usize) ->
         shard: None,
         would_skip: None,
         gate: None,
-        notes: skips.notes(),
+        notes: skips.notes(threshold),
     }
 }
 
@@ -908,6 +919,9 @@ enum SkipCause {
 struct SkipCounts {
     unreachable: usize,
     not_run: usize,
+    /// Tests that ran the change, let go by the model's order ([`CoverageRule::let_go`]) and
+    /// under its threshold.
+    let_go: usize,
 }
 
 impl SkipCounts {
@@ -918,7 +932,7 @@ impl SkipCounts {
         }
     }
 
-    fn notes(&self) -> Vec<String> {
+    fn notes(&self, threshold: Option<f64>) -> Vec<String> {
         let mut notes = Vec::new();
         match self.unreachable {
             0 => {}
@@ -929,6 +943,16 @@ impl SkipCounts {
             0 => {}
             1 => notes.push("1 test skipped: its coverage ran none of the changed lines".to_string()),
             n => notes.push(format!("{n} tests skipped: their coverage ran none of the changed lines")),
+        }
+        let threshold = threshold.map(|th| format!(" ({th:.3})")).unwrap_or_default();
+        match self.let_go {
+            0 => {}
+            1 => notes.push(format!(
+                "1 test skipped that ran a changed line: the model ranks it below the likelier tests that ran the change, and under its threshold{threshold}"
+            )),
+            n => notes.push(format!(
+                "{n} tests skipped that ran a changed line: the model ranks them below the likelier tests that ran the change, and under its threshold{threshold}"
+            )),
         }
         notes
     }
@@ -978,7 +1002,7 @@ impl std::fmt::Display for Rule<'_> {
 
 impl Scoring {
     /// The rules that apply to `t`, in the order its reasons list them.
-    fn rules(&self, t: &Scored, always: &[String]) -> Vec<Rule<'_>> {
+    fn rules(&self, t: &Scored, always: &[String], let_go: &HashSet<String>) -> Vec<Rule<'_>> {
         let mut rules = Vec::new();
         if t.own_file_changed {
             rules.push(Rule::OwnFile);
@@ -994,7 +1018,9 @@ impl Scoring {
         }
         if let Some(cov) = &self.coverage {
             if let Some(line) = cov.ran.get(&*t.test.id) {
-                rules.push(Rule::RanChangedLine { line, commit: &cov.commit });
+                if !let_go.contains(&*t.test.id) {
+                    rules.push(Rule::RanChangedLine { line, commit: &cov.commit });
+                }
             } else if cov.skips(&t.test.id) {
                 rules.push(Rule::RanNoChangedLine { commit: &cov.commit });
             }
