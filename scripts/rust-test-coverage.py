@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-"""Per-test line coverage of a Cargo project, as LCOV tracefiles for `seer coverage record`.
+"""Per-test coverage of a Cargo project, as LCOV tracefiles (lines) or llvm-cov's JSON export
+(regions: `--format json`), for `seer coverage record`.
 
 Builds the project's tests with `-C instrument-coverage` (in its own target directory), runs each
 test alone so that its coverage is its own, and writes one tracefile per test to OUT, each opening
 with a `TN:` line naming the test as nextest's JUnit report does (`BINARY_ID::TEST`: the package
 name for its library, `PACKAGE::TARGET` for an integration test, `PACKAGE::bin/NAME` for a binary),
-which is how `seer record` names it. Then:
+which is how `seer record` names it. With `--format json`, one `llvm-cov export -format=text`
+document per test instead (files and their segments: which columns of a line ran, so that a test
+that reached a line but not the changed part of it is told apart), with one key added at its top,
+`"test"`, naming the test. Then:
 
-    seer coverage record --commit "$(git rev-parse HEAD)" OUT/*.lcov
+    seer coverage record --commit "$(git rev-parse HEAD)" OUT/*.lcov     # or OUT/*.json
 
 One process per test: minutes for hundreds of tests, hours for many thousands — a nightly job.
 Needs llvm-profdata and llvm-cov of rustc's LLVM major version (`rustc -vV`), e.g.
 `apt-get install llvm-22`.
 
-Usage: rust-test-coverage.py [--repo DIR] [--out DIR] [--target-dir DIR] [--timeout S] [-- CARGO-ARGS]
+Usage: rust-test-coverage.py [--repo DIR] [--out DIR] [--target-dir DIR] [--timeout S] [--format lcov|json]
+                             [-- CARGO-ARGS]
 """
 
 import argparse
@@ -54,6 +59,8 @@ def main():
     ap.add_argument("--out", default="target/seer-coverage", type=Path, help="where the tracefiles go")
     ap.add_argument("--target-dir", type=Path, help="for the instrumented build [default: REPO/target/coverage]")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per test")
+    ap.add_argument("--format", choices=["lcov", "json"], default="lcov",
+                    help="lines (LCOV) or regions (llvm-cov's JSON export, with the test named)")
     ap.add_argument("cargo_args", nargs="*", help="more arguments of `cargo test --no-run` (after --)")
     args = ap.parse_args()
     profdata, llvm_cov = llvm_tools()
@@ -97,13 +104,20 @@ def main():
                 print(f"warning: {bid}::{test} wrote no profile: no coverage for it", file=sys.stderr)
                 continue
             subprocess.run([profdata, "merge", "-sparse", str(raw), "-o", str(merged)], check=True)
-            lcov = subprocess.run([llvm_cov, "export", "-format=lcov", f"-instr-profile={merged}", exe,
-                                   "-ignore-filename-regex=/.cargo/|/rustc/|/.rustup/"],
-                                  capture_output=True, text=True, check=True).stdout
-            records = "".join(l + "\n" for l in lcov.splitlines() if not l.startswith("TN:"))
+            ignore = "-ignore-filename-regex=/.cargo/|/rustc/|/.rustup/"
             test_id = f"{bid}::{test}"
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", test_id)
-            (out / f"{safe}.lcov").write_text(f"TN:{test_id}\n{records}")
+            if args.format == "json":
+                export = subprocess.run([llvm_cov, "export", "-format=text", "-skip-functions",
+                                         f"-instr-profile={merged}", exe, ignore],
+                                        capture_output=True, text=True, check=True).stdout
+                document = json.loads(export)
+                (out / f"{safe}.json").write_text(json.dumps({"test": test_id, **document}))
+            else:
+                lcov = subprocess.run([llvm_cov, "export", "-format=lcov", f"-instr-profile={merged}", exe, ignore],
+                                      capture_output=True, text=True, check=True).stdout
+                records = "".join(l + "\n" for l in lcov.splitlines() if not l.startswith("TN:"))
+                (out / f"{safe}.lcov").write_text(f"TN:{test_id}\n{records}")
             written += 1
     print(f"{written} tests' coverage in {out} ({failed} of them failed; their coverage is kept)")
 

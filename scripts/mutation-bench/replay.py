@@ -24,11 +24,12 @@ Day one (`--warmup 0`): selection starts at the very first change, on an empty s
 trained beforehand; the replay then reports each change by the state of seer's trust gate (closed:
 seer observes and every test runs unless coverage accounts for the whole change; open: the model's
 selection runs), the change at which it first opens, and what each phase caught and cost.
-`--min-validation-failing N` and `--drift-window-runs N` set the gate's settings (`.config/seer.toml`
-in the bench repository, untracked, removed afterwards; a seer without the gate ignores them).
+`--min-validation-failing N` and `--drift-window-runs N` set the gate's settings, `--coverage-recall R`
+how many of the tests that ran the change the model keeps (`.config/seer.toml` in the bench
+repository, untracked, removed afterwards; a seer without these settings ignores them).
 
 Usage: replay.py [--bench DIR] [--seer PATH] [--warmup N] [--train-every K] [--json OUT] [--no-coverage]
-                 [--min-validation-failing N] [--drift-window-runs N]
+                 [--min-validation-failing N] [--drift-window-runs N] [--coverage-recall R]
 """
 
 import argparse
@@ -60,6 +61,9 @@ def main():
                     help="the trust gate's minimum of failing tests in a model's validation window")
     ap.add_argument("--drift-window-runs", type=int,
                     help="the trust gate's window of newest runs for the observed recall")
+    ap.add_argument("--coverage-recall", type=float,
+                    help="select.coverage_recall: the share of predicted failures among the tests that ran the change "
+                         "that the model's order keeps")
     args = ap.parse_args()
 
     changes = [json.loads(line) for line in open(args.bench / "changes.jsonl")]
@@ -72,7 +76,8 @@ def main():
     config = repo / ".config" / "seer.toml"
     if config.exists():
         config.unlink()
-    settings = {"min_validation_failing": args.min_validation_failing, "drift_window_runs": args.drift_window_runs}
+    settings = {"min_validation_failing": args.min_validation_failing, "drift_window_runs": args.drift_window_runs,
+                "coverage_recall": args.coverage_recall}
     settings = {k: v for k, v in settings.items() if v is not None}
     if settings:
         config.write_text("[select]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
