@@ -468,7 +468,7 @@ pub enum ProfileCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CoverageCommand {
-    /// Store per-test coverage at a commit from LCOV tracefiles (`TN:` names each record's test)
+    /// Store per-test coverage at a commit: LCOV, llvm-cov's JSON export (regions), coverage.py
     Record(CoverageRecordArgs),
     /// The commits with coverage, most recently recorded first
     List(JsonArg),
@@ -479,7 +479,8 @@ pub struct CoverageRecordArgs {
     /// The commit the covered build came from (a revision the repository resolves, or a full sha)
     #[arg(long, value_parser = values::non_empty)]
     pub commit: String,
-    /// The test of every record, for files without `TN:` lines (one test's coverage per call)
+    /// The test of every record, for LCOV without `TN:` lines and llvm-cov exports without a
+    /// `"test"` key (one test's coverage per call)
     #[arg(long, value_name = "ID", value_parser = values::non_empty)]
     pub test: Option<String>,
     /// Absolute source paths under this directory are stored relative to it [default: the root of
@@ -489,9 +490,10 @@ pub struct CoverageRecordArgs {
     /// Print JSON instead of a summary
     #[arg(long)]
     pub json: bool,
-    /// Per-test coverage: LCOV tracefiles (`TN:` names the test), coverage.py data files
-    /// (`.coverage` from `pytest --cov-context=test` or `pytest --seer-coverage`), or `coverage
-    /// json --show-contexts` reports; told apart by their content
+    /// Per-test coverage: LCOV tracefiles (`TN:` names the test), llvm-cov's JSON export (`llvm-cov
+    /// export -format=text`, one test each: regions, so the columns a test did not run on a line it
+    /// ran), coverage.py data files (`.coverage` from `pytest --cov-context=test` or `pytest
+    /// --seer-coverage`), or `coverage json --show-contexts` reports; told apart by their content
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }

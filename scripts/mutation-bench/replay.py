@@ -18,7 +18,8 @@ and retraining, giving the baselines (run all, random and recently-failed-first 
 time, the history-only model) on the same changes.
 
 When coverage.py has written per-test coverage of the base (DIR/coverage/), it is recorded at the
-base first (`seer coverage record`), unless --no-coverage.
+base first (`seer coverage record`), unless --no-coverage; with --regions, its region coverage
+(DIR/coverage-json/, `coverage.py --format json`) instead.
 
 Day one (`--warmup 0`): selection starts at the very first change, on an empty store, with no model
 trained beforehand; the replay then reports each change by the state of seer's trust gate (closed:
@@ -29,7 +30,7 @@ how many of the tests that ran the change the model keeps (`.config/seer.toml` i
 repository, untracked, removed afterwards; a seer without these settings ignores them).
 
 Usage: replay.py [--bench DIR] [--seer PATH] [--warmup N] [--train-every K] [--json OUT] [--no-coverage]
-                 [--min-validation-failing N] [--drift-window-runs N] [--coverage-recall R]
+                 [--min-validation-failing N] [--drift-window-runs N] [--coverage-recall R] [--regions]
 """
 
 import argparse
@@ -61,6 +62,8 @@ def main():
                     help="the trust gate's minimum of failing tests in a model's validation window")
     ap.add_argument("--drift-window-runs", type=int,
                     help="the trust gate's window of newest runs for the observed recall")
+    ap.add_argument("--regions", action="store_true",
+                    help="record the region coverage of DIR/coverage-json/ (coverage.py --format json) instead of LCOV")
     ap.add_argument("--coverage-recall", type=float,
                     help="select.coverage_recall: the share of predicted failures among the tests that ran the change "
                          "that the model's order keeps")
@@ -81,7 +84,8 @@ def main():
     settings = {k: v for k, v in settings.items() if v is not None}
     if settings:
         config.write_text("[select]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
-    coverage = sorted((args.bench / "coverage").glob("*.lcov"))
+    coverage = sorted((args.bench / "coverage-json").glob("*.json")) if args.regions else \
+        sorted((args.bench / "coverage").glob("*.lcov"))
     if coverage and not args.no_coverage:
         base = subprocess.run(["git", "rev-parse", "base"], cwd=repo, capture_output=True, text=True,
                               check=True).stdout.strip()

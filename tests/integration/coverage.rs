@@ -175,3 +175,51 @@ fn a_changed_constant_runs_the_tests_that_ran_its_uses() {
     let would_skip = doc["would_skip"].to_string() + &doc["skipped"].to_string();
     assert!(!would_skip.contains("other_0") && would_skip.contains("other_1"), "{doc}");
 }
+
+#[test]
+fn region_coverage_lets_go_a_test_that_ran_the_line_but_not_the_changed_columns() {
+    let env = Env::new();
+    let repo = record_file_driven_history(&env, 6);
+    let r = repo.to_str().unwrap();
+    let c = repo.join("src/c.rs");
+    let before = std::fs::read_to_string(&c).unwrap();
+    let line = before.lines().count() as u32 + 1;
+    let pick = "fn pick(a: bool, b: bool) -> bool { a && b }";
+    std::fs::write(&c, format!("{before}{pick}\n")).unwrap();
+    git(&repo, &["commit", "-q", "-am", "pick"]);
+    let file = env.write("cov.lcov", lcov(&repo));
+    env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
+    // llvm-cov's export for two tests that ran `pick`: other_0 never evaluated `b` (a was false),
+    // other_1 did. Recorded again, their coverage at the commit is replaced.
+    let b = pick.rfind('b').unwrap() as u32 + 1;
+    let end = pick.len() as u32 + 1;
+    for (test, b_ran) in [("other_0", 0), ("other_1", 1)] {
+        let doc = serde_json::json!({
+            "type": "llvm.coverage.json.export", "version": "2.0.1", "test": format!("suite::{test}"),
+            "data": [{"files": [{"filename": format!("{r}/src/c.rs"), "segments": [
+                [1, 1, 1, true, true, false], [1, 10, 0, false, false, false],
+                [line, 35, 1, true, true, false], [line, b, b_ran, true, true, false],
+                [line, b + 1, 1, true, false, false], [line, end, 0, false, false, false],
+            ]}]}],
+        });
+        let path = env.write(&format!("{test}.json"), doc.to_string());
+        env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &path]);
+    }
+    let stored = env.count("SELECT COUNT(*) FROM coverage_hits WHERE unrun IS NOT NULL");
+    assert_eq!(stored, 1, "other_0's unrun columns are stored; other_1 ran its whole lines");
+
+    // `b` changed: other_1 ran it, other_0 ran the line but not `b`.
+    let sha = commit_replace(&repo, "src/c.rs", "{ a && b }", "{ a && (!b) }");
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert_eq!(doc["mode"], "subset", "{doc}");
+    let selected = ids(&doc);
+    assert!(selected.contains(&"suite::other_1".to_string()), "{doc}");
+    assert!(!selected.contains(&"suite::other_0".to_string()), "{doc}");
+    assert!(notes(&doc).contains("1 tests ran the changed lines but not their changed columns"), "{doc}");
+    // `a` changed (a column both ran): both run.
+    git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
+    let sha = commit_replace(&repo, "src/c.rs", "{ a && b }", "{ !a && b }");
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    let selected = ids(&doc);
+    assert!(selected.contains(&"suite::other_0".to_string()) && selected.contains(&"suite::other_1".to_string()));
+}

@@ -47,7 +47,7 @@ fn stats_sum_the_store() {
     assert_eq!(s["results"]["flaky"], 2);
     assert_eq!(s["failing_runs"], 2);
     assert_eq!(s["first_run"], "2024-01-01T00:00:00Z");
-    assert_eq!(s["schema_version"], 9);
+    assert_eq!(s["schema_version"], 10);
     assert_eq!(s["selection"]["selections"], 0, "no selection kept yet");
     assert!(s["selection"]["observed_recall"].is_null());
 }

@@ -66,6 +66,9 @@ pub struct FileLinesJson {
     /// Hunks that change only blank lines and comments.
     #[serde(default)]
     pub comment_hunks: u32,
+    /// Replaced base lines' changed columns: line, first column, the column after the last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_columns: Vec<[u32; 3]>,
 }
 
 /// `POST /v1/projects/{project}/select` and `/predict`: what to select for.

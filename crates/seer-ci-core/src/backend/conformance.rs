@@ -56,6 +56,7 @@ pub fn run(id: &str, time: i64, failing: Option<&str>) -> CollectedRun {
             symbols: vec![],
             base_lines: vec![],
             comment_hunks: 0,
+            base_columns: vec![],
         }],
         complete: true,
         warnings: vec![],
@@ -267,11 +268,16 @@ pub fn a_kept_selection_is_measured_against_its_commits_run(mut h: Box<dyn Histo
 /// Per-test coverage of a commit is read back file by file, and commits without any are absent.
 pub fn coverage_is_read_back_as_recorded(mut h: Box<dyn History>) {
     use crate::collect::lcov::{FileLines, TestCoverage};
-    let cov = |test: &str, hit: &[u32]| TestCoverage {
+    let cov = |test: &str, hit: &[u32], unrun: &[(u32, u32, u32)]| TestCoverage {
         test: test.into(),
-        files: [("src/a.rs".to_string(), FileLines { executable: vec![1, 2, 3, 4], hit: hit.to_vec() })].into(),
+        files: [(
+            "src/a.rs".to_string(),
+            FileLines { executable: vec![1, 2, 3, 4], hit: hit.to_vec(), unrun: unrun.to_vec() },
+        )]
+        .into(),
     };
-    let recorded = h.record_coverage("c1", &[cov("t::x", &[1, 2]), cov("t::y", &[4])]).unwrap();
+    let spans = [(1, 5, 9), (2, 3, u32::MAX)];
+    let recorded = h.record_coverage("c1", &[cov("t::x", &[1, 2], &spans), cov("t::y", &[4], &[])]).unwrap();
     assert_eq!(recorded.tests, 2);
     let commits = h.coverage_commits().unwrap();
     assert_eq!(commits.iter().map(|c| (c.commit.as_str(), c.tests)).collect::<Vec<_>>(), [("c1", 2)]);
@@ -282,6 +288,12 @@ pub fn coverage_is_read_back_as_recorded(mut h: Box<dyn History>) {
     let mut hits = at.hits["src/a.rs"].clone();
     hits.sort();
     assert_eq!(hits, [("t::x".to_string(), vec![1, 2]), ("t::y".to_string(), vec![4])]);
+    // Region coverage's unrun columns, for the tests that have them.
+    assert_eq!(at.unrun["src/a.rs"].len(), 1);
+    assert_eq!(at.unrun["src/a.rs"]["t::x"], spans);
+    let copied = h.coverage_tests("c1").unwrap();
+    let x = copied.iter().find(|t| t.test == "t::x").unwrap();
+    assert_eq!(x.files["src/a.rs"].unrun, spans, "a copy of the store keeps them");
     assert!(h.coverage_at("c2", &["src/a.rs"]).unwrap().tests.is_empty(), "no coverage at another commit");
 }
 

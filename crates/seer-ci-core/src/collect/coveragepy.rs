@@ -273,7 +273,9 @@ impl Contexts {
         let mut tests: Vec<TestCoverage> =
             self.tests.into_iter().map(|test| TestCoverage { test, files: BTreeMap::new() }).collect();
         for ((at, file), lines) in self.hits {
-            tests[at].files.insert(file, FileLines { executable: Vec::new(), hit: lines.into_iter().collect() });
+            tests[at]
+                .files
+                .insert(file, FileLines { executable: Vec::new(), hit: lines.into_iter().collect(), unrun: vec![] });
         }
         for t in &mut tests {
             for (file, lines) in &self.global {
@@ -334,9 +336,12 @@ mod tests {
         c.add(Some("t::x".into()), "pkg/a.py".into(), false, vec![5]);
         let t = c.finish(Path::new(".coverage"), BTreeMap::new()).unwrap();
         assert_eq!(t.tests.len(), 2);
-        assert_eq!(t.tests[0].files["pkg/a.py"], FileLines { executable: vec![1, 3, 4, 5], hit: vec![1, 3, 4, 5] });
+        assert_eq!(
+            t.tests[0].files["pkg/a.py"],
+            FileLines { executable: vec![1, 3, 4, 5], hit: vec![1, 3, 4, 5], unrun: vec![] }
+        );
         assert_eq!(t.tests[1].files["pkg/a.py"].hit, vec![1, 3], "y imported a.py's module-level code");
-        assert_eq!(t.tests[1].files["pkg/b.py"], FileLines { executable: vec![2], hit: vec![2] });
+        assert_eq!(t.tests[1].files["pkg/b.py"], FileLines { executable: vec![2], hit: vec![2], unrun: vec![] });
     }
 
     #[test]
@@ -347,7 +352,10 @@ mod tests {
         let t = read_json(Path::new("cov.json"), text, Path::new("/repo")).unwrap();
         let ids: Vec<&str> = t.tests.iter().map(|t| t.test.as_str()).collect();
         assert_eq!(ids, ["tests.test_a.T::test_x", "tests.test_a::test_y[1]"]);
-        assert_eq!(t.tests[0].files["pkg/a.py"], FileLines { executable: vec![1, 2, 4, 6], hit: vec![1, 2, 4] });
+        assert_eq!(
+            t.tests[0].files["pkg/a.py"],
+            FileLines { executable: vec![1, 2, 4, 6], hit: vec![1, 2, 4], unrun: vec![] }
+        );
         assert_eq!(t.tests[1].files["pkg/a.py"].hit, vec![1, 4]);
     }
 
@@ -435,7 +443,7 @@ mod tests {
         assert_eq!(ids, ["tests.test_a.T::test_x[1]", "tests.test_a::test_y"]);
         assert_eq!(
             t.tests[0].files["pkg/a.py"],
-            FileLines { executable: vec![1, 3, 4, 5, 9], hit: vec![1, 3, 4, 5, 9] }
+            FileLines { executable: vec![1, 3, 4, 5, 9], hit: vec![1, 3, 4, 5, 9], unrun: vec![] }
         );
         assert_eq!(t.tests[1].files["pkg/a.py"].hit, vec![1, 3, 5]);
         assert_eq!(t.outside_root, 0);
@@ -444,7 +452,10 @@ mod tests {
         let rows: [(&str, &str, &[i64]); 2] =
             [("pkg/a.py", "", &[-1, 1, 1, -1]), ("pkg/a.py", "tests/test_a.py::test_y|run", &[-4, 4, 4, 6, 6, -4])];
         let t = read_data_file(&data_file(dir.path(), true, &rows), Path::new("/repo")).unwrap();
-        assert_eq!(t.tests[0].files["pkg/a.py"], FileLines { executable: vec![1, 4, 6], hit: vec![1, 4, 6] });
+        assert_eq!(
+            t.tests[0].files["pkg/a.py"],
+            FileLines { executable: vec![1, 4, 6], hit: vec![1, 4, 6], unrun: vec![] }
+        );
     }
 
     #[test]

@@ -88,6 +88,11 @@ pub struct FileChange {
     /// Hunks that change only blank lines and plain comments (see [`comment_marker`]): they are
     /// not in `base_lines`, since they cannot change what the code does.
     pub comment_hunks: u32,
+    /// Where a hunk replaces lines one for one, each replaced base line's changed columns:
+    /// (line, first column, the column after the last), 1-based, what the old and new line do not
+    /// share at either end. ASCII lines only (coverage tools count columns differently beyond).
+    /// Region coverage tells by them whether a test that ran the line ran the changed part.
+    pub base_columns: Vec<(u32, u32, u32)>,
 }
 
 /// Everything a commit changed against its base.
@@ -300,7 +305,7 @@ fn diff_files(repo: &Repository, mut diff: git2::Diff<'_>, warnings: &mut Vec<St
         let mut binary = delta.flags().is_binary();
         let (mut added, mut deleted) = (None, None);
         let mut symbols = Vec::new();
-        let (mut base_lines, mut comment_hunks) = (Vec::new(), 0);
+        let (mut base_lines, mut comment_hunks, mut base_columns) = (Vec::new(), 0, Vec::new());
         if !binary {
             match Patch::from_diff(&diff, idx) {
                 Ok(Some(patch)) => {
@@ -312,13 +317,25 @@ fn diff_files(repo: &Repository, mut diff: git2::Diff<'_>, warnings: &mut Vec<St
                         }
                         symbols = hunk_functions(repo, &patch);
                         (base_lines, comment_hunks) = touched_base_lines(&patch, comment_marker(&path));
+                        base_columns = changed_columns(&patch);
                     }
                 }
                 Ok(None) => binary = true,
                 Err(_) => unreadable += 1,
             }
         }
-        files.push(FileChange { path, old_path, kind, added, deleted, binary, symbols, base_lines, comment_hunks });
+        files.push(FileChange {
+            path,
+            old_path,
+            kind,
+            added,
+            deleted,
+            binary,
+            symbols,
+            base_lines,
+            comment_hunks,
+            base_columns,
+        });
     }
     if lossy_paths > 0 {
         warnings.push(format!("{lossy_paths} paths are not UTF-8: stored with U+FFFD in place of bad bytes"));
@@ -439,6 +456,56 @@ fn touched_base_lines(patch: &Patch<'_>, marker: Option<&str>) -> (Vec<(u32, u32
         }
     }
     (ranges, comment_hunks)
+}
+
+/// [`FileChange::base_columns`] of a patch.
+fn changed_columns(patch: &Patch<'_>) -> Vec<(u32, u32, u32)> {
+    let mut columns = Vec::new();
+    // A run of deleted lines (number, text) and the added lines right after it.
+    let mut deleted: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut added: Vec<Vec<u8>> = Vec::new();
+    let mut flush = |deleted: &mut Vec<(u32, Vec<u8>)>, added: &mut Vec<Vec<u8>>| {
+        if deleted.len() == added.len() {
+            for ((line, old), new) in deleted.iter().zip(added.iter()) {
+                columns.extend(column_span(old, new).map(|(from, to)| (*line, from, to)));
+            }
+        }
+        deleted.clear();
+        added.clear();
+    };
+    for h in 0..patch.num_hunks() {
+        for l in 0..patch.num_lines_in_hunk(h).unwrap_or(0) {
+            let Ok(line) = patch.line_in_hunk(h, l) else { continue };
+            let text = line.content().strip_suffix(b"\n").unwrap_or(line.content()).to_vec();
+            match (line.origin(), line.old_lineno()) {
+                ('-', Some(old)) => {
+                    if !added.is_empty() {
+                        flush(&mut deleted, &mut added);
+                    }
+                    deleted.push((old, text));
+                }
+                ('+', _) if !deleted.is_empty() => added.push(text),
+                _ => flush(&mut deleted, &mut added),
+            }
+        }
+        flush(&mut deleted, &mut added);
+    }
+    columns
+}
+
+/// The 1-based columns `from..to` of `old` that `new` does not share at either end (at least one
+/// column: an insertion between two columns spans both); `None` unless both are ASCII.
+fn column_span(old: &[u8], new: &[u8]) -> Option<(u32, u32)> {
+    if !old.is_ascii() || !new.is_ascii() || old == new {
+        return None;
+    }
+    let head = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let rest = old.len().min(new.len()) - head;
+    let tail = old.iter().rev().zip(new.iter().rev()).take(rest).take_while(|(a, b)| a == b).count();
+    let (from, to) = (head + 1, old.len() - tail + 1);
+    // A pure insertion (nothing of `old` replaced) touches the columns either side of it.
+    let (from, to) = if to <= from { (from.saturating_sub(1).max(1), from + 1) } else { (from, to) };
+    Some((u32::try_from(from).ok()?, u32::try_from(to).ok()?))
 }
 
 /// The name defined by the nearest definition line at or above 1-based `line`.
@@ -787,6 +854,22 @@ mod tests {
             Patch::from_buffers(old.as_bytes(), Some(Path::new(path)), new.as_bytes(), Some(Path::new(path)), None)
                 .unwrap();
         touched_base_lines(&patch, comment_marker(path))
+    }
+
+    #[test]
+    fn changed_columns_are_what_a_replaced_line_does_not_share_at_either_end() {
+        assert_eq!(column_span(b"if a < b {", b"if a <= b {"), Some((6, 8)), "an insertion spans its neighbours");
+        assert_eq!(column_span(b"x = a && b;", b"x = a || b;"), Some((7, 9)));
+        assert_eq!(column_span(b"return !ok;", b"return ok;"), Some((8, 9)));
+        assert_eq!(column_span(b"f(1)", b"f(1) + 1"), Some((4, 6)), "appended after the last column");
+        assert_eq!(column_span("let é = 1;".as_bytes(), "let é = 2;".as_bytes()), None);
+        let old: String = (1..=9).map(|i| format!("let v{i} = a < b;\n")).collect();
+        let new = old.replace("let v3 = a < b;", "let v3 = a > b;").replace("let v7 = a < b;\n", "");
+        let patch = Patch::from_buffers(old.as_bytes(), None, new.as_bytes(), None, None).unwrap();
+        assert_eq!(changed_columns(&patch), [(3, 12, 13)], "a deletion has no columns");
+        let two = old.replace("let v5 = a < b;\n", "let v5 = a > b;\nlet w = 0;\n");
+        let patch = Patch::from_buffers(old.as_bytes(), None, two.as_bytes(), None, None).unwrap();
+        assert_eq!(changed_columns(&patch), [], "one line replaced by two: no columns");
     }
 
     #[test]

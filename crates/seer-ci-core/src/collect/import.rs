@@ -370,6 +370,7 @@ pub fn changes_from_json(c: ChangesJson, commit: &str, time: i64) -> Result<Chan
                 symbols: f.symbols,
                 base_lines: vec![],
                 comment_hunks: 0,
+                base_columns: vec![],
             })
         })
         .collect::<Result<Vec<_>, RunDocError>>()?;
@@ -401,8 +402,12 @@ pub fn with_lines(mut cs: ChangeSet, lines: &[FileLinesJson]) -> Result<ChangeSe
         if let Some([a, b]) = l.base_lines.iter().find(|[a, b]| a > b || *a == 0) {
             return Err(RunDocError::Lines(format!("{}: lines {a}-{b} are not a range of lines", f.path)));
         }
+        if let Some([l, a, b]) = l.base_columns.iter().find(|[l, a, b]| *l == 0 || *a == 0 || a >= b) {
+            return Err(RunDocError::Lines(format!("{}: line {l}, columns {a}-{b} are not a span of columns", f.path)));
+        }
         f.base_lines = l.base_lines.iter().map(|[a, b]| (*a, *b)).collect();
         f.comment_hunks = l.comment_hunks;
+        f.base_columns = l.base_columns.iter().map(|[l, a, b]| (*l, *a, *b)).collect();
     }
     Ok(cs)
 }

@@ -69,6 +69,7 @@ pub fn lines_json(cs: &ChangeSet) -> Vec<seer_ci_api::server::FileLinesJson> {
         .map(|f| seer_ci_api::server::FileLinesJson {
             base_lines: f.base_lines.iter().map(|&(a, b)| [a, b]).collect(),
             comment_hunks: f.comment_hunks,
+            base_columns: f.base_columns.iter().map(|&(l, a, b)| [l, a, b]).collect(),
         })
         .collect()
 }

@@ -22,18 +22,38 @@ impl TestCoverage {
     /// Adds `other`'s records (of the same test, from another tracefile) to this one.
     pub fn merge(&mut self, other: TestCoverage) {
         for (path, lines) in other.files {
-            let counts: BTreeMap<u32, u64> =
-                lines.executable.iter().map(|&l| (l, u64::from(lines.hit.binary_search(&l).is_ok()))).collect();
-            merge(self.files.entry(path).or_default(), &counts);
+            add_file(&mut self.files, path, lines);
         }
     }
 }
+
+/// Adds `lines` of the file at `path` to `files`: the union of lines with what is there already,
+/// and then no unrun columns (which record's spans hold is not known: lines only).
+pub(super) fn add_file(files: &mut BTreeMap<String, FileLines>, path: String, lines: FileLines) {
+    match files.get_mut(&path) {
+        None => {
+            files.insert(path, lines);
+        }
+        Some(into) => {
+            let counts: BTreeMap<u32, u64> =
+                lines.executable.iter().map(|&l| (l, u64::from(lines.hit.binary_search(&l).is_ok()))).collect();
+            merge(into, &counts);
+            into.unrun.clear();
+        }
+    }
+}
+
+/// Columns of one line: (line, first column, the column after the last), 1-based.
+pub type Span = (u32, u32, u32);
 
 /// A source file's executable lines, and of them the ones that ran (both ascending, 1-based).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FileLines {
     pub executable: Vec<u32>,
     pub hit: Vec<u32>,
+    /// On lines that ran, the column spans that did not: (line, first column, the column after
+    /// the last), ascending. Only region coverage knows them (`llvmcov.rs`); empty otherwise.
+    pub unrun: Vec<Span>,
 }
 
 /// What a tracefile holds, per test, in the order the tests first appear.
@@ -175,8 +195,11 @@ mod tests {
         let t = parse_ok(text, None);
         assert_eq!(t.tests.len(), 2);
         assert_eq!(t.tests[0].test, "suite::a");
-        assert_eq!(t.tests[0].files["src/lib.rs"], FileLines { executable: vec![3, 4, 7], hit: vec![3, 7] });
-        assert_eq!(t.tests[1].files["src/lib.rs"], FileLines { executable: vec![3, 4], hit: vec![4] });
+        assert_eq!(
+            t.tests[0].files["src/lib.rs"],
+            FileLines { executable: vec![3, 4, 7], hit: vec![3, 7], unrun: vec![] }
+        );
+        assert_eq!(t.tests[1].files["src/lib.rs"], FileLines { executable: vec![3, 4], hit: vec![4], unrun: vec![] });
         assert_eq!(t.tests[1].files["/elsewhere/x.rs"].hit, vec![1]);
         assert_eq!(t.outside_root, 1);
     }
@@ -186,7 +209,10 @@ mod tests {
         let text = "TN:a\nSF:src/lib.rs\nDA:1,0\nDA:2,1\nend_of_record\nTN:a\nSF:./src/lib.rs\nDA:1,3\nDA:5,0\nend_of_record\n";
         let t = parse_ok(text, None);
         assert_eq!(t.tests.len(), 1);
-        assert_eq!(t.tests[0].files["src/lib.rs"], FileLines { executable: vec![1, 2, 5], hit: vec![1, 2] });
+        assert_eq!(
+            t.tests[0].files["src/lib.rs"],
+            FileLines { executable: vec![1, 2, 5], hit: vec![1, 2], unrun: vec![] }
+        );
     }
 
     #[test]

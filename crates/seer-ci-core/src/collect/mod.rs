@@ -12,6 +12,7 @@ mod json;
 pub mod junit;
 pub mod lcov;
 pub mod libtest;
+pub mod llvmcov;
 mod report;
 mod run;
 mod text;
@@ -27,9 +28,10 @@ pub use json::lines_json;
 pub use report::{Outcome, ReportFormat, ResultSet, TAP_BATCH, TestResult, put_digest_field, read_report};
 pub use run::{CollectedRun, RunInfo};
 
-/// Reads one per-test coverage file of any format seer knows, told apart by its first bytes:
-/// coverage.py's data file (SQLite), `coverage json --show-contexts` (JSON), else LCOV. `test`
-/// names the test of LCOV records without `TN:`; coverage.py's contexts name their own tests.
+/// Reads one per-test coverage file of any format seer knows, told apart by its first bytes and
+/// for JSON its `type`: coverage.py's data file (SQLite), llvm-cov's JSON export (regions),
+/// `coverage json --show-contexts` (JSON), else LCOV. `test` names the test of LCOV records
+/// without `TN:` and of an llvm-cov export; coverage.py's contexts name their own tests.
 pub fn read_coverage(
     path: &std::path::Path,
     test: Option<&str>,
@@ -40,21 +42,27 @@ pub fn read_coverage(
     std::fs::File::open(path)
         .and_then(|f| f.take(16).read_to_end(&mut head))
         .map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
-    let coverage_py = coveragepy::is_sqlite(&head) || coveragepy::is_json(&head);
-    if coverage_py && test.is_some() {
-        return Err(InputError::invalid(
+    let by_context = || {
+        InputError::invalid(
             path,
             None,
             "--test names the test of LCOV records; coverage.py data names its tests by context",
-        ));
-    }
+        )
+    };
     if coveragepy::is_sqlite(&head) {
-        coveragepy::read_data_file(path, root)
-    } else if coveragepy::is_json(&head) {
+        return match test {
+            Some(_) => Err(by_context()),
+            None => coveragepy::read_data_file(path, root),
+        };
+    }
+    if coveragepy::is_json(&head) {
         let text =
             std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
-        coveragepy::read_json(path, &text, root)
-    } else {
-        lcov::read(path, test, root)
+        return match (llvmcov::is_export(&text), test) {
+            (true, _) => llvmcov::read(path, &text, test, root),
+            (false, Some(_)) => Err(by_context()),
+            (false, None) => coveragepy::read_json(path, &text, root),
+        };
     }
+    lcov::read(path, test, root)
 }

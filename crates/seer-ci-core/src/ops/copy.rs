@@ -186,7 +186,7 @@ mod tests {
         };
         store.keep_selection(&selection, std::time::Duration::from_secs(5)).unwrap();
         store.record_runs(&[run("r3", 300, Some("b")), run("r4", 400, Some("c"))], false).unwrap();
-        let lines = |exe: &[u32], hit: &[u32]| FileLines { executable: exe.to_vec(), hit: hit.to_vec() };
+        let lines = |exe: &[u32], hit: &[u32]| FileLines { executable: exe.to_vec(), hit: hit.to_vec(), unrun: vec![] };
         let cov = |test: &str, files: Vec<(&str, FileLines)>| TestCoverage {
             test: test.into(),
             files: files.into_iter().map(|(p, l)| (p.to_string(), l)).collect::<BTreeMap<_, _>>(),

@@ -21,6 +21,7 @@ use hashbrown::{HashMap, HashSet};
 
 use super::SelectConfig;
 use crate::collect::git::{ChangeKind, FileChange, LineMap, NearCommit};
+use crate::collect::lcov::Span;
 use crate::store::CoverageAt;
 
 /// What coverage says about one change.
@@ -47,6 +48,8 @@ pub struct CoverageRule {
     /// For each touched range (and the uses of the change's declarations), the tests that ran
     /// it: [`CoverageRule::let_go`] keeps the likeliest of each.
     pub groups: Vec<Vec<String>>,
+    /// Tests that ran touched lines but, by region coverage, none of their changed columns.
+    pub not_the_columns: HashSet<String>,
 }
 
 impl CoverageRule {
@@ -181,6 +184,9 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
             }
         };
         let hits = at.hits.get(path).map(Vec::as_slice).unwrap_or_default();
+        let unrun = at.unrun.get(path);
+        // The changed columns of the base's lines, as lines at the coverage's commit.
+        let columns: HashMap<u32, (u32, u32)> = f.base_columns.iter().map(|&(l, a, b)| (l, (a, b))).collect();
         for (&(from, to), &(base_from, base_to)) in ranges.iter().zip(&f.base_lines) {
             let executable_touched = first_in(executable, from, to).is_some();
             if !executable_touched {
@@ -190,28 +196,33 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
                 rule.declarations.push((path.to_string(), base_from, base_to));
             }
             let (lo, hi) = reach(path, executable_touched, (from, to), config.coverage_margin);
-            let group: Vec<String> =
-                hits.iter().filter(|(_, lines)| first_in(lines, lo, hi).is_some()).map(|(t, _)| t.clone()).collect();
+            // Named by the base's line (the same line, when the file has not moved on).
+            let at_base = |l: u32| i64::from(l) - i64::from(from) + i64::from(base_from);
+            let columns_at = |l: u32| columns.get(&(l - from + base_from)).copied();
+            let mut group = Vec::new();
+            for (test, lines) in hits {
+                let unrun = unrun.and_then(|u| u.get(test)).map(Vec::as_slice).unwrap_or_default();
+                let place = match ran_touched(lines, unrun, (from, to), columns_at) {
+                    Ran::Line(line) => format!("{path}:{}", at_base(line)),
+                    // Region coverage: it ran the touched lines, not their changed columns.
+                    Ran::NotTheColumns => {
+                        rule.not_the_columns.insert(test.clone());
+                        continue;
+                    }
+                    Ran::Nothing => match first_in(lines, lo, hi) {
+                        Some(line) if base_from == base_to => {
+                            format!("{path}:{}, next to the change at {base_from}", at_base(line))
+                        }
+                        Some(line) => format!("{path}:{}, next to the change at {base_from}-{base_to}", at_base(line)),
+                        None => continue,
+                    },
+                };
+                group.push(test.clone());
+                // The first line found is the one named.
+                rule.ran.entry(test.clone()).or_insert(place);
+            }
             if !group.is_empty() {
                 rule.groups.push(group);
-            }
-            for (test, lines) in hits {
-                if rule.ran.contains_key(test.as_str()) {
-                    continue; // the first line found is the one named
-                }
-                // Named by the base's line (the same line, when the file has not moved on).
-                let at_base = |l: u32| i64::from(l) - i64::from(from) + i64::from(base_from);
-                let place = match (first_in(lines, from, to), first_in(lines, lo, hi)) {
-                    (Some(line), _) => format!("{path}:{}", at_base(line)),
-                    (None, Some(line)) if base_from == base_to => {
-                        format!("{path}:{}, next to the change at {base_from}", at_base(line))
-                    }
-                    (None, Some(line)) => {
-                        format!("{path}:{}, next to the change at {base_from}-{base_to}", at_base(line))
-                    }
-                    (None, None) => continue,
-                };
-                rule.ran.insert(test.clone(), place);
             }
         }
     }
@@ -336,6 +347,39 @@ fn reach(path: &str, executable_touched: bool, (from, to): (u32, u32), margin: u
     }
 }
 
+/// What a test ran of a touched range.
+enum Ran {
+    /// This touched line (the first it ran whose changed columns it ran, or that has none).
+    Line(u32),
+    /// Touched lines, but on each, none of the changed columns (region coverage).
+    NotTheColumns,
+    /// No touched line.
+    Nothing,
+}
+
+/// What a test that ran `lines` (and, on them, not the column spans `unrun`) ran of the touched
+/// lines `from..=to`, whose changed columns `columns` gives where known.
+fn ran_touched(
+    lines: &[u32],
+    unrun: &[Span],
+    (from, to): (u32, u32),
+    columns: impl Fn(u32) -> Option<(u32, u32)>,
+) -> Ran {
+    let at = lines.partition_point(|&l| l < from);
+    let mut ran_any = false;
+    for &line in lines[at..].iter().take_while(|&&l| l <= to) {
+        ran_any = true;
+        let skipped = columns(line).is_some_and(|(a, b)| {
+            let on_line = &unrun[unrun.partition_point(|u| u.0 < line)..];
+            on_line.iter().take_while(|u| u.0 == line).any(|&(_, ua, ub)| ua <= a && b <= ub)
+        });
+        if !skipped {
+            return Ran::Line(line);
+        }
+    }
+    if ran_any { Ran::NotTheColumns } else { Ran::Nothing }
+}
+
 /// The first of ascending `lines` in `from..=to`.
 fn first_in(lines: &[u32], from: u32, to: u32) -> Option<u32> {
     let at = lines.partition_point(|&l| l < from);
@@ -357,6 +401,7 @@ mod tests {
             symbols: vec![],
             base_lines: base_lines.to_vec(),
             comment_hunks: 0,
+            base_columns: vec![],
         }
     }
 
@@ -514,6 +559,30 @@ mod tests {
         near.drifted = Some([("lib.py".to_string(), Some(vec![(13, 13)]))].into_iter().collect());
         let rule = judge(&[change("lib.py", &[(30, 30)])], &near, at, &config);
         assert_eq!((rule.stale, rule.skips("parse")), (0, true));
+    }
+
+    #[test]
+    fn region_coverage_lets_go_a_test_that_ran_the_line_but_not_the_changed_columns() {
+        // display ran lines 20 and 21, but on 21 not columns 9..14; other ran 20 and 21 whole.
+        let mut at = coverage();
+        let hits = at.hits.get_mut("src/lib.rs").unwrap();
+        hits.iter_mut().find(|(t, _)| t == "other").unwrap().1 = vec![20, 21, 30];
+        at.unrun.insert("src/lib.rs".into(), [("display".to_string(), vec![(21, 9, 14)])].into_iter().collect());
+        let mut change = change("src/lib.rs", &[(21, 21)]);
+        let judged = |change: &FileChange| {
+            judge(std::slice::from_ref(change), &near(&[true]), at.clone(), &SelectConfig::default())
+        };
+        change.base_columns = vec![(21, 10, 12)];
+        let rule = judged(&change);
+        assert!(rule.skips("display") && !rule.skips("other"), "{:?}", rule.ran);
+        assert_eq!(rule.not_the_columns.iter().collect::<Vec<_>>(), ["display"]);
+        assert!(!rule.ran.contains_key("display"), "the margin does not bring it back: line 20 ran");
+        // Columns partly outside what it did not run, or unknown (no same-length replacement): it ran the change.
+        for columns in [vec![(21, 8, 12)], vec![]] {
+            change.base_columns = columns;
+            let rule = judged(&change);
+            assert_eq!(rule.ran.get("display").map(String::as_str), Some("src/lib.rs:21"));
+        }
     }
 
     #[test]

@@ -688,6 +688,12 @@ fn coverage_rule(
             rule.ran.len()
         ),
     });
+    let by_columns = rule.not_the_columns.iter().filter(|t| !rule.ran.contains_key(*t)).count();
+    if by_columns > 0 {
+        notes.push(format!(
+            "{place}: {by_columns} tests ran the changed lines but not their changed columns (region coverage): they count as not running the change"
+        ));
+    }
     Some(rule)
 }
 

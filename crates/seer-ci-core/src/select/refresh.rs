@@ -320,6 +320,7 @@ mod tests {
                     symbols: vec![format!("f{}", k % 3)],
                     base_lines: vec![],
                     comment_hunks: 0,
+                    base_columns: vec![],
                 })
                 .collect(),
             complete: true,

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::selections::insert_selection;
-use super::{NewSelection, RunKey, Scope, Store, StoreError, unpack};
-use crate::collect::lcov::{FileLines, TestCoverage};
+use super::{NewSelection, RunKey, Scope, Store, StoreError, unpack, unpack_spans};
+use crate::collect::lcov::{FileLines, Span, TestCoverage};
 
 /// A kept selection, with the run (by id) it came after.
 #[derive(Debug, Clone)]
@@ -32,21 +32,21 @@ pub struct TokenRecord {
 pub(crate) fn coverage_as_recorded(
     tests: Vec<String>,
     executable: Vec<(String, Vec<u32>)>,
-    hits: Vec<(String, String, Vec<u32>)>,
+    hits: Vec<(String, String, Vec<u32>, Vec<Span>)>,
 ) -> Vec<TestCoverage> {
     let mut out: BTreeMap<String, TestCoverage> =
         tests.into_iter().map(|t| (t.clone(), TestCoverage { test: t, files: BTreeMap::new() })).collect();
     let lines: BTreeMap<String, Vec<u32>> = executable.into_iter().collect();
-    for (test, path, hit) in hits {
+    for (test, path, hit, unrun) in hits {
         let exe = lines.get(&path).cloned().unwrap_or_default();
         if let Some(t) = out.get_mut(&test) {
-            t.files.insert(path, FileLines { executable: exe, hit });
+            t.files.insert(path, FileLines { executable: exe, hit, unrun });
         }
     }
     let mut out: Vec<TestCoverage> = out.into_values().collect();
     if let Some(first) = out.first_mut() {
         for (path, exe) in lines {
-            first.files.entry(path).or_insert(FileLines { executable: exe, hit: vec![] });
+            first.files.entry(path).or_insert(FileLines { executable: exe, hit: vec![], unrun: vec![] });
         }
     }
     out
@@ -74,10 +74,13 @@ impl Store {
         let hits = self
             .conn
             .prepare(
-                "SELECT r.test, f.path, h.lines FROM coverage_runs r JOIN coverage_hits h ON h.coverage = r.id
+                "SELECT r.test, f.path, h.lines, h.unrun FROM coverage_runs r JOIN coverage_hits h ON h.coverage = r.id
                  JOIN coverage_files f ON f.id = h.file WHERE r.commit_sha = ?1",
             )?
-            .query_map([commit], |r| Ok((r.get(0)?, r.get(1)?, unpack(&r.get::<_, Vec<u8>>(2)?))))?
+            .query_map([commit], |r| {
+                let unrun = r.get::<_, Option<Vec<u8>>>(3)?.map(|b| unpack_spans(&b)).unwrap_or_default();
+                Ok((r.get(0)?, r.get(1)?, unpack(&r.get::<_, Vec<u8>>(2)?), unrun))
+            })?
             .collect::<Result<_, _>>()?;
         Ok(coverage_as_recorded(tests, executable, hits))
     }

@@ -1,10 +1,10 @@
-//! Per-test line coverage at a commit: written whole per call, read per changed file.
+//! Per-test line (and region) coverage at a commit: written whole per call, read per changed file.
 
 use hashbrown::{HashMap, HashSet};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, StoreError, pack, unpack};
-use crate::collect::lcov::TestCoverage;
+use super::{Store, StoreError, pack, pack_spans, unpack, unpack_spans};
+use crate::collect::lcov::{Span, TestCoverage};
 use crate::collect::time::now;
 
 /// What one `record_coverage` stored.
@@ -25,6 +25,9 @@ pub struct CoverageAt {
     pub executable: HashMap<String, Vec<u32>>,
     /// File → (test, the lines of the file it ran, ascending).
     pub hits: HashMap<String, Vec<(String, Vec<u32>)>>,
+    /// File → test → on the lines it ran, the column spans it did not (line, first column, the
+    /// column after the last); only from region coverage.
+    pub unrun: HashMap<String, HashMap<String, Vec<Span>>>,
 }
 
 /// A commit with stored coverage.
@@ -85,9 +88,10 @@ impl Store {
                 let seen = executable.entry(file).or_default();
                 *seen = union(seen, &lines.executable);
                 if !lines.hit.is_empty() {
+                    let unrun = (!lines.unrun.is_empty()).then(|| pack_spans(&lines.unrun));
                     tx.execute(
-                        "INSERT INTO coverage_hits (coverage, file, lines) VALUES (?1, ?2, ?3)",
-                        params![run, file, pack(&lines.hit)],
+                        "INSERT INTO coverage_hits (coverage, file, lines, unrun) VALUES (?1, ?2, ?3, ?4)",
+                        params![run, file, pack(&lines.hit), unrun],
                     )?;
                 }
             }
@@ -157,7 +161,7 @@ impl Store {
         // CROSS JOIN fixes the order: the file's few hit rows first, not every test of the commit
         // (which the planner picks when it cannot see the bound values).
         let mut hits = self.conn.prepare_cached(
-            "SELECT r.test, h.lines FROM coverage_files f
+            "SELECT r.test, h.lines, h.unrun FROM coverage_files f
              CROSS JOIN coverage_hits h ON h.file = f.id CROSS JOIN coverage_runs r ON r.id = h.coverage
              WHERE f.path = ?2 AND r.commit_sha = ?1",
         )?;
@@ -166,9 +170,19 @@ impl Store {
                 continue;
             };
             at.executable.insert(path.to_string(), unpack(&blob));
-            let rows = hits
-                .query_map(params![commit, path], |r| Ok((r.get::<_, String>(0)?, unpack(&r.get::<_, Vec<u8>>(1)?))))?;
-            at.hits.insert(path.to_string(), rows.collect::<Result<_, _>>()?);
+            let rows = hits.query_map(params![commit, path], |r| {
+                let unrun = r.get::<_, Option<Vec<u8>>>(2)?.map(|b| unpack_spans(&b));
+                Ok((r.get::<_, String>(0)?, unpack(&r.get::<_, Vec<u8>>(1)?), unrun))
+            })?;
+            let mut file_hits = Vec::new();
+            for row in rows {
+                let (test, lines, unrun) = row?;
+                if let Some(spans) = unrun {
+                    at.unrun.entry(path.to_string()).or_default().insert(test.clone(), spans);
+                }
+                file_hits.push((test, lines));
+            }
+            at.hits.insert(path.to_string(), file_hits);
         }
         Ok(at)
     }
@@ -186,7 +200,9 @@ mod tests {
             test: test.into(),
             files: files
                 .iter()
-                .map(|(p, exe, hit)| (p.to_string(), FileLines { executable: exe.to_vec(), hit: hit.to_vec() }))
+                .map(|(p, exe, hit)| {
+                    (p.to_string(), FileLines { executable: exe.to_vec(), hit: hit.to_vec(), unrun: vec![] })
+                })
                 .collect::<BTreeMap<_, _>>(),
         }
     }

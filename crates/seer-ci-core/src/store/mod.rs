@@ -51,6 +51,17 @@ pub(crate) fn unpack_lines(blob: &[u8]) -> Vec<u32> {
     unpack(blob)
 }
 
+/// Column spans (line, first column, the column after the last) packed as the stores keep them:
+/// three u32 each, as [`pack_lines`] does.
+pub(crate) fn pack_spans(spans: &[crate::collect::lcov::Span]) -> Vec<u8> {
+    spans.iter().flat_map(|&(l, a, b)| [l, a, b]).flat_map(u32::to_le_bytes).collect()
+}
+
+/// What [`pack_spans`] packed.
+pub(crate) fn unpack_spans(blob: &[u8]) -> Vec<crate::collect::lcov::Span> {
+    unpack(blob).chunks_exact(3).map(|c| (c[0], c[1], c[2])).collect()
+}
+
 pub(crate) use coverage::union as union_lines;
 pub(crate) use profiles::{content_hash as profile_content_hash, count_frames};
 pub(crate) use selections::pack_ids as selection_ids_packed;

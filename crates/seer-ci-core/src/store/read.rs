@@ -223,6 +223,7 @@ impl Store {
                     symbols: symbol_list(r.get::<_, Option<String>>(6)?),
                     base_lines: vec![],
                     comment_hunks: 0,
+                    base_columns: vec![],
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -279,6 +279,11 @@ pub const MIGRATIONS: &[&str] = &[
         UPDATE state_generation SET n = n + 1 WHERE id = 1;
     END;
     "#,
+    // 10: region coverage: on the lines a test ran, the column spans it did not (line, first
+    // column, the column after the last: u32 little-endian each); NULL for line coverage.
+    r#"
+    ALTER TABLE coverage_hits ADD COLUMN unrun BLOB;
+    "#,
 ];
 
 /// The schema version this seer writes.

@@ -107,6 +107,7 @@ impl PgStore {
                 symbols: symbol_list(r.get(6)),
                 base_lines: vec![],
                 comment_hunks: 0,
+                base_columns: vec![],
             })
             .collect();
         let base: String = cs.get(1);
@@ -597,10 +598,15 @@ impl History for PgStore {
             };
             at.executable.insert(path.to_string(), unpack_lines(lines.get(0)));
             let hits = self.query(
-                "SELECT r.test, h.lines FROM coverage_files f JOIN coverage_hits h ON h.file = f.id
+                "SELECT r.test, h.lines, h.unrun FROM coverage_files f JOIN coverage_hits h ON h.file = f.id
                  JOIN coverage_runs r ON r.id = h.coverage WHERE f.path = $2 AND r.commit_sha = $1 ORDER BY r.id",
                 &[&commit, &path],
             )?;
+            for r in &hits {
+                if let Some(spans) = r.get::<_, Option<&[u8]>>(2) {
+                    at.unrun.entry(path.to_string()).or_default().insert(r.get(0), crate::store::unpack_spans(spans));
+                }
+            }
             at.hits.insert(path.to_string(), hits.iter().map(|r| (r.get(0), unpack_lines(r.get(1)))).collect());
         }
         Ok(at)
@@ -832,12 +838,15 @@ impl History for PgStore {
             .collect();
         let hits = self
             .query(
-                "SELECT r.test, f.path, h.lines FROM coverage_runs r JOIN coverage_hits h ON h.coverage = r.id
+                "SELECT r.test, f.path, h.lines, h.unrun FROM coverage_runs r JOIN coverage_hits h ON h.coverage = r.id
                  JOIN coverage_files f ON f.id = h.file WHERE r.commit_sha = $1",
                 &[&commit],
             )?
             .iter()
-            .map(|r| (r.get(0), r.get(1), unpack_lines(r.get(2))))
+            .map(|r| {
+                let unrun = r.get::<_, Option<&[u8]>>(3).map(crate::store::unpack_spans).unwrap_or_default();
+                (r.get(0), r.get(1), unpack_lines(r.get(2)), unrun)
+            })
             .collect();
         Ok(crate::store::coverage_as_recorded(tests, executable, hits))
     }

@@ -104,9 +104,10 @@ impl PgStore {
                 let seen = executable.entry(file).or_default();
                 *seen = union_lines(seen, &lines.executable);
                 if !lines.hit.is_empty() {
+                    let unrun = (!lines.unrun.is_empty()).then(|| crate::store::pack_spans(&lines.unrun));
                     tx.execute(
-                        "INSERT INTO coverage_hits (coverage, file, lines) VALUES ($1, $2, $3)",
-                        &[&run, &file, &crate::store::pack_lines(&lines.hit)],
+                        "INSERT INTO coverage_hits (coverage, file, lines, unrun) VALUES ($1, $2, $3, $4)",
+                        &[&run, &file, &crate::store::pack_lines(&lines.hit), &unrun],
                     )?;
                 }
             }
