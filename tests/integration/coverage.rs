@@ -4,9 +4,36 @@
 
 use crate::util::{Env, commit_edit, commit_replace, git, ids, record_file_driven_history};
 
+/// Appends `pick` to src/c.rs of the file-driven history and commits it; its line.
+pub fn add_pick(repo: &std::path::Path) -> u32 {
+    let c = repo.join("src/c.rs");
+    let before = std::fs::read_to_string(&c).unwrap();
+    std::fs::write(&c, format!("{before}{PICK}\n")).unwrap();
+    git(repo, &["commit", "-q", "-am", "pick"]);
+    before.lines().count() as u32 + 1
+}
+
+const PICK: &str = "fn pick(a: bool, b: bool) -> bool { a && b }";
+
+/// llvm-cov's export for `suite::TEST` having run `pick` (at `line` of src/c.rs) and line 1:
+/// `b`, a region of its own, ran or did not (a was false).
+pub fn pick_export(repo: &std::path::Path, line: u32, test: &str, b_ran: bool) -> String {
+    let b = PICK.rfind('b').unwrap() as u32 + 1;
+    let end = PICK.len() as u32 + 1;
+    serde_json::json!({
+        "type": "llvm.coverage.json.export", "version": "2.0.1", "test": format!("suite::{test}"),
+        "data": [{"files": [{"filename": format!("{}/src/c.rs", repo.display()), "segments": [
+            [1, 1, 1, true, true, false], [1, 10, 0, false, false, false],
+            [line, 35, 1, true, true, false], [line, b, u32::from(b_ran), true, true, false],
+            [line, b + 1, 1, true, false, false], [line, end, 0, false, false, false],
+        ]}]}],
+    })
+    .to_string()
+}
+
 /// LCOV of the file-driven history's tests at its head: `a_works` runs line 1 of src/a.rs,
 /// `b_works` line 1 of src/b.rs, the others line 1 of src/c.rs; later lines are not executable.
-fn lcov(repo: &std::path::Path) -> String {
+pub fn lcov(repo: &std::path::Path) -> String {
     let mut text = String::new();
     let mut tests = vec![("a_works", "a"), ("b_works", "b")];
     let others: Vec<String> = (0..6).map(|k| format!("other_{k}")).collect();
@@ -181,28 +208,12 @@ fn region_coverage_lets_go_a_test_that_ran_the_line_but_not_the_changed_columns(
     let env = Env::new();
     let repo = record_file_driven_history(&env, 6);
     let r = repo.to_str().unwrap();
-    let c = repo.join("src/c.rs");
-    let before = std::fs::read_to_string(&c).unwrap();
-    let line = before.lines().count() as u32 + 1;
-    let pick = "fn pick(a: bool, b: bool) -> bool { a && b }";
-    std::fs::write(&c, format!("{before}{pick}\n")).unwrap();
-    git(&repo, &["commit", "-q", "-am", "pick"]);
+    let line = add_pick(&repo);
     let file = env.write("cov.lcov", lcov(&repo));
     env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
-    // llvm-cov's export for two tests that ran `pick`: other_0 never evaluated `b` (a was false),
-    // other_1 did. Recorded again, their coverage at the commit is replaced.
-    let b = pick.rfind('b').unwrap() as u32 + 1;
-    let end = pick.len() as u32 + 1;
-    for (test, b_ran) in [("other_0", 0), ("other_1", 1)] {
-        let doc = serde_json::json!({
-            "type": "llvm.coverage.json.export", "version": "2.0.1", "test": format!("suite::{test}"),
-            "data": [{"files": [{"filename": format!("{r}/src/c.rs"), "segments": [
-                [1, 1, 1, true, true, false], [1, 10, 0, false, false, false],
-                [line, 35, 1, true, true, false], [line, b, b_ran, true, true, false],
-                [line, b + 1, 1, true, false, false], [line, end, 0, false, false, false],
-            ]}]}],
-        });
-        let path = env.write(&format!("{test}.json"), doc.to_string());
+    // Recorded again, their coverage at the commit is replaced.
+    for (test, b_ran) in [("other_0", false), ("other_1", true)] {
+        let path = env.write(&format!("{test}.json"), pick_export(&repo, line, test, b_ran));
         env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &path]);
     }
     let stored = env.count("SELECT COUNT(*) FROM coverage_hits WHERE unrun IS NOT NULL");

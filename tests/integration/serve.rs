@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use seer_ci_api::exit_codes;
 
-use crate::util::{Env, SEER, big_junit, commit_edit, git, ids, record_file_driven_history, trust_small_models};
+use crate::util::{
+    Env, SEER, big_junit, commit_edit, commit_replace, git, ids, record_file_driven_history, trust_small_models,
+};
 
 /// A running server; killed when dropped.
 pub struct Server {
@@ -247,6 +249,24 @@ fn recording_and_selecting_through_the_server_equal_doing_it_locally(backend: Ba
     assert_eq!(stats["runs"], 31);
     assert_eq!(stats["selection"]["runs_measured"], 1, "{}", stats["selection"]);
     assert_eq!(stats["selection"]["misses"], 0);
+    // Region coverage, recorded both ways: the change's columns travel to the server, which lets
+    // go the test that ran the line but not them, as the local store does.
+    let line = crate::coverage::add_pick(&repo);
+    let lcov = local.write("cov.lcov", crate::coverage::lcov(&repo));
+    let exports: Vec<String> = [("other_0", false), ("other_1", true)]
+        .iter()
+        .map(|&(t, ran)| local.write(&format!("{t}.json"), crate::coverage::pick_export(&repo, line, t, ran)))
+        .collect();
+    for env in [&local, &remote] {
+        env.ok(&["coverage", "record", "--commit", "HEAD", "--root", repo_s, &lcov]);
+        env.ok(&["coverage", "record", "--commit", "HEAD", "--root", repo_s, &exports[0], &exports[1]]);
+    }
+    let sha = commit_replace(&repo, "src/c.rs", "{ a && b }", "{ a && (!b) }");
+    let here = local.json(&["select", "--repo", repo_s, "--commit", &sha, "--dry-run"]);
+    let there = remote.json(&["select", "--repo", repo_s, "--commit", &sha, "--dry-run"]);
+    assert!(ids(&here).contains(&"suite::other_1".to_string()), "{here}");
+    assert!(!ids(&here).contains(&"suite::other_0".to_string()), "{here}");
+    assert_eq!(ids(&here), ids(&there), "{there}");
     remote.vars.retain(|(k, _)| k != "SEER_TOKEN");
     remote.fails(&["stats"], exit_codes::USAGE);
     drop(server);
