@@ -38,6 +38,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -255,6 +256,106 @@ def junit_cases(path):
     return out
 
 
+DURATIONS_PLUGIN = '''
+"""Each test's duration (setup, call and teardown) at full precision, by seer's id."""
+import json, os
+
+_durations = {}
+
+
+def pytest_runtest_logreport(report):
+    parts = report.nodeid.split("::")
+    path = parts[0][:-3] if parts[0].endswith(".py") else parts[0]
+    classname = ".".join([path.replace("/", "."), *parts[1:-1]])
+    key = f"{classname}::{parts[-1]}"
+    _durations[key] = _durations.get(key, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["SEER_BENCH_DURATIONS"], "w") as f:
+        json.dump(_durations, f)
+'''
+
+
+def precise_durations(pytest, tail, repo, env, out, runs):
+    """Each test's median duration over `runs` runs of the suite at the base, at full precision
+    (JUnit's are in milliseconds: most of a fast suite's tests read 0)."""
+    (out / "seer_bench_durations.py").write_text(DURATIONS_PLUGIN)
+    env = dict(env, PYTHONPATH=f"{out}{os.pathsep}{env.get('PYTHONPATH', '')}")
+    samples = {}
+    for k in range(runs):
+        env["SEER_BENCH_DURATIONS"] = str(out / f"durations-{k}.json")
+        run(pytest + ["-p", "seer_bench_durations", "-p", "no:cacheprovider"] + tail, cwd=repo, env=env, check=False)
+        for test, d in json.loads((out / f"durations-{k}.json").read_text()).items():
+            samples.setdefault(test, []).append(d)
+    return {t: statistics.median(v) for t, v in samples.items()}
+
+
+def score(results, durations):
+    """Each contender's failing tests and faulty changes caught, and its share of the test time
+    (at `durations`, seer's test id -> seconds) and of the tests, over the scored changes."""
+    total_time = sum(durations.values())
+    mean_d = total_time / max(len(durations), 1)
+
+    def cost(tests):
+        return sum(durations.get(t, mean_d) for t in tests)
+
+    scored = [r for r in results if "failing" in r]
+    summary = {}
+    for name in ("run all", "testmon", "seer+coverage", "seer", "random at seer+coverage's time"):
+        caught = failing = faulty = faulty_caught = 0
+        t_sel = t_all = n_sel = n_all = 0.0
+        for r in scored:
+            all_tests = set(durations) | set(r["failing"])
+            if name == "run all":
+                sel = all_tests
+            elif name.startswith("random"):
+                budget = cost(r["seer+coverage"])
+                order = sorted(durations)
+                exp_caught, exp_any, exp_time, exp_n = 0.0, 0.0, 0.0, 0.0
+                draws = 50
+                rng2 = random.Random(int(r["sha"][:8], 16))  # the same draws run to run
+                for _ in range(draws):
+                    rng2.shuffle(order)
+                    pick, spent = set(), 0.0
+                    for t in order:
+                        if spent + durations[t] > budget and pick:
+                            break
+                        pick.add(t)
+                        spent += durations[t]
+                    c = len(pick & set(r["failing"]))
+                    exp_caught += c / draws
+                    exp_any += (c > 0) / draws
+                    exp_time += spent / draws
+                    exp_n += len(pick) / draws
+                failing += len(r["failing"])
+                caught += exp_caught
+                faulty += bool(r["failing"])
+                faulty_caught += exp_any if r["failing"] else 0
+                t_sel += exp_time
+                t_all += total_time
+                n_sel += exp_n
+                n_all += len(all_tests)
+                continue
+            else:
+                sel = set(r[name])
+            failing += len(r["failing"])
+            caught += len(set(r["failing"]) & sel)
+            faulty += bool(r["failing"])
+            faulty_caught += bool(set(r["failing"]) & sel)
+            t_sel += cost(sel & set(durations))
+            t_all += total_time
+            n_sel += len(sel)
+            n_all += len(all_tests)
+        summary[name] = {
+            "failing_caught": caught, "failing": failing,
+            "faulty_caught": faulty_caught, "faulty": faulty,
+            "time_share": t_sel / t_all if t_all else 0.0,
+            "tests_share": n_sel / n_all if n_all else 0.0,
+        }
+    return summary
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--package", required=True)
@@ -269,12 +370,19 @@ def main():
     ap.add_argument("--pairs", type=int, default=20)
     ap.add_argument("--benign", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--duration-runs", type=int, default=5,
+                    help="runs of the suite at the base that time each test at full precision (their median)")
+    ap.add_argument("--rescore", action="store_true",
+                    help="score OUT/results.json again (durations measured anew) without running the changes")
     args = ap.parse_args()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     seer_bin = str(Path(args.seer).resolve())
-    python = make_venv(out, args.deps)
-    repo = make_repo(out, args.package, python)
+    if args.rescore:
+        python, repo = str(out / "venv" / "bin" / "python"), out / "repo"
+    else:
+        python = make_venv(out, args.deps)
+        repo = make_repo(out, args.package, python)
     env = dict(os.environ, SEER_BIN=seer_bin, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(repo / args.pythonpath))
     for var in ("SEER_URL", "SEER_DB", "GITHUB_ACTIONS", "GITLAB_CI", "CI"):
         env.pop(var, None)
@@ -283,6 +391,15 @@ def main():
     pytest += [f"--ignore={i}" for i in args.ignore]
     pytest_tail = list(args.tests)
     (out / "junit").mkdir(exist_ok=True)
+    if args.rescore:
+        done = json.loads((out / "results.json").read_text())
+        git(repo, "checkout", "-q", git(repo, "rev-list", "--max-parents=0", "HEAD"))
+        base = junit_cases(out / "junit" / "base.xml")
+        precise = precise_durations(pytest, pytest_tail, repo, env, out, args.duration_runs)
+        summaries = {"junit": score(done["changes"], {t: d for t, (d, _, _) in base.items()}),
+                     "precise": score(done["changes"], precise)}
+        report(out, args, done["meta"], done["changes"], summaries)
+        return
 
     # The base: the whole suite (durations), testmon's database, seer's run and coverage.
     t0 = time.time()
@@ -370,64 +487,9 @@ def main():
     git(repo, "checkout", "-q", base_sha)
 
     durations = {t: d for t, (d, _, _) in base.items()}
-    mean_d = total_time / max(len(durations), 1)
-
-    def cost(tests):
-        return sum(durations.get(t, mean_d) for t in tests)
-
+    summaries = {"junit": score(results, durations),
+                 "precise": score(results, precise_durations(pytest, pytest_tail, repo, env, out, args.duration_runs))}
     scored = [r for r in results if "failing" in r]
-    summary = {}
-    for name in ("run all", "testmon", "seer+coverage", "seer", "random at seer+coverage's time"):
-        caught = failing = faulty = faulty_caught = 0
-        t_sel = t_all = n_sel = n_all = 0.0
-        for r in scored:
-            all_tests = set(durations) | set(r["failing"])
-            if name == "run all":
-                sel = all_tests
-            elif name.startswith("random"):
-                budget = cost(r["seer+coverage"])
-                order = sorted(durations)
-                exp_caught, exp_any, exp_time, exp_n = 0.0, 0.0, 0.0, 0.0
-                draws = 50
-                rng2 = random.Random(hash(r["sha"]) & 0xFFFF)
-                for _ in range(draws):
-                    rng2.shuffle(order)
-                    pick, spent = set(), 0.0
-                    for t in order:
-                        if spent + durations[t] > budget and pick:
-                            break
-                        pick.add(t)
-                        spent += durations[t]
-                    c = len(pick & set(r["failing"]))
-                    exp_caught += c / draws
-                    exp_any += (c > 0) / draws
-                    exp_time += spent / draws
-                    exp_n += len(pick) / draws
-                failing += len(r["failing"])
-                caught += exp_caught
-                faulty += bool(r["failing"])
-                faulty_caught += exp_any if r["failing"] else 0
-                t_sel += exp_time
-                t_all += total_time
-                n_sel += exp_n
-                n_all += len(all_tests)
-                continue
-            else:
-                sel = set(r[name])
-            failing += len(r["failing"])
-            caught += len(set(r["failing"]) & sel)
-            faulty += bool(r["failing"])
-            faulty_caught += bool(set(r["failing"]) & sel)
-            t_sel += cost(sel & set(durations))
-            t_all += total_time
-            n_sel += len(sel)
-            n_all += len(all_tests)
-        summary[name] = {
-            "failing_caught": caught, "failing": failing,
-            "faulty_caught": faulty_caught, "faulty": faulty,
-            "time_share": t_sel / t_all if t_all else 0.0,
-            "tests_share": n_sel / n_all if n_all else 0.0,
-        }
     by_kind = {}
     for r in scored:
         by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + 1
@@ -440,14 +502,24 @@ def main():
         "seer_select_mean_s": sum(r["seer_modes"]["seer+coverage"][2] for r in scored) / max(len(scored), 1),
         "seer_fell_open": sum(1 for r in scored if r["seer_modes"]["seer+coverage"][0] != "subset"),
     }
-    (out / "results.json").write_text(json.dumps({"meta": meta, "summary": summary, "changes": results}, indent=1))
+    report(out, args, meta, results, summaries)
+
+
+def report(out, args, meta, results, summaries):
+    """Writes OUT/results.json and prints the tables: test time at JUnit's durations (milliseconds)
+    and at the precise ones (the median of --duration-runs runs)."""
+    meta = dict(meta, duration_runs=args.duration_runs)
+    (out / "results.json").write_text(json.dumps(
+        {"meta": meta, "summary": summaries["junit"], "summary_precise": summaries["precise"], "changes": results},
+        indent=1))
     print(json.dumps(meta, indent=1))
-    print(f"\n| {args.package} | failing tests caught | faulty changes caught | test time | tests run |")
-    print("|---|---|---|---|---|")
-    for name, s in summary.items():
-        print(f"| {name} | {s['failing_caught']:.1f} / {s['failing']} ({s['failing_caught'] / max(s['failing'], 1):.1%}) "
-              f"| {s['faulty_caught']:.1f} / {s['faulty']} ({s['faulty_caught'] / max(s['faulty'], 1):.1%}) "
-              f"| {s['time_share']:.1%} | {s['tests_share']:.1%} |")
+    for which, summary in summaries.items():
+        print(f"\n| {args.package} ({which} durations) | failing tests caught | faulty changes caught | test time | tests run |")
+        print("|---|---|---|---|---|")
+        for name, s in summary.items():
+            print(f"| {name} | {s['failing_caught']:.1f} / {s['failing']} ({s['failing_caught'] / max(s['failing'], 1):.1%}) "
+                  f"| {s['faulty_caught']:.1f} / {s['faulty']} ({s['faulty_caught'] / max(s['faulty'], 1):.1%}) "
+                  f"| {s['time_share']:.1%} | {s['tests_share']:.1%} |")
 
 
 if __name__ == "__main__":
