@@ -326,3 +326,45 @@ fn the_plugin_fails_open_on_any_error_from_seer() {
     assert!(out.status.success() && ran(&out).len() == 9, "{said}");
     assert!(said.contains("seer: running every test: "), "{said}");
 }
+
+#[test]
+fn a_docstring_runs_in_the_tests_that_read_it() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let module = "\"\"\"The module.\"\"\"\n\n\ndef first():\n    \"\"\"First.\"\"\"\n    return 1\n\n\ndef second():\n    \"\"\"Second.\"\"\"\n    return 2\n\n\nALIAS = first.__doc__\n";
+    let tests = "from m import second\n\n\ndef test_doc():\n    assert second.__doc__\n\n\ndef test_any():\n    assert getattr(second, \"__doc__\")\n";
+    std::fs::write(dir.path().join("m.py"), module).unwrap();
+    std::fs::write(dir.path().join("t.py"), tests).unwrap();
+    // What `coverage json --show-contexts` writes: imports and definitions ran outside tests.
+    let report = serde_json::json!({
+        "meta": {"show_contexts": true},
+        "files": {
+            "m.py": {"executed_lines": [4, 6, 9, 11, 14], "missing_lines": [],
+                     "contexts": {"4": [""], "9": [""], "14": [""]}},
+            "t.py": {"executed_lines": [1, 4, 5, 8, 9], "missing_lines": [],
+                     "contexts": {"1": [""], "4": [""], "8": [""], "5": ["t.py::test_doc|run"], "9": ["t.py::test_any|run"]}},
+        },
+    });
+    std::fs::write(dir.path().join("report.json"), report.to_string()).unwrap();
+    let out = Command::new(&python)
+        .args(["-c", "from pytest_seer.plugin import rewrite_report; rewrite_report('report.json', {})"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let m = dir.path().join("m.py");
+    let contexts = &doc["files"][m.to_str().unwrap()]["contexts"];
+    let at = |line: u32| -> Vec<String> {
+        contexts[line.to_string()]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().into()).collect())
+            .unwrap_or_default()
+    };
+    // `first.__doc__` is read at import: every test depends on first's docstring. second's is
+    // read by test_doc by name, and every docstring by test_any's getattr.
+    assert_eq!(at(5), ["", "t.py::test_any|run"]);
+    assert_eq!(at(10), ["t.py::test_any|run", "t.py::test_doc|run"]);
+    assert_eq!(at(1), ["t.py::test_any|run"], "nothing names the module's docstring but test_any's getattr");
+}

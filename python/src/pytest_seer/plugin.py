@@ -226,7 +226,8 @@ def narrow(stmt, in_class, path, contexts, parsed):
 
 
 def docstrings(tree):
-    """The lines of each docstring (of the module, its classes and functions)."""
+    """Each docstring (of the module, its classes and functions): its owner's name (`None` for
+    the module's), and its lines."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
@@ -235,7 +236,22 @@ def docstrings(tree):
                 and isinstance(first.value, ast.Constant)
                 and isinstance(first.value.value, str)
             ):
-                yield range(first.lineno, (first.end_lineno or first.lineno) + 1)
+                yield getattr(node, "name", None), range(first.lineno, (first.end_lineno or first.lineno) + 1)
+
+
+def doc_reads(tree):
+    """Each line that may read a docstring, with whose: `NAME` for `NAME.__doc__`, `None` for
+    any other read (`__doc__` alone, `self.__doc__`, `getattr(x, "__doc__")`, `inspect.getdoc`)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "__doc__" and isinstance(node.ctx, ast.Load):
+            owner = node.value.id if isinstance(node.value, ast.Name) else None
+            yield node.end_lineno or node.lineno, owner
+        elif isinstance(node, ast.Name) and node.id in ("__doc__", "getdoc") and isinstance(node.ctx, ast.Load):
+            yield node.lineno, None
+        elif isinstance(node, ast.Attribute) and node.attr == "getdoc":
+            yield node.end_lineno or node.lineno, None
+        elif isinstance(node, ast.Constant) and node.value == "__doc__":
+            yield node.lineno, None
 
 
 def import_time_statements(body, in_class=False):
@@ -259,9 +275,11 @@ def rewrite_report(report, doctests):
       - a definition's header (`def`, `class` and decorator lines) runs in the tests that ran
         the definition's body;
       - a docstring runs in the doctests collected from its file (`doctests`: path → node
-        ids) and in the tests that ran a line naming `__doc__` (in every test when such a line
-        ran outside tests); coverage.py does not count a function's docstring, and a change
-        to one would otherwise touch no executable line;
+        ids) and in the tests that ran a line reading it: `NAME.__doc__` reads the docstrings
+        of the functions and classes named NAME, any other read of `__doc__` (or `getdoc`)
+        every docstring (in every test, when such a line ran outside tests); coverage.py does
+        not count a function's docstring, and a change to one would otherwise touch no
+        executable line;
       - a module-level (or class-level) statement binding names (a constant, a table, an
         import) runs in the
         tests that ran a line naming one of them, in any measured file (test files included).
@@ -294,19 +312,29 @@ def rewrite_report(report, doctests):
                 if "" in contexts.get(l, ()):
                     contexts[l] = (contexts[l] - {""}) | body
         parsed[path] = (tree, contexts, names_by_line(tree))
-    # The tests that ran a line reading a docstring (`__doc__`) depend on every docstring.
-    reads_doc = set()
-    for _, other_contexts, index in parsed.values():
-        for line in index.get("__doc__", ()):
-            reads_doc |= other_contexts.get(line, {""})
+    # The tests that ran a line reading a docstring: of a function or class by its name where
+    # the line names one defined here, else any docstring.
+    defined = {n.name for tree, _, _ in parsed.values() for n in ast.walk(tree)
+               if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
+    reads_any, reads_of = set(), {}
+    for tree, other_contexts, _ in parsed.values():
+        for line, owner in doc_reads(tree):
+            ran = other_contexts.get(line, {""})
+            if owner in defined:
+                reads_of.setdefault(owner, set()).update(ran)
+            else:
+                reads_any |= ran
     for path, (tree, contexts, _) in parsed.items():
-        ran = {f"{node}|run" for node in doctests.get(path, ())} | reads_doc
+        in_doctests = {f"{node}|run" for node in doctests.get(path, ())}
         data = files[path]
-        lines = [l for doc in docstrings(tree) for l in doc]
+        docs = list(docstrings(tree))
+        lines = [l for _, own in docs for l in own]
         for key in ("executed_lines", "missing_lines"):
             data[key] = sorted(set(data.get(key) or []) | (set(lines) if key == "missing_lines" else set()))
-        for l in lines:
-            contexts[l] = (contexts.get(l, set()) - {""}) | ran
+        for owner, own in docs:
+            ran = in_doctests | reads_any | reads_of.get(owner, set())
+            for l in own:
+                contexts[l] = (contexts.get(l, set()) - {""}) | ran
     # Until nothing changes: a statement's uses may be import-time statements narrowed before.
     for _ in range(10):
         changed = False
