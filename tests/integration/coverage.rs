@@ -234,3 +234,25 @@ fn region_coverage_lets_go_a_test_that_ran_the_line_but_not_the_changed_columns(
     let selected = ids(&doc);
     assert!(selected.contains(&"suite::other_0".to_string()) && selected.contains(&"suite::other_1".to_string()));
 }
+
+#[test]
+fn coverage_recall_lets_the_trusted_model_order_the_tests_that_ran_the_change() {
+    let env = Env::new();
+    let repo = record_file_driven_history(&env, 40);
+    env.ok(&["train"]);
+    let r = repo.to_str().unwrap();
+    let file = env.write("cov.lcov", lcov(&repo));
+    env.ok(&["coverage", "record", "--commit", "HEAD", "--root", r, &file]);
+    // The six other_* tests ran line 1 of c.rs, which the change touches.
+    let sha = commit_replace(&repo, "src/c.rs", "fn c() {}", "fn c() { let _ = 1; }");
+    let others = |doc: &serde_json::Value| ids(doc).iter().filter(|t| t.starts_with("suite::other_")).count();
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    assert_eq!(others(&doc), 6, "by default every test that ran the change runs: {doc}");
+    let config = repo.join(".config/seer.toml");
+    let before = std::fs::read_to_string(&config).unwrap_or_default();
+    std::fs::write(&config, format!("{before}coverage_recall = 0.5\n")).unwrap();
+    let doc = env.json(&["select", "--commit", &sha, "--repo", r, "--dry-run"]);
+    let kept = others(&doc);
+    assert!((1..6).contains(&kept), "the likeliest run, the rest go to the threshold: {doc}");
+    assert!(notes(&doc).contains(&format!("{} tests skipped that ran a changed line", 6 - kept)), "{doc}");
+}
