@@ -327,14 +327,34 @@ fn the_plugin_fails_open_on_any_error_from_seer() {
     assert!(said.contains("seer: running every test: "), "{said}");
 }
 
+/// Each line's contexts in `file` after `rewrite_report` of `report` over the sources `files`.
+fn rewritten(python: &str, files: &[(&str, &str)], report: serde_json::Value, file: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    std::fs::write(dir.path().join("report.json"), report.to_string()).unwrap();
+    let out = Command::new(python)
+        .args(["-c", "from pytest_seer.plugin import rewrite_report; rewrite_report('report.json', {})"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    doc["files"][dir.path().join(file).to_str().unwrap()]["contexts"].clone()
+}
+
+fn at(contexts: &serde_json::Value, line: u32) -> Vec<String> {
+    let names = contexts[line.to_string()].as_array();
+    names.map(|a| a.iter().map(|c| c.as_str().unwrap().into()).collect()).unwrap_or_default()
+}
+
 #[test]
 fn a_docstring_runs_in_the_tests_that_read_it() {
     let Some(python) = python() else { return };
-    let dir = tempfile::tempdir().unwrap();
     let module = "\"\"\"The module.\"\"\"\n\n\ndef first():\n    \"\"\"First.\"\"\"\n    return 1\n\n\ndef second():\n    \"\"\"Second.\"\"\"\n    return 2\n\n\nALIAS = first.__doc__\n";
     let tests = "from m import second\n\n\ndef test_doc():\n    assert second.__doc__\n\n\ndef test_any():\n    assert getattr(second, \"__doc__\")\n";
-    std::fs::write(dir.path().join("m.py"), module).unwrap();
-    std::fs::write(dir.path().join("t.py"), tests).unwrap();
     // What `coverage json --show-contexts` writes: imports and definitions ran outside tests.
     let report = serde_json::json!({
         "meta": {"show_contexts": true},
@@ -345,26 +365,32 @@ fn a_docstring_runs_in_the_tests_that_read_it() {
                      "contexts": {"1": [""], "4": [""], "8": [""], "5": ["t.py::test_doc|run"], "9": ["t.py::test_any|run"]}},
         },
     });
-    std::fs::write(dir.path().join("report.json"), report.to_string()).unwrap();
-    let out = Command::new(&python)
-        .args(["-c", "from pytest_seer.plugin import rewrite_report; rewrite_report('report.json', {})"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
-    let m = dir.path().join("m.py");
-    let contexts = &doc["files"][m.to_str().unwrap()]["contexts"];
-    let at = |line: u32| -> Vec<String> {
-        contexts[line.to_string()]
-            .as_array()
-            .map(|a| a.iter().map(|c| c.as_str().unwrap().into()).collect())
-            .unwrap_or_default()
-    };
+    let contexts = rewritten(&python, &[("m.py", module), ("t.py", tests)], report, "m.py");
     // `first.__doc__` is read at import: every test depends on first's docstring. second's is
     // read by test_doc by name, and every docstring by test_any's getattr.
-    assert_eq!(at(5), ["", "t.py::test_any|run"]);
-    assert_eq!(at(10), ["t.py::test_any|run", "t.py::test_doc|run"]);
-    assert_eq!(at(1), ["t.py::test_any|run"], "nothing names the module's docstring but test_any's getattr");
+    assert_eq!(at(&contexts, 5), ["", "t.py::test_any|run"]);
+    assert_eq!(at(&contexts, 10), ["t.py::test_any|run", "t.py::test_doc|run"]);
+    assert_eq!(at(&contexts, 1), ["t.py::test_any|run"], "nothing names the module's docstring but test_any's getattr");
+}
+
+#[test]
+fn a_table_derived_at_import_runs_in_the_tests_that_read_what_it_derives() {
+    let Some(python) = python() else { return };
+    // INVERSE's comprehension binds k and v for itself: KEYS reading another k at import does
+    // not make INVERSE (nor TABLE, read only by it) every test's.
+    let module = "TABLE = {\"a\": 1}\nINVERSE = {v: k for k, v in TABLE.items()}\nKEYS = [k for k in \"ab\"]\n\n\ndef lookup(n):\n    return INVERSE[n]\n";
+    let tests = "from m import lookup\n\n\ndef test_lookup():\n    assert lookup(1) == \"a\"\n";
+    let report = serde_json::json!({
+        "meta": {"show_contexts": true},
+        "files": {
+            "m.py": {"executed_lines": [1, 2, 3, 6, 7], "missing_lines": [],
+                     "contexts": {"1": [""], "2": [""], "3": [""], "6": [""], "7": ["t.py::test_lookup|run"]}},
+            "t.py": {"executed_lines": [1, 4, 5], "missing_lines": [],
+                     "contexts": {"1": [""], "4": [""], "5": ["t.py::test_lookup|run"]}},
+        },
+    });
+    let contexts = rewritten(&python, &[("m.py", module), ("t.py", tests)], report, "m.py");
+    assert_eq!(at(&contexts, 2), ["t.py::test_lookup|run"]);
+    assert_eq!(at(&contexts, 1), ["t.py::test_lookup|run"]);
+    assert_eq!(at(&contexts, 3), [""], "nothing reads KEYS by name: it stays every test's");
 }

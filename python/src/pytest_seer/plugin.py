@@ -184,12 +184,26 @@ def names_by_line(tree):
     return out
 
 
+def walk_scope(node):
+    """`ast.walk`, but not into comprehensions and lambdas, whose variables are their own (an
+    assignment expression's target, which binds outside them, is still seen)."""
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
+                todo.extend(n.target for n in ast.walk(child) if isinstance(n, ast.NamedExpr))
+            else:
+                todo.append(child)
+
+
 def bound_names(stmt, in_class):
     """The names an import-time statement binds (`None`: it binds none, or, in a class's body, a
     dunder name such as `__slots__`, which Python itself reads). A module's `__all__` is read
     by star imports, which `names_by_line` counts as naming it."""
     names = set()
-    for node in ast.walk(stmt):
+    for node in walk_scope(stmt):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, ast.alias):
