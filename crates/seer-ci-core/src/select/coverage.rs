@@ -46,7 +46,8 @@ pub struct CoverageRule {
     /// lines: the tests that ran their uses are stale too ([`CoverageRule::add_stale_uses`]).
     pub drift_declarations: Vec<(String, u32, u32)>,
     /// For each touched range (and the uses of the change's declarations), the tests that ran
-    /// it: [`CoverageRule::let_go`] keeps the likeliest of each.
+    /// it: [`CoverageRule::let_go`] keeps the likeliest of each. `judge` collects the ranges' only
+    /// when `coverage_recall` is below 1, since nothing else reads them.
     pub groups: Vec<Vec<String>>,
     /// Tests that ran touched lines but, by region coverage, none of their changed columns.
     pub not_the_columns: HashSet<String>,
@@ -155,6 +156,8 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
             rule.incomplete = Some(why);
         }
     };
+    // The tests of each range, for the model's order (see `CoverageRule::groups`).
+    let ordered = config.coverage_recall < 1.0;
     for (i, (f, &same)) in files.iter().zip(&near.same).enumerate() {
         if comments_only(f) {
             continue; // comments and blank lines only: nothing runs differently
@@ -217,7 +220,9 @@ pub fn judge(files: &[FileChange], near: &NearCommit, mut at: CoverageAt, config
                         None => continue,
                     },
                 };
-                group.push(test.clone());
+                if ordered {
+                    group.push(test.clone());
+                }
                 // The first line found is the one named.
                 rule.ran.entry(test.clone()).or_insert(place);
             }
